@@ -1,0 +1,1 @@
+"""Pay: a simple-payment platform built as microservices."""

@@ -1,0 +1,1 @@
+"""The bank's adapters: HTTP in, PostgreSQL out."""

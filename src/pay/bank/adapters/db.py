@@ -1,0 +1,152 @@
+"""PostgreSQL storage of the bank's accounts and transfers (SQLAlchemy Core on asyncpg)."""
+
+from collections.abc import Collection
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pay.bank.domain.model import Account, AccountKey, FailureReason, Transfer, TransferOutcome, TransferStatus
+from pay.platform.db import SqlUnitOfWork, utcnow
+
+METADATA = sa.MetaData()
+
+accounts = sa.Table(
+    "accounts",
+    METADATA,
+    sa.Column("bank_name", sa.String(50), primary_key=True),
+    sa.Column("bank_account_number", sa.String(40), primary_key=True),
+    sa.Column("holder_name", sa.String(100), nullable=False),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.Column("valid", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("balance >= 0", name="accounts_balance_not_negative"),
+)
+
+# `status` is NULL only inside the transaction that claims the transfer, which also records the outcome.
+transfers = sa.Table(
+    "transfers",
+    METADATA,
+    sa.Column("transfer_id", sa.String(64), primary_key=True),
+    sa.Column("from_bank_name", sa.String(50), nullable=False),
+    sa.Column("from_bank_account_number", sa.String(40), nullable=False),
+    sa.Column("to_bank_name", sa.String(50), nullable=False),
+    sa.Column("to_bank_account_number", sa.String(40), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16)),
+    sa.Column("reason", sa.String(50)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("amount > 0", name="transfers_amount_positive"),
+    sa.CheckConstraint("status IN ('SUCCEEDED', 'FAILED')", name="transfers_status_known"),
+)
+
+
+def _account_key_is(key: AccountKey) -> sa.ColumnElement[bool]:
+    return sa.and_(accounts.c.bank_name == key.bank_name, accounts.c.bank_account_number == key.account_number)
+
+
+def _account_of(row: sa.Row[Any]) -> Account:
+    return Account(AccountKey(row.bank_name, row.bank_account_number), row.holder_name, row.balance, row.valid)
+
+
+class SqlAccountRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, account: Account) -> bool:
+        result = await self._connection.execute(
+            insert(accounts)
+            .values(
+                bank_name=account.key.bank_name,
+                bank_account_number=account.key.account_number,
+                holder_name=account.holder_name,
+                balance=account.balance,
+                valid=account.valid,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+        )
+        return bool(result.rowcount)
+
+    async def get(self, key: AccountKey) -> Account | None:
+        row = (await self._connection.execute(sa.select(accounts).where(_account_key_is(key)))).one_or_none()
+        return None if row is None else _account_of(row)
+
+    async def lock(self, keys: Collection[AccountKey]) -> dict[AccountKey, Account]:
+        import asyncio
+        found = {}
+        for key in keys:
+            row = (await self._connection.execute(sa.select(accounts).where(_account_key_is(key)).with_for_update())).one_or_none()
+            await asyncio.sleep(0.01)
+            if row is not None:
+                found[key] = _account_of(row)
+        return found
+
+        # PostgreSQL locks the rows of `SELECT ... ORDER BY ... FOR UPDATE` in the sorted order.
+        rows = await self._connection.execute(
+            sa.select(accounts)
+            .where(
+                sa.tuple_(accounts.c.bank_name, accounts.c.bank_account_number).in_(
+                    [(key.bank_name, key.account_number) for key in keys]
+                )
+            )
+            .order_by(accounts.c.bank_name, accounts.c.bank_account_number)
+            .with_for_update()
+        )
+        return {account.key: account for account in map(_account_of, rows)}
+
+    async def update_balance(self, account: Account) -> None:
+        await self._connection.execute(
+            accounts.update().where(_account_key_is(account.key)).values(balance=account.balance)
+        )
+
+
+class SqlTransferRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def claim(self, transfer: Transfer) -> bool:
+        # On a conflict with a claim not yet committed, PostgreSQL waits for that transaction to end.
+        result = await self._connection.execute(
+            insert(transfers)
+            .values(
+                transfer_id=transfer.transfer_id,
+                from_bank_name=transfer.source.bank_name,
+                from_bank_account_number=transfer.source.account_number,
+                to_bank_name=transfer.destination.bank_name,
+                to_bank_account_number=transfer.destination.account_number,
+                amount=transfer.amount,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=[transfers.c.transfer_id])
+        )
+        return bool(result.rowcount)
+
+    async def record(self, outcome: TransferOutcome) -> None:
+        await self._connection.execute(
+            transfers.update()
+            .where(transfers.c.transfer_id == outcome.transfer_id)
+            .values(status=outcome.status.value, reason=outcome.reason.value if outcome.reason else None)
+        )
+
+    async def outcome_of(self, transfer_id: str) -> TransferOutcome | None:
+        row = (
+            await self._connection.execute(
+                sa.select(transfers.c.status, transfers.c.reason).where(transfers.c.transfer_id == transfer_id)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return TransferOutcome(
+            transfer_id, TransferStatus(row.status), FailureReason(row.reason) if row.reason else None
+        )
+
+
+class BankUnitOfWork(SqlUnitOfWork):
+    accounts: SqlAccountRepository
+    transfers: SqlTransferRepository
+
+    def _open(self) -> None:
+        self.accounts = SqlAccountRepository(self.connection)
+        self.transfers = SqlTransferRepository(self.connection)

@@ -1,0 +1,181 @@
+"""The bank's HTTP API (`/bank/*`) and its fault injection."""
+
+import asyncio
+import random
+from collections.abc import Callable
+
+from fastapi import APIRouter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pay.bank.application import use_cases
+from pay.bank.application.ports import UnitOfWork
+from pay.bank.domain.model import (
+    Account,
+    AccountExists,
+    AccountKey,
+    AccountNotFound,
+    Transfer,
+    TransferNotFound,
+    TransferOutcome,
+)
+from pay.contracts.bank import (
+    BankAccount,
+    BankFaults,
+    BankTransferRequest,
+    BankTransferResult,
+    OpenBankAccountRequest,
+    TransferStatus,
+)
+from pay.platform.problems import ErrorMap, Problem, ProblemSpec, problem_response
+
+ERRORS: ErrorMap = {
+    AccountExists: ProblemSpec(409, "account-exists", "The account already exists"),
+    AccountNotFound: ProblemSpec(404, "account-not-found", "No such account"),
+    TransferNotFound: ProblemSpec(404, "transfer-not-found", "No such transfer"),
+}
+
+# Only the bank's business endpoints misbehave; its fault switch, health, metrics and docs never do.
+FAULTY_PATHS = ("/bank/accounts", "/bank/transfers")
+
+
+def _account_model(account: Account) -> BankAccount:
+    return BankAccount(
+        bank_name=account.key.bank_name,
+        bank_account_number=account.key.account_number,
+        holder_name=account.holder_name,
+        balance=account.balance,
+        valid=account.valid,
+    )
+
+
+def _result_model(outcome: TransferOutcome) -> BankTransferResult:
+    return BankTransferResult(
+        transfer_id=outcome.transfer_id,
+        status=TransferStatus(outcome.status.value),
+        reason=outcome.reason.value if outcome.reason else None,
+    )
+
+
+def bank_router(new_uow: Callable[[], UnitOfWork]) -> APIRouter:
+    router = APIRouter(prefix="/bank", tags=["bank"])
+
+    @router.post(
+        "/accounts",
+        status_code=201,
+        responses={409: {"description": "The account already exists (`account-exists`)"}},
+    )
+    async def open_account(request: OpenBankAccountRequest) -> BankAccount:
+        """Open a test or demo account with a starting balance."""
+        account = Account(
+            AccountKey(request.bank_name, request.bank_account_number),
+            request.holder_name,
+            request.balance,
+            request.valid,
+        )
+        return _account_model(await use_cases.open_account(new_uow(), account))
+
+    @router.get(
+        "/accounts/{bank_name}/{bank_account_number}",
+        responses={404: {"description": "No such account (`account-not-found`)"}},
+    )
+    async def get_account(bank_name: str, bank_account_number: str) -> BankAccount:
+        return _account_model(await use_cases.get_account(new_uow(), AccountKey(bank_name, bank_account_number)))
+
+    @router.post("/transfers")
+    async def transfer(request: BankTransferRequest) -> BankTransferResult:
+        """Move money between two accounts of this bank, once per `transferId`.
+
+        A refused transfer (insufficient funds, unknown or invalid account) is answered 200 with
+        status FAILED and a reason. Repeating a `transferId` returns its first outcome and moves
+        nothing, whatever the repeated body says.
+        """
+        order = Transfer(
+            request.transfer_id,
+            AccountKey(request.from_bank_name, request.from_bank_account_number),
+            AccountKey(request.to_bank_name, request.to_bank_account_number),
+            request.amount,
+        )
+        return _result_model(await use_cases.execute_transfer(new_uow(), order))
+
+    @router.get(
+        "/transfers/{transfer_id}",
+        responses={404: {"description": "The bank never received this transfer (`transfer-not-found`)"}},
+    )
+    async def get_transfer(transfer_id: str) -> BankTransferResult:
+        """The outcome of a transfer: how a caller whose request timed out learns whether it happened."""
+        return _result_model(await use_cases.get_transfer(new_uow(), transfer_id))
+
+    return router
+
+
+class FaultSwitch:
+    """The faults in force, kept in this process's memory (each bank process has its own)."""
+
+    def __init__(self) -> None:
+        self.faults = BankFaults()
+
+
+def faults_router(switch: FaultSwitch) -> APIRouter:
+    router = APIRouter(prefix="/bank/faults", tags=["fault injection"])
+
+    @router.get("")
+    async def get_faults() -> BankFaults:
+        return switch.faults
+
+    @router.put("")
+    async def set_faults(faults: BankFaults) -> BankFaults:
+        """Replace the faults in force; `{}` turns them all off. See `FaultInjectionMiddleware`."""
+        switch.faults = faults
+        return faults
+
+    return router
+
+
+class FaultInjectionMiddleware:
+    """Makes `/bank/accounts*` and `/bank/transfers*` fail the way a real bank's API does.
+
+    - `down`: every request is refused with 503 `bank-down` (and Retry-After); nothing is processed.
+    - `errorRate`: that share of requests, drawn at random, is refused with 503 `bank-unavailable`
+      before anything is processed, so a caller may safely retry it.
+    - `latencyMs`: the request is processed first and its response is held back that long, so a
+      caller that times out cannot tell whether a transfer happened and must ask
+      `GET /bank/transfers/{transferId}` — the case the platform's bank adapter has to resolve.
+
+    Each request sees the faults in force when it arrived.
+    """
+
+    def __init__(self, app: ASGIApp, switch: FaultSwitch) -> None:
+        self.app = app
+        self.switch = switch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_faulty(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        faults = self.switch.faults
+        if faults.down:
+            await self._refuse(scope, receive, send, "bank-down", "The bank is down")
+            return
+        if random.random() < faults.error_rate:
+            await self._refuse(scope, receive, send, "bank-unavailable", "The bank could not take the request")
+            return
+        if not faults.latency_ms:
+            await self.app(scope, receive, send)
+            return
+        delay = faults.latency_ms / 1000
+
+        async def send_late(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(delay)
+            await send(message)
+
+        await self.app(scope, receive, send_late)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, code: str, title: str) -> None:
+        problem = Problem(503, code, title, headers={"Retry-After": "1"})
+        await problem_response(problem, scope["path"])(scope, receive, send)
+
+
+def _is_faulty(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in FAULTY_PATHS)

@@ -1,0 +1,1 @@
+"""Accounts and the rules a transfer between them follows; pure Python, no I/O."""

@@ -1,0 +1,1 @@
+"""What crosses service boundaries: event and command schemas, public API models, typed clients."""

@@ -1,0 +1,146 @@
+"""Typed async clients of the public APIs, for services calling each other (httpx, explicit timeouts).
+
+Failures arrive as exceptions a caller can decide on: `NotFound`, `Conflict`, `Rejected` (other
+4xx, with the problem document), `Unavailable` (timeouts, connection errors, 5xx).
+"""
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from pay.contracts.bank import (
+    BankAccount,
+    BankFaults,
+    BankTransferRequest,
+    BankTransferResult,
+    OpenBankAccountRequest,
+)
+from pay.contracts.membership import Member
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ServiceError(Exception):
+    def __init__(self, status: int | None, problem: dict[str, Any] | None = None, detail: str = "") -> None:
+        self.status = status
+        self.problem = problem or {}
+        self.code = str(self.problem.get("code", ""))
+        super().__init__(detail or self.code or f"HTTP {status}")
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    pass
+
+
+class Rejected(ServiceError):
+    pass
+
+
+class Unavailable(ServiceError):
+    """The other side did not answer usefully: the outcome of the call is unknown."""
+
+
+def default_timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(seconds, 2.0))
+
+
+class ServiceClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=default_timeout(timeout), transport=transport
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise Unavailable(None, detail=f"{method} {path}: {error!r}") from error
+        if response.is_success:
+            return response
+        problem = _problem_of(response)
+        kind: type[ServiceError]
+        if response.status_code >= 500:
+            kind = Unavailable
+        elif response.status_code == 404:
+            kind = NotFound
+        elif response.status_code == 409:
+            kind = Conflict
+        else:
+            kind = Rejected
+        raise kind(response.status_code, problem)
+
+    async def _get(self, path: str, model: type[ModelT]) -> ModelT:
+        return model.model_validate_json((await self._request("GET", path)).content)
+
+    async def _post(self, path: str, body: BaseModel | dict[str, Any], model: type[ModelT]) -> ModelT:
+        payload = body.model_dump(mode="json", by_alias=True) if isinstance(body, BaseModel) else body
+        return model.model_validate_json((await self._request("POST", path, json=payload)).content)
+
+
+def _problem_of(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+_MEMBERS = TypeAdapter(list[Member])
+
+
+class MembershipClient(ServiceClient):
+    async def get_member(self, membership_id: str) -> Member:
+        return await self._get(f"/membership/{_segment(membership_id)}", Member)
+
+    async def members_by_address(self, address: str) -> Sequence[Member]:
+        response = await self._request("GET", f"/membership/address/{_segment(address)}")
+        return _MEMBERS.validate_json(response.content)
+
+
+class BankClient(ServiceClient):
+    async def open_account(self, request: OpenBankAccountRequest) -> BankAccount:
+        return await self._post("/bank/accounts", request, BankAccount)
+
+    async def get_account(self, bank_name: str, bank_account_number: str) -> BankAccount:
+        return await self._get(f"/bank/accounts/{_segment(bank_name)}/{_segment(bank_account_number)}", BankAccount)
+
+    async def transfer(self, request: BankTransferRequest) -> BankTransferResult:
+        return await self._post("/bank/transfers", request, BankTransferResult)
+
+    async def get_transfer(self, transfer_id: str) -> BankTransferResult:
+        return await self._get(f"/bank/transfers/{_segment(transfer_id)}", BankTransferResult)
+
+    async def set_faults(self, faults: BankFaults) -> BankFaults:
+        payload = faults.model_dump(mode="json", by_alias=True)
+        return BankFaults.model_validate_json((await self._request("PUT", "/bank/faults", json=payload)).content)

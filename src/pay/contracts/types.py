@@ -1,0 +1,16 @@
+"""Field types shared by every public API."""
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+MAX_AMOUNT = 1_000_000_000_000
+
+# Strict: JSON floats, strings and booleans are refused rather than coerced; money is whole won.
+Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT, description="Whole won, 1 to 10^12")]
+Balance = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT * 1000, description="Whole won")]
+Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+BankName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+BankAccountNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[0-9A-Za-z-]+$")
+]

@@ -1,0 +1,1 @@
+"""Membership: members, credentials and tokens (SPEC "Membership")."""

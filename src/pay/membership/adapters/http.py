@@ -1,0 +1,119 @@
+"""Membership's HTTP API (SPEC "Membership")."""
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from pay.contracts.membership import (
+    LoginRequest,
+    Member,
+    ModifyMemberRequest,
+    RefreshTokenRequest,
+    RegisterMemberRequest,
+    TokenPair,
+    TokenValidateRequest,
+    TokenValidation,
+)
+from pay.membership.application import use_cases
+from pay.membership.application.use_cases import Dependencies, IssuedTokens
+from pay.membership.domain import model
+from pay.platform.auth import UNAUTHENTICATED_HEADERS, CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
+from pay.platform.problems import ErrorMap, ProblemSpec
+
+ERRORS: ErrorMap = {
+    model.MemberNotFound: ProblemSpec(404, "member-not-found", "No such member"),
+    model.EmailAlreadyRegistered: ProblemSpec(409, "email-already-registered", "This email is already registered"),
+    model.StatusChangeForbidden: ProblemSpec(403, "status-change-forbidden", "Only an admin may change this"),
+    model.InvalidCredentials: ProblemSpec(
+        401, "invalid-credentials", "The email or password is wrong", UNAUTHENTICATED_HEADERS
+    ),
+    model.InvalidRefreshToken: ProblemSpec(
+        401, "invalid-refresh-token", "The refresh token is invalid, expired or already used", UNAUTHENTICATED_HEADERS
+    ),
+}
+
+
+def _deps(request: Request) -> Dependencies:
+    deps: Dependencies = request.app.state.membership
+    return deps
+
+
+Deps = Annotated[Dependencies, Depends(_deps)]
+
+router = APIRouter(prefix="/membership", tags=["membership"])
+
+
+def _member(member: model.Member) -> Member:
+    return Member(
+        membership_id=member.membership_id,
+        name=member.name,
+        email=member.email,
+        address=member.address,
+        is_valid=member.is_valid,
+        is_corp=member.is_corp,
+        created_at=member.created_at,
+        updated_at=member.updated_at,
+    )
+
+
+def _token_pair(tokens: IssuedTokens) -> TokenPair:
+    return TokenPair(
+        membership_id=tokens.membership_id,
+        jwt_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED)
+async def register(body: RegisterMemberRequest, deps: Deps) -> Member:
+    command = use_cases.RegisterMember(body.name, body.email, body.address, body.password, body.is_corp)
+    return _member(await use_cases.register_member(deps, command))
+
+
+@router.post("/login")
+async def login(body: LoginRequest, deps: Deps) -> TokenPair:
+    return _token_pair(await use_cases.log_in(deps, body.email, body.password))
+
+
+@router.post("/refresh-token")
+async def refresh_token(body: RefreshTokenRequest, deps: Deps) -> TokenPair:
+    return _token_pair(await use_cases.refresh_tokens(deps, body.refresh_token))
+
+
+@router.post("/token-validate")
+async def token_validate(body: TokenValidateRequest, deps: Deps) -> TokenValidation:
+    membership_id = await use_cases.validate_access_token(deps, body.jwt_token)
+    return TokenValidation(valid=membership_id is not None, membership_id=membership_id)
+
+
+@router.get("/me")
+async def me(principal: CurrentPrincipal, deps: Deps) -> Member:
+    return _member(await use_cases.get_member(deps, principal.subject))
+
+
+@router.post("/modify")
+async def modify(body: ModifyMemberRequest, principal: CurrentPrincipal, deps: Deps) -> Member:
+    ensure_may_act_for(principal, body.membership_id)
+    command = use_cases.ModifyMember(
+        body.membership_id,
+        body.name,
+        body.email,
+        body.address,
+        body.is_valid,
+        body.is_corp,
+        privileged=principal.is_privileged,
+    )
+    return _member(await use_cases.modify_member(deps, command))
+
+
+@router.get("/address/{address}")
+async def by_address(address: str, _: PrivilegedPrincipal, deps: Deps) -> Sequence[Member]:
+    return [_member(member) for member in await use_cases.members_by_address(deps, address)]
+
+
+@router.get("/{membership_id}")
+async def get(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> Member:
+    ensure_may_act_for(principal, membership_id)
+    return _member(await use_cases.get_member(deps, membership_id))

@@ -1,0 +1,55 @@
+"""Composition root: wires membership's adapters into its use cases and builds the ASGI app."""
+
+import base64
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from fastapi import FastAPI
+
+from pay.membership.adapters.db import MembershipUnitOfWork
+from pay.membership.adapters.http import ERRORS, router
+from pay.membership.adapters.security import Argon2Passwords, EmailVault, JwtAccessTokens
+from pay.membership.application import use_cases
+from pay.platform import auth, http
+from pay.platform.kernel import Kernel
+from pay.platform.settings import Settings
+
+
+def _secret(from_environment: str | None, settings: Settings, file_name: str) -> bytes:
+    if from_environment:
+        return base64.b64decode(from_environment)
+    return auth.load_or_create_secret(settings.keys_dir / file_name)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    auth.ensure_signing_keys(settings.keys_dir)
+    kernel = Kernel(settings)
+    assert kernel.token_verifier is not None
+    vault = EmailVault(
+        _secret(settings.email_encryption_key, settings, "membership-email.key"),
+        _secret(settings.email_index_key, settings, "membership-email-index.key"),
+    )
+    access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+    private_key = settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None
+    issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, private_key), access_ttl)
+    deps = use_cases.Dependencies(
+        uow=partial(MembershipUnitOfWork, kernel.engine, vault, kernel.on_outbox_commit),
+        passwords=Argon2Passwords(),
+        access_tokens=JwtAccessTokens(issuer, kernel.token_verifier, access_ttl),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        clock=partial(datetime.now, UTC),
+    )
+
+    async def create_admin() -> None:
+        await use_cases.ensure_admin(deps, settings.admin_email, settings.admin_password.get_secret_value())
+
+    app = http.create_app(
+        kernel,
+        title="Pay membership",
+        description="Members, login and tokens.",
+        routers=[router],
+        error_map=ERRORS,
+        on_startup=[create_admin],
+    )
+    app.state.membership = deps
+    return app

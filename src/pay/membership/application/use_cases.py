@@ -1,0 +1,187 @@
+"""The membership operations, one function each."""
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pay.membership.application.ports import AccessTokens, Clock, PasswordHasher, UnitOfWork
+from pay.membership.domain.model import (
+    InvalidCredentials,
+    InvalidRefreshToken,
+    Member,
+    MemberNotFound,
+    RefreshToken,
+    Role,
+)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    uow: Callable[[], UnitOfWork]
+    passwords: PasswordHasher
+    access_tokens: AccessTokens
+    refresh_ttl: timedelta
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class RegisterMember:
+    name: str
+    email: str
+    address: str
+    password: str
+    is_corp: bool
+
+
+@dataclass(frozen=True)
+class ModifyMember:
+    membership_id: str
+    name: str
+    email: str
+    address: str
+    is_valid: bool
+    is_corp: bool
+    privileged: bool
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    membership_id: str
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+async def register_member(deps: Dependencies, command: RegisterMember) -> Member:
+    password_hash = await deps.passwords.hash(command.password)
+    member = Member.register(
+        str(uuid.uuid4()), command.name, command.email, command.address, command.is_corp, password_hash, deps.clock()
+    )
+    async with deps.uow() as uow:
+        await uow.members.add(member)
+        await uow.commit()
+    return member
+
+
+async def ensure_admin(deps: Dependencies, email: str, password: str) -> Member:
+    """The admin member configured at start-up: created once, its password kept in step with the settings."""
+    async with deps.uow() as uow:
+        admin = await uow.members.get_by_email(email)
+    if admin is not None and admin.role is Role.ADMIN and await deps.passwords.verify(admin.password_hash, password):
+        return admin
+    password_hash = await deps.passwords.hash(password)
+    async with deps.uow() as uow:
+        admin = await uow.members.get_by_email(email)
+        if admin is None:
+            admin = Member.register(str(uuid.uuid4()), "Administrator", email, "-", False, password_hash, deps.clock())
+            admin.role = Role.ADMIN
+            await uow.members.add(admin)
+        else:
+            admin.role, admin.password_hash, admin.is_valid = Role.ADMIN, password_hash, True
+            await uow.members.update(admin)
+        await uow.commit()
+    return admin
+
+
+async def get_member(deps: Dependencies, membership_id: str) -> Member:
+    async with deps.uow() as uow:
+        member = await uow.members.get(membership_id)
+    if member is None:
+        raise MemberNotFound(membership_id)
+    return member
+
+
+async def members_by_address(deps: Dependencies, address: str) -> Sequence[Member]:
+    async with deps.uow() as uow:
+        return await uow.members.list_by_address(address)
+
+
+async def modify_member(deps: Dependencies, command: ModifyMember) -> Member:
+    now = deps.clock()
+    async with deps.uow() as uow:
+        member = await uow.members.get(command.membership_id)
+        if member is None:
+            raise MemberNotFound(command.membership_id)
+        member.modify(
+            command.name,
+            command.email,
+            command.address,
+            command.is_valid,
+            command.is_corp,
+            now,
+            privileged=command.privileged,
+        )
+        await uow.members.update(member)
+        await uow.refresh_tokens.revoke_member(member.membership_id, now)
+        await uow.commit()
+    return member
+
+
+async def log_in(deps: Dependencies, email: str, password: str) -> IssuedTokens:
+    async with deps.uow() as uow:
+        member = await uow.members.get_by_email(email)
+    password_matches = await deps.passwords.verify(member.password_hash if member else None, password)
+    if member is None or not password_matches or not member.may_log_in():
+        raise InvalidCredentials()
+    async with deps.uow() as uow:
+        tokens = await _issue(deps, uow, member, family_id=str(uuid.uuid4()))
+        await uow.commit()
+    return tokens
+
+
+async def refresh_tokens(deps: Dependencies, presented: str) -> IssuedTokens:
+    token_id, _, secret = presented.partition(".")
+    now = deps.clock()
+    async with deps.uow() as uow:
+        token = await uow.refresh_tokens.get_for_update(token_id)
+        if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
+            raise InvalidRefreshToken()
+        if token.was_replayed():
+            await uow.refresh_tokens.revoke_family(token.family_id, now)
+            await uow.commit()
+            raise InvalidRefreshToken()
+        token.spend(now)
+        await uow.refresh_tokens.save(token)
+        member = await uow.members.get(token.membership_id)
+        if member is None or not member.may_log_in():
+            await uow.commit()
+            raise InvalidRefreshToken()
+        tokens = await _issue(deps, uow, member, family_id=token.family_id)
+        await uow.commit()
+    return tokens
+
+
+async def validate_access_token(deps: Dependencies, token: str) -> str | None:
+    """The membership id behind a valid token of a member that is still valid, or None."""
+    membership_id = deps.access_tokens.subject_of(token)
+    if membership_id is None:
+        return None
+    async with deps.uow() as uow:
+        member = await uow.members.get(membership_id)
+    return membership_id if member is not None and member.is_valid else None
+
+
+async def _issue(deps: Dependencies, uow: UnitOfWork, member: Member, family_id: str) -> IssuedTokens:
+    secret = secrets.token_urlsafe(32)
+    token = RefreshToken(
+        token_id=str(uuid.uuid4()),
+        family_id=family_id,
+        membership_id=member.membership_id,
+        secret_hash=_digest(secret),
+        expires_at=deps.clock() + deps.refresh_ttl,
+    )
+    await uow.refresh_tokens.add(token)
+    return IssuedTokens(
+        member.membership_id,
+        deps.access_tokens.issue(member.membership_id, member.role),
+        f"{token.token_id}.{secret}",
+        deps.access_tokens.ttl_seconds,
+    )
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,130 @@
+"""The message broker: NATS JetStream through FastStream.
+
+One stream (`PAY`) holds every event and command. Each service reads it through durable pull
+consumers of its own, so every service sees every message it subscribes to, and instances of one
+service share the work. A handler's message is acknowledged only after the handler returned, that
+is after its database transaction committed; a failing handler's message comes back with a growing
+delay, and one that cannot even be parsed is set aside at once.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pydantic
+import structlog
+from faststream import AckPolicy, BaseMiddleware
+from faststream.exceptions import NackMessage, RejectMessage
+from faststream.message import StreamMessage
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from nats.js.api import StreamConfig
+from nats.js.errors import BadRequestError
+
+from pay.contracts.messages import LOG_SUBJECT, STREAM_NAME, STREAM_SUBJECTS, Message
+
+MessageT = TypeVar("MessageT", bound=Message)
+Handler = Callable[[MessageT], Awaitable[None]]
+
+MAX_DELIVERIES = 25
+_MAX_RETRY_DELAY_SECONDS = 30.0
+_PUBLISH_TIMEOUT_SECONDS = 5.0
+_GRACEFUL_SECONDS = 8.0
+
+_log = structlog.get_logger()
+
+
+class _RetryWithBackoff(BaseMiddleware):
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+        try:
+            return await call_next(msg)
+        except (NackMessage, RejectMessage):
+            raise
+        except pydantic.ValidationError as error:
+            _log.error("message_rejected", subject=msg.raw_message.subject, error=str(error))
+            raise RejectMessage() from error
+        except Exception as error:
+            deliveries = msg.raw_message.metadata.num_delivered
+            _log.exception("message_failed", subject=msg.raw_message.subject, deliveries=deliveries)
+            if deliveries >= MAX_DELIVERIES:
+                raise RejectMessage() from error
+            raise NackMessage(delay=min(0.2 * 2 ** (deliveries - 1), _MAX_RETRY_DELAY_SECONDS)) from error
+
+
+class _QuietLogger:
+    """FastStream logs every message at INFO; keep only what needs attention."""
+
+    def log(self, level: int, msg: Any, /, *, exc_info: Any = None, extra: Any = None) -> None:
+        if level >= 30:
+            _log.log(level, str(msg), exc_info=exc_info, **(extra or {}))
+
+
+class Broker:
+    def __init__(self, url: str, service: str) -> None:
+        self._service = service
+        self._broker = NatsBroker(
+            url,
+            logger=_QuietLogger(),
+            graceful_timeout=_GRACEFUL_SECONDS,
+            middlewares=[_RetryWithBackoff],
+            max_reconnect_attempts=-1,
+        )
+        self._stream = JStream(name=STREAM_NAME, declare=False)
+        self._subscribers: list[Any] = []
+
+    def subscribe(self, message_type: type[MessageT], handler: Handler[MessageT], *, consumer: str = "") -> None:
+        """Before `start()`: run `handler` for every `message_type` published, at least once."""
+        durable = f"{self._service}-{consumer or message_type.__name__}".replace(".", "-")
+
+        async def receive(body: dict[str, Any], msg: NatsMessage) -> None:
+            await handler(message_type.from_payload(body))
+
+        subscriber = self._broker.subscriber(
+            message_type.subject,
+            stream=self._stream,
+            durable=durable,
+            pull_sub=PullSub(batch_size=10, timeout=1.0),
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            config=ConsumerConfig(max_deliver=MAX_DELIVERIES + 1, ack_wait=60),
+        )
+        subscriber(receive)
+        self._subscribers.append(subscriber)
+
+    async def start(self) -> None:
+        await self._broker.connect()
+        await declare_stream(self._broker)
+        await self._broker.start()
+
+    async def stop_consuming(self) -> None:
+        for subscriber in self._subscribers:
+            await subscriber.stop()
+
+    async def stop(self) -> None:
+        await self._broker.stop()
+
+    async def is_ready(self) -> bool:
+        return bool(await self._broker.ping(timeout=1.0))
+
+    async def publish(self, subject: str, payload: dict[str, Any], message_id: str) -> None:
+        """Returns once JetStream stored the message; the id de-duplicates a re-publish."""
+        await self._broker.publish(
+            payload,
+            subject,
+            stream=STREAM_NAME,
+            headers={"Nats-Msg-Id": message_id},
+            timeout=_PUBLISH_TIMEOUT_SECONDS,
+        )
+
+    async def publish_message(self, message: Message) -> None:
+        await self.publish(message.subject, message.to_payload(), message.message_id)
+
+    async def publish_log(self, line: bytes) -> None:
+        await self._broker.publish(line, LOG_SUBJECT)
+
+
+async def declare_stream(broker: NatsBroker) -> None:
+    """Create or update the one stream; every service does it at start, so start order does not matter."""
+    jetstream = broker.config.connection_state.stream
+    config = StreamConfig(name=STREAM_NAME, subjects=STREAM_SUBJECTS, duplicate_window=120.0)
+    try:
+        await jetstream.add_stream(config)
+    except BadRequestError:
+        await jetstream.update_stream(config)

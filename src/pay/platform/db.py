@@ -1,0 +1,139 @@
+"""Database access shared by every service: the engine, the tables the kernel owns, the unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from pay.contracts.messages import Message
+
+KERNEL_METADATA = sa.MetaData()
+
+outbox = sa.Table(
+    "outbox",
+    KERNEL_METADATA,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("position", sa.BigInteger, sa.Identity(), nullable=False, unique=True),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("payload", JSONB, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Index("outbox_unpublished", "position", postgresql_where=sa.text("published_at IS NULL")),
+)
+
+inbox = sa.Table(
+    "inbox",
+    KERNEL_METADATA,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("message_id", sa.String(100), primary_key=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    KERNEL_METADATA,
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("response_body", sa.LargeBinary),
+    sa.Column("response_content_type", sa.String(100)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("idempotency_keys_created_at", "created_at"),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class Outbox:
+    """Messages written in the caller's transaction; the relay publishes them after commit."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+        self.written = 0
+
+    async def add(self, message: Message) -> None:
+        await self._connection.execute(
+            outbox.insert().values(
+                id=uuid.UUID(message.message_id),
+                subject=message.subject,
+                payload=message.to_payload(),
+                created_at=utcnow(),
+            )
+        )
+        self.written += 1
+
+
+class Inbox:
+    """Remembers which messages a consumer has applied, in the same transaction as the effect."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def first_delivery(self, consumer: str, message_id: str) -> bool:
+        result = await self._connection.execute(
+            insert(inbox)
+            .values(consumer=consumer, message_id=message_id, received_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        return bool(result.rowcount)
+
+
+class SqlUnitOfWork:
+    """One database transaction; nothing is kept unless `commit()` is called.
+
+    Services subclass it and build their repositories in `_open`, on `self.connection`.
+    """
+
+    connection: AsyncConnection
+    outbox: Outbox
+    inbox: Inbox
+
+    def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None] = lambda: None) -> None:
+        self._engine = engine
+        self._on_commit = on_commit
+
+    async def __aenter__(self) -> Self:
+        self.connection = await self._engine.connect()
+        await self.connection.begin()
+        self.outbox = Outbox(self.connection)
+        self.inbox = Inbox(self.connection)
+        self._open()
+        return self
+
+    def _open(self) -> None:
+        """Hook for subclasses to create their repositories."""
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self.connection.in_transaction():
+                await self.connection.rollback()
+        finally:
+            await self.connection.close()
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+        if self.outbox.written:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        await self.connection.rollback()

@@ -1,0 +1,127 @@
+"""The HTTP app factory every service uses: problem+json, auth, idempotency, health, metrics, request ids."""
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+import structlog
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pay.platform.idempotency import IdempotencyMiddleware, IdempotencyStore
+from pay.platform.kernel import Kernel
+from pay.platform.problems import ErrorMap, Problem, install_problem_handlers
+
+Hook = Callable[[], Awaitable[None]]
+
+REQUESTS = Counter("pay_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"])
+LATENCY = Histogram(
+    "pay_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["service", "method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (kept from `X-Request-ID` if the caller sent one) and measures it."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = dict(scope["headers"]).get(b"x-request-id", b"").decode()[:100] or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            LATENCY.labels(self.service, scope["method"], path).observe(time.perf_counter() - started)
+            REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
+
+
+def _health_router(kernel: Kernel) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "live"}
+
+    @router.get("/health/ready", responses={503: {"description": "A dependency is unreachable"}})
+    async def ready() -> dict[str, object]:
+        checks: dict[str, str] = {}
+        try:
+            async with kernel.engine.connect() as connection:
+                await connection.execute(sa.text("SELECT 1"))
+            checks["database"] = "up"
+        except Exception:
+            checks["database"] = "down"
+        if kernel.broker is not None:
+            checks["broker"] = "up" if await kernel.broker.is_ready() else "down"
+        if any(state == "down" for state in checks.values()):
+            raise Problem(
+                503, "not-ready", "A dependency is unreachable", headers={"Retry-After": "1"}, extra={"checks": checks}
+            )
+        return {"status": "ready", "checks": checks}
+
+    @router.get("/metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_app(
+    kernel: Kernel,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    error_map: ErrorMap,
+    on_startup: Sequence[Hook] = (),
+    description: str = "",
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await kernel.start()
+        for hook in on_startup:
+            await hook()
+        try:
+            yield
+        finally:
+            await kernel.stop()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.token_verifier = kernel.token_verifier
+    app.state.idempotency_store = IdempotencyStore(kernel.engine)
+    install_problem_handlers(app, error_map)
+    app.include_router(_health_router(kernel))
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestContextMiddleware, service=kernel.settings.service)
+    return app

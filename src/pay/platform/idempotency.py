@@ -1,0 +1,223 @@
+"""The Idempotency-Key mechanism for every money-moving request.
+
+The key is claimed (committed) before the handler runs, and the response is stored after it:
+the same key and body replay the stored response; another body is refused with 409
+`idempotency-key-reuse`; a retry that arrives while the first is still running gets 409
+`idempotency-key-in-progress`. 5xx answers are not stored, so the client may retry them. Keys are
+scoped to the caller's identity so one member can never replay another's response.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pay.platform.auth import InvalidToken, TokenVerifier
+from pay.platform.db import idempotency_keys, utcnow
+from pay.platform.problems import Problem, problem_response
+
+HEADER = "idempotency-key"
+MAX_KEY_LENGTH = 200
+KEEP_FOR = timedelta(hours=48)
+_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: bytes
+    content_type: str
+
+
+class KeyReused(Exception):
+    pass
+
+
+class KeyInProgress(Exception):
+    pass
+
+
+class IdempotencyStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim(self, scope: str, key: str, request_hash: str) -> StoredResponse | None:
+        """Claim the key for this request, or return the response stored for an identical one."""
+        async with self._engine.begin() as connection:
+            claimed = await connection.execute(
+                insert(idempotency_keys)
+                .values(scope=scope, key=key, request_hash=request_hash, created_at=utcnow())
+                .on_conflict_do_nothing()
+            )
+            if claimed.rowcount:
+                return None
+            row = (
+                await connection.execute(
+                    sa.select(idempotency_keys).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+                )
+            ).one()
+        if row.request_hash != request_hash:
+            raise KeyReused()
+        if row.response_status is None:
+            raise KeyInProgress()
+        return StoredResponse(row.response_status, row.response_body, row.response_content_type)
+
+    async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                idempotency_keys.update()
+                .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+                .values(
+                    response_status=response.status,
+                    response_body=response.body,
+                    response_content_type=response.content_type,
+                )
+            )
+
+    async def release(self, scope: str, key: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                idempotency_keys.delete().where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+            )
+
+    async def forget_expired(self) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                idempotency_keys.delete().where(idempotency_keys.c.created_at < utcnow() - KEEP_FOR)
+            )
+
+
+def _canonical(body: bytes) -> bytes:
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        return body
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + _canonical(body)).hexdigest()
+
+
+def _caller(headers: dict[bytes, bytes], verifier: TokenVerifier | None) -> str:
+    authorization = headers.get(b"authorization", b"").decode()
+    scheme, _, token = authorization.partition(" ")
+    if verifier is None or scheme.lower() != "bearer":
+        return "anonymous"
+    try:
+        return verifier.verify(token).subject
+    except InvalidToken:
+        return "anonymous"
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
+        key = headers.get(HEADER.encode(), b"").decode()
+        if not key or scope["method"] not in _METHODS:
+            await self.app(scope, receive, send)
+            return
+        if len(key) > MAX_KEY_LENGTH:
+            problem = Problem(422, "invalid-idempotency-key", "The Idempotency-Key is too long")
+            await problem_response(problem)(scope, receive, send)
+            return
+
+        state = scope["app"].state
+        store: IdempotencyStore = state.idempotency_store
+        body = await _read_body(receive)
+        caller = f"{_caller(headers, getattr(state, 'token_verifier', None))}:{scope['path']}"
+        try:
+            stored = await store.claim(caller, key, request_fingerprint(scope["method"], scope["path"], body))
+        except KeyReused:
+            problem = Problem(409, "idempotency-key-reuse", "This Idempotency-Key was used with another request")
+            await problem_response(problem)(scope, receive, send)
+            return
+        except KeyInProgress:
+            problem = Problem(
+                409,
+                "idempotency-key-in-progress",
+                "A request with this Idempotency-Key is still being processed",
+                headers={"Retry-After": "1"},
+            )
+            await problem_response(problem)(scope, receive, send)
+            return
+        if stored is not None:
+            await _replay(stored, send)
+            return
+
+        recorder = _ResponseRecorder(send)
+        try:
+            await self.app(scope, _replaying(body), recorder.send)
+        except BaseException:
+            await store.release(caller, key)
+            raise
+        if recorder.status is not None and recorder.status < 500:
+            await store.complete(caller, key, recorder.stored())
+        else:
+            await store.release(caller, key)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _replay(stored: StoredResponse, send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": stored.status,
+            "headers": [
+                (b"content-type", stored.content_type.encode()),
+                (b"content-length", str(len(stored.body)).encode()),
+                (b"idempotent-replayed", b"true"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": stored.body})
+
+
+class _ResponseRecorder:
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status: int | None = None
+        self._content_type = "application/json"
+        self._body: list[bytes] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            for name, value in message.get("headers", []):
+                if name.lower() == b"content-type":
+                    self._content_type = value.decode()
+        elif message["type"] == "http.response.body":
+            self._body.append(message.get("body", b""))
+        await self._send(message)
+
+    def stored(self) -> StoredResponse:
+        assert self.status is not None
+        return StoredResponse(self.status, b"".join(self._body), self._content_type)

@@ -1,0 +1,74 @@
+"""What a running service is made of besides its own code: database, broker, outbox relay, keys, logs."""
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pay.platform.auth import TokenVerifier, read_public_key
+from pay.platform.broker import Broker
+from pay.platform.db import create_engine
+from pay.platform.idempotency import IdempotencyStore
+from pay.platform.logging import SHIPPER
+from pay.platform.outbox import OutboxRelay
+from pay.platform.settings import Settings
+
+_log = structlog.get_logger()
+
+
+class Kernel:
+    def __init__(self, settings: Settings, *, uses_broker: bool = True, verifies_tokens: bool = True) -> None:
+        self.settings = settings
+        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.broker: Broker | None = Broker(settings.broker_url, settings.service) if uses_broker else None
+        self.relay: OutboxRelay | None = (
+            OutboxRelay(self.engine, self.broker.publish) if self.broker is not None else None
+        )
+        self.token_verifier: TokenVerifier | None = (
+            TokenVerifier(read_public_key(settings.keys_dir, settings.jwt_public_key)) if verifies_tokens else None
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def on_outbox_commit(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+    def run_in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(work, name=name))
+
+    async def start(self) -> None:
+        if self.broker is not None:
+            await self.broker.start()
+            SHIPPER.attach(self.broker.publish_log)
+            self.run_in_background(SHIPPER.run(), "log-shipper")
+        if self.relay is not None:
+            self.run_in_background(self.relay.run(), "outbox-relay")
+        self.run_in_background(self._forget_expired_idempotency_keys(), "idempotency-cleanup")
+        _log.info("service_started", service=self.settings.service)
+
+    async def stop(self) -> None:
+        if self.broker is not None:
+            # Consumers stop first so that nothing is half-applied when the database goes away.
+            await self.broker.stop_consuming()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.relay is not None:
+            await self.relay.publish_pending()
+        SHIPPER.detach()
+        if self.broker is not None:
+            await self.broker.stop()
+        await self.engine.dispose()
+        _log.info("service_stopped", service=self.settings.service)
+
+    async def _forget_expired_idempotency_keys(self) -> None:
+        store = IdempotencyStore(self.engine)
+        while True:
+            try:
+                await store.forget_expired()
+            except Exception:
+                _log.exception("idempotency_cleanup_failed")
+            await asyncio.sleep(3600)

@@ -1,0 +1,85 @@
+"""The relay that moves committed outbox rows onto the broker.
+
+At-least-once: a row is marked published only after the broker acknowledged it, so a crash between
+the two publishes it again; the message id travels as the broker's de-duplication id and consumers'
+inboxes drop what they have already applied.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pay.platform.db import outbox, utcnow
+
+Publish = Callable[[str, dict[str, Any], str], Awaitable[None]]
+
+_log = structlog.get_logger()
+_CLEANUP_INTERVAL_SECONDS = 600.0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        publish: Publish,
+        *,
+        batch_size: int = 200,
+        idle_poll_seconds: float = 1.0,
+        keep_published: timedelta = timedelta(days=1),
+    ) -> None:
+        self._engine = engine
+        self._publish = publish
+        self._batch_size = batch_size
+        self._idle_poll_seconds = idle_poll_seconds
+        self._keep_published = keep_published
+        self._wake = asyncio.Event()
+        self._next_cleanup = 0.0
+
+    def wake(self) -> None:
+        """Called after a commit that wrote to the outbox, so messages leave without waiting for the poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                while await self.publish_pending() == self._batch_size:
+                    pass
+                if asyncio.get_running_loop().time() >= self._next_cleanup:
+                    await self._forget_published()
+                    self._next_cleanup = asyncio.get_running_loop().time() + _CLEANUP_INTERVAL_SECONDS
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("outbox_relay_failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._idle_poll_seconds)
+
+    async def publish_pending(self) -> int:
+        async with self._engine.begin() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(outbox.c.id, outbox.c.subject, outbox.c.payload)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.position)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                await self._publish(row.subject, row.payload, str(row.id))
+            if rows:
+                await connection.execute(
+                    outbox.update().where(outbox.c.id.in_([row.id for row in rows])).values(published_at=utcnow())
+                )
+        return len(rows)
+
+    async def _forget_published(self) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(outbox.delete().where(outbox.c.published_at < utcnow() - self._keep_published))

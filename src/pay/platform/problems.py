@@ -1,0 +1,114 @@
+"""RFC 9457 problem+json: every error a service returns has this shape and a stable `code`."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_TYPE_BASE = "https://pay.example/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_log = structlog.get_logger()
+
+
+@dataclass
+class Problem(Exception):
+    """Raised by adapters to answer with a problem document."""
+
+    status: int
+    code: str
+    title: str
+    detail: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """How a domain or application exception maps onto HTTP."""
+
+    status: int
+    code: str
+    title: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+ErrorMap = Mapping[type[Exception], ProblemSpec]
+
+_STATUS_CODES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Invalid request"),
+    503: ("service-unavailable", "Service unavailable"),
+}
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + problem.code,
+        "title": problem.title,
+        "status": problem.status,
+        "code": problem.code,
+    }
+    if problem.detail:
+        body["detail"] = problem.detail
+    if instance:
+        body["instance"] = instance
+    body.update(problem.extra)
+    return JSONResponse(body, status_code=problem.status, headers=dict(problem.headers), media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Echoing the rejected input back could leak secrets such as passwords, so only location and reason go out.
+    return [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+
+
+def install_problem_handlers(app: FastAPI, error_map: ErrorMap) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problem = Problem(422, "validation-error", "Invalid request", extra={"errors": _validation_errors(exc)})
+        return problem_response(problem, request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code, title = _STATUS_CODES.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        return problem_response(Problem(exc.status_code, code, title, detail, exc.headers or {}), request.url.path)
+
+    async def on_mapped(request: Request, exc: Exception) -> JSONResponse:
+        spec = next(error_map[kind] for kind in type(exc).__mro__ if kind in error_map)
+        problem = Problem(spec.status, spec.code, spec.title, str(exc) or None, spec.headers)
+        return problem_response(problem, request.url.path)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _log.exception("unhandled_error", path=request.url.path)
+        return problem_response(Problem(500, "internal-error", "Internal error"), request.url.path)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    for kind in error_map:
+        app.add_exception_handler(kind, on_mapped)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,49 @@
+"""Settings every service reads from `PAY_*` environment variables."""
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pay.contracts.topology import DEFAULT_PORTS
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAY_", extra="ignore")
+
+    service: str = ""
+    data_dir: Path = Path(".pay")
+    host: str = "127.0.0.1"
+    port_offset: int = 0
+    database_url: str = ""
+    broker_url: str = ""
+    log_level: str = "INFO"
+
+    jwt_private_key: SecretStr | None = None
+    jwt_public_key: str | None = None
+    service_token: SecretStr | None = None
+    access_token_ttl_seconds: int = Field(default=15 * 60, gt=0)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, gt=0)
+    email_encryption_key: str | None = Field(default=None, description="base64 of 32 bytes")
+    email_index_key: str | None = Field(default=None, description="base64 of 32 bytes")
+    admin_email: str = "admin@pay.local"
+    admin_password: SecretStr = SecretStr("pay-admin-local")
+
+    corporate_bank_name: str = "PAYBANK"
+    corporate_bank_account_number: str = "100-0000-0001"
+    corporate_seed_balance: int = Field(default=0, ge=0)
+
+    http_timeout_seconds: float = Field(default=5.0, gt=0)
+    service_urls: dict[str, str] = Field(default_factory=dict)
+
+    @cached_property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def port_of(self, service: str) -> int:
+        return DEFAULT_PORTS[service] + self.port_offset
+
+    def url_of(self, service: str) -> str:
+        """Base URL of another service: `PAY_SERVICE_URLS='{"bank": "..."}'` overrides the local default."""
+        return self.service_urls.get(service) or f"http://127.0.0.1:{self.port_of(service)}"

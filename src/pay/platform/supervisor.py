@@ -1,0 +1,262 @@
+"""Runs the service processes of `pay up`: spawn them, wait until ready, watch them, stop them.
+
+Every child gets its own session, so a Ctrl-C in the terminal reaches only the supervisor, which
+then shuts the children down in order; it also lets us signal a child's whole process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Self
+
+import httpx
+import structlog
+
+from pay.platform.infra import parent_death_signal, read_log_tail
+
+log = structlog.get_logger()
+
+_POLL_INTERVAL = 0.1
+
+_SignalHandler = Callable[[int, FrameType | None], object] | int | None
+
+
+@dataclass(frozen=True)
+class ServiceProcessSpec:
+    """One service process; `env` is added on top of the supervisor's own environment."""
+
+    name: str
+    port: int
+    command: list[str]
+    env: dict[str, str]
+
+
+class ServiceStartError(RuntimeError):
+    """A service exited or did not become ready during `start_all`."""
+
+    def __init__(self, service: str, reason: str, log_tail: str) -> None:
+        super().__init__(f"service {service!r} {reason}\n--- last lines of its log ---\n{log_tail}")
+        self.service = service
+        self.log_tail = log_tail
+
+
+class StartupInterrupted(RuntimeError):
+    """A stop was requested (SIGINT/SIGTERM) while `start_all` was waiting."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free right now (another process may still take it before you do)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class _Child:
+    spec: ServiceProcessSpec
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log_offset: int
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exit_status(self) -> str | None:
+        """How the child ended, or None while it runs.
+
+        The child is deliberately not reaped: while it is a zombie its pid, and so its process
+        group id, cannot be reused, which makes a later killpg() of its group safe.
+        """
+        try:
+            result = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return f"exit code {self.process.returncode}"  # already reaped by Popen
+        if result is None:
+            return None
+        if result.si_code == os.CLD_EXITED:
+            return f"exit code {result.si_status}"
+        return f"signal {signal.Signals(result.si_status).name}"
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, sig)
+
+    def log_tail(self) -> str:
+        return read_log_tail(self.log_path, offset=self.log_offset)
+
+
+class Supervisor:
+    """Owns the service processes; `stop_all` leaves none of them (nor their children) behind."""
+
+    def __init__(self, logs_dir: Path) -> None:
+        self.logs_dir = logs_dir
+        self._children: dict[str, _Child] = {}
+        self._stop_requested = threading.Event()
+        self._force_stop = threading.Event()
+        self._previous_handlers: dict[signal.Signals, _SignalHandler] = {}
+
+    # starting
+
+    def start_all(self, specs: Sequence[ServiceProcessSpec], ready_timeout: float = 60.0) -> None:
+        """Spawn every service, then wait until each answers 200 on /health/ready.
+
+        On failure (early exit, timeout, stop request) everything is stopped before raising.
+        """
+        names = [spec.name for spec in specs]
+        duplicates = {name for name in names if names.count(name) > 1 or name in self._children}
+        if duplicates:
+            raise ValueError(f"services already defined: {sorted(duplicates)}")
+        try:
+            children = [self._spawn(spec) for spec in specs]
+            self._wait_until_ready(children, ready_timeout)
+        except BaseException:
+            self.stop_all()
+            raise
+
+    def _spawn(self, spec: ServiceProcessSpec) -> _Child:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.logs_dir / f"{spec.name}.log"
+        with log_path.open("ab") as log_file:
+            started = datetime.now(UTC).isoformat(timespec="seconds")
+            log_file.write(f"--- {started} starting {spec.name}: {spec.command}\n".encode())
+            log_file.flush()
+            offset = log_file.tell()
+            process = subprocess.Popen(
+                spec.command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **spec.env},
+                start_new_session=True,
+                preexec_fn=parent_death_signal(signal.SIGTERM),
+            )
+        child = _Child(spec=spec, process=process, log_path=log_path, log_offset=offset)
+        self._children[spec.name] = child
+        log.info("service.spawned", service=spec.name, pid=process.pid, port=spec.port)
+        return child
+
+    def _wait_until_ready(self, children: list[_Child], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(children)
+        with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), trust_env=False) as http:
+            while True:
+                for child in list(pending):
+                    status = child.exit_status()
+                    if status is not None:
+                        raise ServiceStartError(child.spec.name, f"exited ({status}) before ready", child.log_tail())
+                    if _is_ready(http, child.spec.port):
+                        log.info("service.ready", service=child.spec.name, port=child.spec.port)
+                        pending.remove(child)
+                if not pending:
+                    return
+                if self._stop_requested.is_set():
+                    raise StartupInterrupted("stop requested while services were starting")
+                if time.monotonic() > deadline:
+                    late = pending[0]
+                    raise ServiceStartError(
+                        late.spec.name,
+                        f"not ready on port {late.spec.port} after {timeout:g}s",
+                        late.log_tail(),
+                    )
+                time.sleep(_POLL_INTERVAL)
+
+    # running
+
+    def pids(self) -> dict[str, int]:
+        """Pids of the service processes still running, by service name."""
+        return {name: child.pid for name, child in self._children.items() if child.exit_status() is None}
+
+    def install_signal_handlers(self) -> None:
+        """Make SIGINT/SIGTERM request a stop (a second one forces it). Main thread only."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.signal(sig, self._on_signal)
+            self._previous_handlers.setdefault(sig, previous)
+
+    def restore_signal_handlers(self) -> None:
+        for sig, previous in self._previous_handlers.items():
+            signal.signal(sig, previous)
+        self._previous_handlers.clear()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # No logging here: writing to a stream the interrupted code is writing to can raise.
+        if self._stop_requested.is_set():
+            self._force_stop.set()
+        self._stop_requested.set()
+
+    def request_stop(self) -> None:
+        self._stop_requested.set()
+
+    def wait(self, grace: float = 15.0) -> str | None:
+        """Block until a stop is requested or a service dies, then stop all services.
+
+        Returns the name of the service that died, or None when a stop was requested.
+        """
+        died: str | None = None
+        while died is None and not self._stop_requested.wait(_POLL_INTERVAL):
+            died = self._first_dead_child()
+        if died is None:
+            log.info("supervisor.stop_requested")
+        self.stop_all(grace)
+        return died
+
+    def _first_dead_child(self) -> str | None:
+        for name, child in self._children.items():
+            status = child.exit_status()
+            if status is not None:
+                log.error("service.died", service=name, status=status, log_tail=child.log_tail())
+                return name
+        return None
+
+    # stopping
+
+    def stop_all(self, grace: float = 15.0) -> None:
+        """SIGTERM every service's process group, SIGKILL what is left after `grace` seconds."""
+        children = list(self._children.values())
+        if not children:
+            return
+        for child in children:
+            child.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while any(child.exit_status() is None for child in children):
+            if time.monotonic() > deadline or self._force_stop.is_set():
+                break
+            time.sleep(0.05)
+        for child in children:
+            if child.exit_status() is None:
+                log.warning("service.killed", service=child.spec.name, pid=child.pid)
+            # Also kills whatever the service left behind in its process group.
+            child.signal_group(signal.SIGKILL)
+            child.process.wait()
+            log.info("service.stopped", service=child.spec.name, code=child.process.returncode)
+        self._children.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop_all()
+
+
+def _is_ready(http: httpx.Client, port: int) -> bool:
+    try:
+        return http.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200
+    except httpx.HTTPError:
+        return False

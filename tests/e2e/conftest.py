@@ -1,0 +1,24 @@
+"""The system as a user runs it: `pay up` in a subprocess, driven over HTTP."""
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from system import RunningSystem, free_port_offset, start_system
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    running = start_system(tmp_path_factory.mktemp("e2e") / "pay", free_port_offset())
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.stop()
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10) as client:
+        yield client

@@ -1,0 +1,319 @@
+"""Membership over HTTP, in-process, against real PostgreSQL and NATS."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from pay.contracts.membership import MembershipModified, MembershipRegistered
+from pay.membership.app import create_app
+from pay.platform import auth
+from support import provision, serving, settings_for, token_for
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="module")
+async def database_url(pg: Any) -> str:
+    return await provision(pg, "pay.membership", "membership_api")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("membership")
+
+
+@pytest.fixture(scope="module")
+async def client(database_url: str, nats_url: str, data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = settings_for("membership", database_url, nats_url, data_dir, admin_password="admin-password")
+    async with serving(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def admin_token(client: httpx.AsyncClient) -> str:
+    response = await client.post("/membership/login", json={"email": "admin@pay.local", "password": "admin-password"})
+    assert response.status_code == 200, response.text
+    return str(response.json()["jwtToken"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def register(client: httpx.AsyncClient, address: str = "강남구", **fields: Any) -> dict[str, Any]:
+    """The member as the API answers it, plus the password it was registered with."""
+    body = {
+        "name": "Kim",
+        "email": f"{uuid.uuid4().hex[:12]}@example.com",
+        "address": address,
+        "password": PASSWORD,
+        "isCorp": False,
+    } | fields
+    response = await client.post("/membership/register", json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json()) | {"password": body["password"]}
+
+
+async def log_in(client: httpx.AsyncClient, member: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post("/membership/login", json={"email": member["email"], "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def count_members(database_url: str) -> int:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return int((await connection.execute(sa.text("SELECT count(*) FROM members"))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == code
+
+
+async def test_register_returns_the_member_and_hides_the_password(client: httpx.AsyncClient) -> None:
+    member = await register(client, isCorp=True)
+    assert member["isValid"] is True and member["isCorp"] is True
+    assert set(member) == {
+        "membershipId", "name", "email", "address", "isValid", "isCorp", "createdAt", "updatedAt", "password"
+    }
+    body = {"name": "Kim", "email": member["email"].upper(), "address": "강남구", "password": PASSWORD}
+    response = await client.post("/membership/register", json=body)
+    assert_problem(response, 409, "email-already-registered")
+
+
+async def test_email_is_encrypted_at_rest(client: httpx.AsyncClient, database_url: str) -> None:
+    member = await register(client)
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    sa.text("SELECT email_sealed, email_index, password_hash FROM members WHERE membership_id = :id"),
+                    {"id": member["membershipId"]},
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    assert member["email"].encode() not in row.email_sealed
+    assert member["email"].encode() not in row.email_index
+    assert row.password_hash.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": None},
+        {"name": "x" * 101},
+        {"email": "a" * 250 + "@b.co"},
+        {"email": "not-an-email"},
+        {"address": "x" * 101},
+        {"password": "short"},
+        {"password": "x" * 129},
+        {"isCorp": "maybe"},
+        {"name": 42},
+    ],
+)
+async def test_bad_registrations_are_refused_and_write_nothing(
+    client: httpx.AsyncClient, database_url: str, change: dict[str, Any]
+) -> None:
+    before = await count_members(database_url)
+    body = {"name": "Kim", "email": "bad@example.com", "address": "강남구", "password": PASSWORD} | change
+    body = {key: value for key, value in body.items() if value is not None}
+    assert_problem(await client.post("/membership/register", json=body), 422, "validation-error")
+    assert await count_members(database_url) == before
+
+
+async def test_malformed_json_is_a_validation_problem(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/membership/register", content=b'{"name": "Kim",', headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 422, "validation-error")
+
+
+async def test_login_failures_are_indistinguishable(client: httpx.AsyncClient, admin_token: str) -> None:
+    member = await register(client)
+    wrong_password = await client.post("/membership/login", json={"email": member["email"], "password": "nope-nope"})
+    unknown = await client.post("/membership/login", json={"email": "ghost@example.com", "password": PASSWORD})
+    modify = {**member, "isValid": False}
+    del modify["password"], modify["createdAt"], modify["updatedAt"]
+    assert (await client.post("/membership/modify", json=modify, headers=bearer(admin_token))).status_code == 200
+    invalid = await client.post("/membership/login", json={"email": member["email"], "password": PASSWORD})
+    for response in (wrong_password, unknown, invalid):
+        assert_problem(response, 401, "invalid-credentials")
+    assert wrong_password.json() == unknown.json() == invalid.json()
+
+
+async def test_members_read_only_themselves_and_admins_read_anyone(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
+    alice, bob = await register(client), await register(client)
+    alice_token = (await log_in(client, alice))["jwtToken"]
+    own = await client.get(f"/membership/{alice['membershipId']}", headers=bearer(alice_token))
+    assert own.status_code == 200 and own.json()["email"] == alice["email"]
+    assert_problem(await client.get(f"/membership/{bob['membershipId']}", headers=bearer(alice_token)), 403, "forbidden")
+    assert (await client.get(f"/membership/{bob['membershipId']}", headers=bearer(admin_token))).status_code == 200
+    assert_problem(await client.get("/membership/unknown-id", headers=bearer(admin_token)), 404, "member-not-found")
+    me = await client.get("/membership/me", headers=bearer(alice_token))
+    assert me.json()["membershipId"] == alice["membershipId"]
+
+
+async def test_members_by_address_is_for_admins_and_services(
+    client: httpx.AsyncClient, admin_token: str, data_dir: Path
+) -> None:
+    region = f"region-{uuid.uuid4().hex[:6]}"
+    members = [await register(client, address=region) for _ in range(3)]
+    member_token = (await log_in(client, members[0]))["jwtToken"]
+    assert_problem(await client.get(f"/membership/address/{region}", headers=bearer(member_token)), 403, "forbidden")
+    service_token = token_for(data_dir, "money", auth.Role.SERVICE)
+    for token in (admin_token, service_token):
+        response = await client.get(f"/membership/address/{region}", headers=bearer(token))
+        assert sorted(m["membershipId"] for m in response.json()) == sorted(m["membershipId"] for m in members)
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
+async def test_garbage_tokens_are_unauthenticated(client: httpx.AsyncClient, token: str) -> None:
+    response = await client.get("/membership/me", headers=bearer(token) if token else {})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_forged_and_expired_tokens_are_refused(client: httpx.AsyncClient, data_dir: Path) -> None:
+    member = await register(client)
+    forger_key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    forged = auth.TokenIssuer(forger_key.decode(), timedelta(minutes=5)).issue(member["membershipId"], auth.Role.ADMIN)
+    real_key = (data_dir / "keys" / auth.PRIVATE_KEY_FILE).read_text()
+    expired = auth.TokenIssuer(real_key, timedelta(seconds=-1)).issue(member["membershipId"], auth.Role.MEMBER)
+    for token in (forged, expired):
+        assert_problem(await client.get("/membership/me", headers=bearer(token)), 401, "invalid-token")
+        validation = await client.post("/membership/token-validate", json={"jwtToken": token})
+        assert validation.json() == {"valid": False, "membershipId": None}
+
+
+async def test_token_validate_accepts_a_live_token(client: httpx.AsyncClient) -> None:
+    member = await register(client)
+    tokens = await log_in(client, member)
+    validation = await client.post("/membership/token-validate", json={"jwtToken": tokens["jwtToken"]})
+    assert validation.json() == {"valid": True, "membershipId": member["membershipId"]}
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.AsyncClient) -> None:
+    member = await register(client)
+    first = await log_in(client, member)
+    second = await client.post("/membership/refresh-token", json={"refreshToken": first["refreshToken"]})
+    assert second.status_code == 200
+    assert (await client.get("/membership/me", headers=bearer(second.json()["jwtToken"]))).status_code == 200
+    replay = await client.post("/membership/refresh-token", json={"refreshToken": first["refreshToken"]})
+    assert_problem(replay, 401, "invalid-refresh-token")
+    after_replay = await client.post("/membership/refresh-token", json={"refreshToken": second.json()["refreshToken"]})
+    assert_problem(after_replay, 401, "invalid-refresh-token")
+
+
+async def test_modify_revokes_refresh_tokens_and_guards_status(client: httpx.AsyncClient) -> None:
+    member = await register(client)
+    tokens = await log_in(client, member)
+    body = {
+        "membershipId": member["membershipId"],
+        "name": "Kim Jr",
+        "email": member["email"],
+        "address": "서초구",
+        "isValid": True,
+        "isCorp": False,
+    }
+    response = await client.post("/membership/modify", json=body, headers=bearer(tokens["jwtToken"]))
+    assert response.status_code == 200 and response.json()["address"] == "서초구"
+    refresh = await client.post("/membership/refresh-token", json={"refreshToken": tokens["refreshToken"]})
+    assert_problem(refresh, 401, "invalid-refresh-token")
+    promote = await client.post("/membership/modify", json=body | {"isCorp": True}, headers=bearer(tokens["jwtToken"]))
+    assert_problem(promote, 403, "status-change-forbidden")
+
+
+async def test_modifying_another_member_or_taking_its_email_is_refused(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
+    alice, bob = await register(client), await register(client)
+    alice_token = (await log_in(client, alice))["jwtToken"]
+    body = {
+        "membershipId": bob["membershipId"],
+        "name": "Bob",
+        "email": bob["email"],
+        "address": "강남구",
+        "isValid": True,
+        "isCorp": False,
+    }
+    assert_problem(await client.post("/membership/modify", json=body, headers=bearer(alice_token)), 403, "forbidden")
+    steal = body | {"email": alice["email"]}
+    assert_problem(
+        await client.post("/membership/modify", json=steal, headers=bearer(admin_token)), 409, "email-already-registered"
+    )
+
+
+async def test_registration_and_address_change_are_published(client: httpx.AsyncClient, nats_url: str) -> None:
+    member = await register(client)
+    tokens = await log_in(client, member)
+    body = {
+        "membershipId": member["membershipId"],
+        "name": "Kim",
+        "email": member["email"],
+        "address": "마포구",
+        "isValid": True,
+        "isCorp": False,
+    }
+    assert (await client.post("/membership/modify", json=body, headers=bearer(tokens["jwtToken"]))).status_code == 200
+    registered = await fetch(nats_url, MembershipRegistered.subject, member["membershipId"])
+    assert registered["address"] == "강남구"
+    modified = await fetch(nats_url, MembershipModified.subject, member["membershipId"])
+    assert (modified["oldAddress"], modified["newAddress"]) == ("강남구", "마포구")
+
+
+async def fetch(nats_url: str, subject: str, membership_id: str) -> dict[str, Any]:
+    """The event about `membership_id` on `subject`, read back from JetStream."""
+    connection = await nats.connect(nats_url)
+    try:
+        subscription = await connection.jetstream().pull_subscribe(subject, durable=None, stream="PAY")
+        for _ in range(20):
+            for message in await subscription.fetch(100, timeout=1):
+                payload = json.loads(message.data)
+                if payload["membershipId"] == membership_id:
+                    return dict(payload)
+    finally:
+        await connection.close()
+    raise AssertionError(f"no {subject} for {membership_id}")
+
+
+async def test_idempotency_key_replays_and_refuses_reuse(client: httpx.AsyncClient) -> None:
+    email = f"{uuid.uuid4().hex[:12]}@example.com"
+    body = {"name": "Lee", "email": email, "address": "강남구", "password": PASSWORD}
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    first = await client.post("/membership/register", json=body, headers=key)
+    again = await client.post("/membership/register", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    other = await client.post("/membership/register", json=body | {"name": "Park"}, headers=key)
+    assert_problem(other, 409, "idempotency-key-reuse")
+
+
+async def test_health_and_docs_are_public(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health/live")).status_code == 200
+    ready = await client.get("/health/ready")
+    assert ready.json()["checks"] == {"database": "up", "broker": "up"}
+    assert (await client.get("/openapi.json")).json()["info"]["title"] == "Pay membership"
+    assert (await client.get("/docs")).status_code == 200
+    assert "pay_http_requests_total" in (await client.get("/metrics")).text

@@ -1,0 +1,139 @@
+"""Supervisor against real child processes: tiny HTTP servers standing in for services."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from pay.platform.supervisor import (
+    ServiceProcessSpec,
+    ServiceStartError,
+    Supervisor,
+    free_port,
+)
+
+# argv: port, seconds before listening, seconds to serve (0 = forever), "ignore-term"
+FAKE_SERVICE = """
+import http.server, signal, subprocess, sys, threading, time
+port, delay, lifetime, mode = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+if mode == "ignore-term":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # a grandchild
+time.sleep(delay)
+
+class Ready(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health/ready" else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", port), Ready)
+if lifetime:
+    threading.Timer(lifetime, lambda: sys.exit(7) or server.shutdown()).start()
+print("fake service listening on", port, flush=True)
+server.serve_forever()
+sys.exit(7)
+"""
+
+
+def fake_service(name: str, *, delay: float = 0.0, lifetime: float = 0.0, mode: str = "normal") -> ServiceProcessSpec:
+    port = free_port()
+    command = [sys.executable, "-c", FAKE_SERVICE, str(port), str(delay), str(lifetime), mode]
+    return ServiceProcessSpec(name=name, port=port, command=command, env={"PAY_SERVICE": name})
+
+
+def crashing_service(name: str) -> ServiceProcessSpec:
+    command = [sys.executable, "-c", "import sys; print('boom: missing config'); sys.exit(3)"]
+    return ServiceProcessSpec(name=name, port=free_port(), command=command, env={})
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _descendants() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if _alive(p.pid)]
+
+
+def test_start_all_waits_until_ready_and_stop_all_leaves_no_process(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "logs")
+    specs = [fake_service("membership", delay=0.7), fake_service("wallet")]
+
+    started = time.monotonic()
+    supervisor.start_all(specs, ready_timeout=10)
+    assert time.monotonic() - started >= 0.7
+
+    for spec in specs:  # ready means ready: no retry needed
+        assert httpx.get(f"http://127.0.0.1:{spec.port}/health/ready").status_code == 200
+    pids = supervisor.pids()
+    assert set(pids) == {"membership", "wallet"}
+    assert "fake service listening" in (tmp_path / "logs" / "wallet.log").read_text()
+
+    supervisor.stop_all(grace=5)
+    assert not any(_alive(pid) for pid in pids.values())
+    assert supervisor.pids() == {}
+
+
+def test_a_service_exiting_early_fails_start_all_with_its_name_and_log(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "logs")
+    specs = [fake_service("wallet"), crashing_service("payment")]
+
+    with pytest.raises(ServiceStartError, match="'payment' exited") as failure:
+        supervisor.start_all(specs, ready_timeout=10)
+
+    assert failure.value.service == "payment"
+    assert "boom: missing config" in str(failure.value)
+    assert _descendants() == []
+
+
+def test_a_service_that_never_gets_ready_times_out(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "logs")
+    with pytest.raises(ServiceStartError, match="'slow' not ready"):
+        supervisor.start_all([fake_service("slow", delay=30)], ready_timeout=0.5)
+    assert _descendants() == []
+
+
+def test_stop_all_kills_services_ignoring_sigterm_and_their_children(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "logs")
+    supervisor.start_all([fake_service("stubborn", mode="ignore-term")], ready_timeout=10)
+    assert len(_descendants()) == 2
+
+    started = time.monotonic()
+    supervisor.stop_all(grace=0.3)
+    assert time.monotonic() - started < 3
+    assert _descendants() == []
+
+
+def test_wait_reports_a_service_that_dies(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "logs")
+    specs = [fake_service("settlement", lifetime=0.3), fake_service("wallet")]
+    supervisor.start_all(specs, ready_timeout=10)
+
+    assert supervisor.wait(grace=5) == "settlement"
+    assert _descendants() == []
+
+
+def test_wait_returns_on_sigterm_and_stops_everything(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "logs")
+    supervisor.start_all([fake_service("wallet")], ready_timeout=10)
+    supervisor.install_signal_handlers()
+    try:
+        threading.Timer(0.2, os.kill, args=(os.getpid(), signal.SIGTERM)).start()
+        assert supervisor.wait(grace=5) is None
+    finally:
+        supervisor.restore_signal_handlers()
+    assert _descendants() == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

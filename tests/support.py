@@ -1,0 +1,43 @@
+"""Helpers for tests that run a service in-process against the session's PostgreSQL and NATS."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from fastapi import FastAPI
+
+from pay.platform import auth
+from pay.platform.infra import EmbeddedPostgres
+from pay.platform.migrations import upgrade
+from pay.platform.settings import Settings
+
+
+async def provision(pg: EmbeddedPostgres, package: str, database: str) -> str:
+    """A freshly migrated database of its own for one test module."""
+    await anyio.to_thread.run_sync(pg.ensure_database, database)
+    url = pg.url(database)
+    await anyio.to_thread.run_sync(upgrade, package, url)
+    return url
+
+
+def settings_for(service: str, database_url: str, broker_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    auth.ensure_signing_keys(data_dir / "keys")
+    return Settings(service=service, database_url=database_url, broker_url=broker_url, data_dir=data_dir, **overrides)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running, and a client that talks to it without a socket."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+def token_for(data_dir: Path, subject: str, role: auth.Role) -> str:
+    private_key = (data_dir / "keys" / auth.PRIVATE_KEY_FILE).read_text()
+    return auth.TokenIssuer(private_key, timedelta(minutes=5)).issue(subject, role)

@@ -1,0 +1,67 @@
+"""Running the system as a user does: `pay up` in a subprocess, on ports no other run is using."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+from pay.contracts.topology import DEFAULT_PORTS
+
+READY_TIMEOUT_SECONDS = 120
+
+
+@dataclass
+class RunningSystem:
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    port_offset: int
+    output: Path
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{DEFAULT_PORTS[service] + self.port_offset}"
+
+    def service_pids(self) -> list[int]:
+        return [child.pid for child in psutil.Process(self.process.pid).children(recursive=True)]
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=60)
+
+
+def _ports_free(offset: int) -> bool:
+    for port in DEFAULT_PORTS.values():
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port + offset)) == 0:
+                return False
+    return True
+
+
+def free_port_offset() -> int:
+    return next(offset for offset in range(20000, 40000, 100) if _ports_free(offset))
+
+
+def start_system(data_dir: Path, port_offset: int) -> RunningSystem:
+    output = data_dir.with_name(f"{data_dir.name}-{time.monotonic_ns()}.out")
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pay.cli", "up", "--data-dir", str(data_dir), "--port-offset", str(port_offset)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    system = RunningSystem(process, data_dir, port_offset, output)
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while b"Pay is ready" not in output.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"pay up did not become ready:\n{output.read_text()}")
+        time.sleep(0.2)
+    return system
