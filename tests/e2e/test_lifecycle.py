@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+
 from system import free_port_offset, start_system
 
 pytestmark = pytest.mark.e2e

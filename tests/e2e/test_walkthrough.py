@@ -4,6 +4,7 @@ import uuid
 
 import httpx
 import pytest
+
 from system import RunningSystem
 
 pytestmark = pytest.mark.e2e

@@ -19,6 +19,7 @@ from pay.contracts.bank import (
     BankTransferResult,
     OpenBankAccountRequest,
 )
+from pay.contracts.banking import FirmbankingRequest, FirmbankingRequestBody, RegisteredBankAccount
 from pay.contracts.membership import Member
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -144,3 +145,19 @@ class BankClient(ServiceClient):
     async def set_faults(self, faults: BankFaults) -> BankFaults:
         payload = faults.model_dump(mode="json", by_alias=True)
         return BankFaults.model_validate_json((await self._request("PUT", "/bank/faults", json=payload)).content)
+
+
+class BankingClient(ServiceClient):
+    async def linked_account(self, membership_id: str) -> RegisteredBankAccount:
+        return await self._get(f"/banking/account/{_segment(membership_id)}", RegisteredBankAccount)
+
+    async def request_firmbanking(
+        self, request: FirmbankingRequestBody, idempotency_key: str | None = None
+    ) -> FirmbankingRequest:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        payload = request.model_dump(mode="json", by_alias=True)
+        response = await self._request("POST", "/banking/firmbanking/request", json=payload, headers=headers)
+        return FirmbankingRequest.model_validate_json(response.content)
+
+    async def firmbanking(self, firmbanking_request_id: str) -> FirmbankingRequest:
+        return await self._get(f"/banking/firmbanking/{_segment(firmbanking_request_id)}", FirmbankingRequest)

@@ -12,7 +12,6 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
-from support import provision, serving
 
 from pay.bank.adapters.db import transfers
 from pay.bank.app import create_app
@@ -27,6 +26,7 @@ from pay.contracts.bank import (
 from pay.contracts.clients import BankClient, Conflict, NotFound, Unavailable
 from pay.platform.infra import EmbeddedPostgres
 from pay.platform.settings import Settings
+from support import provision, serving
 
 BANK = "KB"
 
@@ -173,8 +173,10 @@ async def test_a_repeat_of_a_failed_transfer_stays_failed(bank: Bank) -> None:
 
     again = await bank.transfer(alice, bob, 100, first.transfer_id)
 
-    assert again == first == BankTransferResult(
-        transfer_id=first.transfer_id, status=TransferStatus.FAILED, reason="insufficient-funds"
+    assert (
+        again
+        == first
+        == BankTransferResult(transfer_id=first.transfer_id, status=TransferStatus.FAILED, reason="insufficient-funds")
     )
     assert (await bank.balance(alice), await bank.balance(bob)) == (100, 0)
 

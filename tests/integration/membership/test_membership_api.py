@@ -90,7 +90,15 @@ async def test_register_returns_the_member_and_hides_the_password(client: httpx.
     member = await register(client, isCorp=True)
     assert member["isValid"] is True and member["isCorp"] is True
     assert set(member) == {
-        "membershipId", "name", "email", "address", "isValid", "isCorp", "createdAt", "updatedAt", "password"
+        "membershipId",
+        "name",
+        "email",
+        "address",
+        "isValid",
+        "isCorp",
+        "createdAt",
+        "updatedAt",
+        "password",
     }
     body = {"name": "Kim", "email": member["email"].upper(), "address": "강남구", "password": PASSWORD}
     response = await client.post("/membership/register", json=body)
@@ -159,14 +167,14 @@ async def test_login_failures_are_indistinguishable(client: httpx.AsyncClient, a
     assert wrong_password.json() == unknown.json() == invalid.json()
 
 
-async def test_members_read_only_themselves_and_admins_read_anyone(
-    client: httpx.AsyncClient, admin_token: str
-) -> None:
+async def test_members_read_only_themselves_and_admins_read_anyone(client: httpx.AsyncClient, admin_token: str) -> None:
     alice, bob = await register(client), await register(client)
     alice_token = (await log_in(client, alice))["jwtToken"]
     own = await client.get(f"/membership/{alice['membershipId']}", headers=bearer(alice_token))
     assert own.status_code == 200 and own.json()["email"] == alice["email"]
-    assert_problem(await client.get(f"/membership/{bob['membershipId']}", headers=bearer(alice_token)), 403, "forbidden")
+    assert_problem(
+        await client.get(f"/membership/{bob['membershipId']}", headers=bearer(alice_token)), 403, "forbidden"
+    )
     assert (await client.get(f"/membership/{bob['membershipId']}", headers=bearer(admin_token))).status_code == 200
     assert_problem(await client.get("/membership/unknown-id", headers=bearer(admin_token)), 404, "member-not-found")
     me = await client.get("/membership/me", headers=bearer(alice_token))
@@ -261,7 +269,9 @@ async def test_modifying_another_member_or_taking_its_email_is_refused(
     assert_problem(await client.post("/membership/modify", json=body, headers=bearer(alice_token)), 403, "forbidden")
     steal = body | {"email": alice["email"]}
     assert_problem(
-        await client.post("/membership/modify", json=steal, headers=bearer(admin_token)), 409, "email-already-registered"
+        await client.post("/membership/modify", json=steal, headers=bearer(admin_token)),
+        409,
+        "email-already-registered",
     )
 
 

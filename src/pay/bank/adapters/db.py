@@ -74,15 +74,6 @@ class SqlAccountRepository:
         return None if row is None else _account_of(row)
 
     async def lock(self, keys: Collection[AccountKey]) -> dict[AccountKey, Account]:
-        import asyncio
-        found = {}
-        for key in keys:
-            row = (await self._connection.execute(sa.select(accounts).where(_account_key_is(key)).with_for_update())).one_or_none()
-            await asyncio.sleep(0.01)
-            if row is not None:
-                found[key] = _account_of(row)
-        return found
-
         # PostgreSQL locks the rows of `SELECT ... ORDER BY ... FOR UPDATE` in the sorted order.
         rows = await self._connection.execute(
             sa.select(accounts)

@@ -43,7 +43,7 @@ async def execute_transfer(uow: UnitOfWork, transfer: Transfer) -> TransferOutco
             # A committed claim always carries its outcome: both are written in one transaction.
             assert stored is not None, f"transfer {transfer.transfer_id} claimed without an outcome"
             return stored
-        accounts = await uow.accounts.lock([transfer.source, transfer.destination])
+        accounts = await uow.accounts.lock({transfer.source, transfer.destination})
         outcome = transfer.settle(accounts.get(transfer.source), accounts.get(transfer.destination))
         if outcome.status is TransferStatus.SUCCEEDED:
             for account in accounts.values():

@@ -1,0 +1,1 @@
+"""The shared kernel every service uses and none re-writes."""

@@ -1,0 +1,106 @@
+"""The HTTP kernel on a tiny app: idempotency under concurrency, problem+json on every error path."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from pay.contracts.types import Amount
+from pay.platform.http import create_app
+from pay.platform.kernel import Kernel
+from pay.platform.migrations import create_kernel_tables
+from pay.platform.problems import ProblemSpec
+from pay.platform.settings import Settings
+from support import serving
+
+
+class Overdrawn(Exception):
+    pass
+
+
+class Charge(BaseModel):
+    amount: Amount
+
+
+@pytest.fixture(scope="module")
+async def client(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+    await asyncio.to_thread(pg.ensure_database, "kernel_http")
+    settings = Settings(service="test", database_url=pg.url("kernel_http"), data_dir=tmp_path_factory.mktemp("k"))
+    kernel = Kernel(settings, uses_broker=False, verifies_tokens=False)
+    async with kernel.engine.begin() as connection:
+        await connection.run_sync(create_kernel_tables)
+    calls: list[int] = []
+    router = APIRouter()
+
+    @router.post("/charges", status_code=201)
+    async def charge(body: Charge) -> dict[str, int]:
+        calls.append(body.amount)
+        await asyncio.sleep(0.3)
+        if body.amount > 1000:
+            raise Overdrawn()
+        return {"charged": body.amount, "call": len(calls)}
+
+    app = create_app(
+        kernel,
+        title="test",
+        routers=[router],
+        error_map={Overdrawn: ProblemSpec(409, "insufficient-balance", "Not enough money")},
+    )
+    async with serving(app) as client:
+        yield client
+
+
+async def test_concurrent_retries_run_the_handler_once(client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    first, second = await asyncio.gather(
+        client.post("/charges", json={"amount": 5}, headers=headers),
+        client.post("/charges", json={"amount": 5}, headers=headers),
+    )
+    statuses = sorted([first.status_code, second.status_code])
+    assert statuses == [201, 409]
+    busy = first if first.status_code == 409 else second
+    assert busy.json()["code"] == "idempotency-key-in-progress"
+    replay = await client.post("/charges", json={"amount": 5}, headers=headers)
+    done = first if first.status_code == 201 else second
+    assert replay.json() == done.json()
+
+
+async def test_a_stored_problem_is_replayed_too(client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await client.post("/charges", json={"amount": 5000}, headers=headers)
+    again = await client.post("/charges", json={"amount": 5000}, headers=headers)
+    assert first.status_code == again.status_code == 409
+    assert again.json()["code"] == "insufficient-balance"
+
+
+@pytest.mark.parametrize("amount", [0, -1, 1.5, "10", 10**12 + 1, True, None])
+async def test_amounts_must_be_whole_positive_won(client: httpx.AsyncClient, amount: object) -> None:
+    response = await client.post("/charges", json={"amount": amount})
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation-error"
+
+
+async def test_unknown_paths_and_methods_are_problems(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/nowhere")
+    assert missing.status_code == 404 and missing.json()["code"] == "not-found"
+    wrong_method = await client.get("/charges")
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method-not-allowed"
+    assert wrong_method.headers["content-type"] == "application/problem+json"
+
+
+async def test_request_ids_are_kept_or_made(client: httpx.AsyncClient) -> None:
+    kept = await client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert kept.headers["x-request-id"] == "abc-123"
+    made = await client.get("/health/live")
+    assert len(made.headers["x-request-id"]) == 32
+
+
+def test_a_missing_key_file_fails_loudly(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        Kernel(Settings(service="x", database_url="postgresql+asyncpg://u@/d", data_dir=tmp_path), uses_broker=False)

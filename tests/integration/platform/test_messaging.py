@@ -1,0 +1,118 @@
+"""The kernel's messaging against real PostgreSQL and NATS: outbox relay, inbox, broker, log shipping."""
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import nats
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pay.contracts.messages import LOG_SUBJECT, Message
+from pay.platform.broker import Broker
+from pay.platform.db import KERNEL_METADATA, SqlUnitOfWork, create_engine, outbox
+from pay.platform.logging import BrokerLogShipper
+from pay.platform.outbox import OutboxRelay
+
+
+class Pinged(Message):
+    subject = "pay.events.test.pinged.v1"
+
+    ping_id: str
+
+
+@pytest.fixture(scope="module")
+async def engine(pg: Any) -> AsyncIterator[AsyncEngine]:
+    await asyncio.to_thread(pg.ensure_database, "kernel_messaging")
+    engine = create_engine(pg.url("kernel_messaging"))
+    async with engine.begin() as connection:
+        await connection.run_sync(KERNEL_METADATA.create_all)
+        await connection.execute(sa.text("CREATE TABLE IF NOT EXISTS effects (ping_id text)"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def broker(nats_url: str) -> AsyncIterator[Broker]:
+    broker = Broker(nats_url, f"test-{uuid.uuid4().hex[:8]}")
+    yield broker
+    await broker.stop()
+
+
+async def unpublished(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        statement = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        return int((await connection.execute(statement)).scalar_one())
+
+
+async def test_only_committed_messages_leave_and_each_is_applied_once(engine: AsyncEngine, broker: Broker) -> None:
+    received: list[str] = []
+
+    async def apply(message: Pinged) -> None:
+        async with SqlUnitOfWork(engine) as uow:
+            if await uow.inbox.first_delivery("test-consumer", message.message_id):
+                await uow.connection.execute(sa.text("INSERT INTO effects VALUES (:id)"), {"id": message.ping_id})
+                received.append(message.ping_id)
+            await uow.commit()
+
+    broker.subscribe(Pinged, apply)
+    await broker.start()
+    relay = OutboxRelay(engine, broker.publish)
+
+    committed, rolled_back = Pinged(ping_id=str(uuid.uuid4())), Pinged(ping_id=str(uuid.uuid4()))
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.outbox.add(committed)
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.outbox.add(rolled_back)
+    assert await relay.publish_pending() == 1
+    # A relay that crashed after publishing but before marking would publish the same message again.
+    await broker.publish_message(committed)
+    await broker.publish(committed.subject, committed.to_payload() | {}, str(uuid.uuid4()))
+
+    for _ in range(100):
+        if received:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert received == [committed.ping_id]
+    assert await unpublished(engine) == 0
+
+
+async def test_a_failing_handler_gets_the_message_again(engine: AsyncEngine, broker: Broker) -> None:
+    message = Pinged(ping_id=str(uuid.uuid4()))
+    attempts: list[str] = []
+
+    async def flaky(received: Pinged) -> None:
+        attempts.append(received.ping_id)
+        if attempts.count(message.ping_id) in (1, 2):
+            raise RuntimeError("database briefly unavailable")
+
+    broker.subscribe(Pinged, flaky, consumer=f"flaky-{uuid.uuid4().hex[:6]}")
+    await broker.start()
+    await broker.publish_message(message)
+    for _ in range(100):
+        if len([a for a in attempts if a == message.ping_id]) >= 3:
+            break
+        await asyncio.sleep(0.05)
+    assert attempts.count(message.ping_id) == 3
+
+
+async def test_logs_are_shipped_to_the_log_subject(nats_url: str, broker: Broker) -> None:
+    await broker.start()
+    listener = await nats.connect(nats_url)
+    subscription = await listener.subscribe(LOG_SUBJECT)
+    await listener.flush()
+    shipper = BrokerLogShipper()
+    shipper.attach(broker.publish_log)
+    task = asyncio.create_task(shipper.run())
+    try:
+        shipper.processor(None, "info", {"event": "hello", "request_id": "r-1"})
+        message = await subscription.next_msg(timeout=5)
+        assert json.loads(message.data) == {"event": "hello", "request_id": "r-1"}
+    finally:
+        task.cancel()
+        await listener.close()
