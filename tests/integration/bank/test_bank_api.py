@@ -227,7 +227,10 @@ async def test_concurrent_opposite_transfers_neither_deadlock_nor_create_money(b
     amounts = [draw.randint(1, 3_000) for _ in orders]
 
     results = await asyncio.gather(
-        *(bank.transfer(source, destination, amount) for (source, destination), amount in zip(orders, amounts))
+        *(
+            bank.transfer(source, destination, amount)
+            for (source, destination), amount in zip(orders, amounts, strict=True)
+        )
     )
 
     assert {(result.status, result.reason) for result in results} <= {
@@ -236,7 +239,7 @@ async def test_concurrent_opposite_transfers_neither_deadlock_nor_create_money(b
     }
     alice_gains = sum(
         amount if destination is alice else -amount
-        for (_, destination), amount, result in zip(orders, amounts, results)
+        for (_, destination), amount, result in zip(orders, amounts, results, strict=True)
         if result.status is TransferStatus.SUCCEEDED
     )
     balances = await bank.balance(alice), await bank.balance(bob)
@@ -272,7 +275,8 @@ async def test_a_down_bank_refuses_everything_but_its_fault_switch_and_health(ba
         await bank.transfer(alice, bob, 100)
     assert refused.value.code == "bank-down"
     assert (await bank.http.get("/bank/faults")).json() == {"latencyMs": 0, "errorRate": 0.0, "down": True}
-    assert (await bank.http.get("/health/live")).status_code == 200
+    for open_path in ("/health/live", "/metrics", "/openapi.json", "/docs"):
+        assert (await bank.http.get(open_path)).status_code == 200, open_path
 
     await bank.client.set_faults(BankFaults())
     assert (await bank.balance(alice), await bank.balance(bob)) == (1_000, 0)
