@@ -6,9 +6,22 @@ If either cannot start, the tests that need it fail: nothing here ever skips.
 from collections.abc import Iterator
 from pathlib import Path
 
+import logging
+
 import pytest
+import structlog
 
 from pay.platform.infra import EmbeddedNats, EmbeddedPostgres
+
+# Plain tracebacks: the default pretty ones print every local variable and make failing runs crawl.
+structlog.configure(
+    processors=[
+        structlog.processors.add_log_level,
+        structlog.processors.format_exc_info,
+        structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback),
+    ],
+    wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+)
 
 
 @pytest.fixture(scope="session")

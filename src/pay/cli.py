@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pay.contracts.clients import BankClient, MoneyClient
+from pay.contracts.money import RebuildCheck
 from pay.platform import auth
 from pay.platform.infra import EmbeddedNats, EmbeddedPostgres
 from pay.platform.migrations import upgrade
@@ -24,11 +26,13 @@ from pay.platform.provisioning import ensure_database, service_database_url
 from pay.platform.serve import serve as serve_service
 from pay.platform.settings import Settings
 from pay.platform.supervisor import ServiceProcessSpec, ServiceStartError, StartupInterrupted, Supervisor
+from pay.reconcile import Reconciliation, reconcile
 
 # Every service `pay up` runs, in start order, with the package that holds its `app.create_app`.
 SERVICES: dict[str, str] = {
     "bank": "pay.bank",
     "membership": "pay.membership",
+    "money": "pay.money",
 }
 SERVICE_TOKEN_TTL = timedelta(days=30)
 
@@ -166,6 +170,82 @@ def token(
     private_key = settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None
     issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, private_key), timedelta(days=days))
     typer.echo(issuer.issue(subject, role))
+
+
+money_app = typer.Typer(help="Operator tools for the money service.", no_args_is_help=True)
+app.add_typer(money_app, name="money")
+PortOffset = Annotated[int, typer.Option(help="The --port-offset `pay up` was started with.")]
+
+
+def _operator_settings(data_dir: Path, port_offset: int) -> tuple[Settings, str]:
+    """Settings for talking to a running system, and a short-lived service credential for it."""
+    settings = Settings(data_dir=data_dir.resolve(), port_offset=port_offset)
+    private_key = settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None
+    issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, private_key), timedelta(minutes=10))
+    return settings, issuer.issue("operator", auth.Role.SERVICE)
+
+
+@money_app.command("rebuild")
+def money_rebuild(data_dir: DataDir = Path(".pay"), port_offset: PortOffset = 0) -> None:
+    """Recompute every wallet from its journal and report any difference from the stored balance."""
+    settings, credential = _operator_settings(data_dir, port_offset)
+
+    async def check() -> RebuildCheck:
+        async with MoneyClient(settings.url_of("money"), token=credential, timeout=120) as money:
+            return await money.rebuild_check()
+
+    report = asyncio.run(check())
+    for difference in report.differences:
+        console.print(
+            f"[red]{difference.membership_id}[/red]: stored balance {difference.stored_balance} held "
+            f"{difference.stored_held} v{difference.stored_version}, journal gives {difference.rebuilt_balance} "
+            f"held {difference.rebuilt_held} v{difference.rebuilt_version}"
+        )
+    console.print(f"{report.wallets_checked} wallets rebuilt from their journals, {len(report.differences)} differ.")
+    if report.differences:
+        raise typer.Exit(1)
+
+
+@app.command("reconcile")
+def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset = 0) -> None:
+    """Check Conservation: the corporate account's net intake equals the money the platform owes."""
+    settings, credential = _operator_settings(data_dir, port_offset)
+
+    async def gather() -> Reconciliation:
+        async with (
+            BankClient(settings.url_of("bank"), timeout=30) as bank,
+            MoneyClient(settings.url_of("money"), token=credential, timeout=120) as money,
+        ):
+            return await reconcile(
+                bank,
+                money,
+                settings.corporate_bank_name,
+                settings.corporate_bank_account_number,
+                settings.corporate_seed_balance,
+            )
+
+    result = asyncio.run(gather())
+    table = Table(title="Conservation")
+    table.add_column("")
+    table.add_column("won", justify="right")
+    table.add_row("corporate account now", f"{result.corporate_balance:,}")
+    table.add_row("  minus its opening balance", f"{result.corporate_opening_balance:,}")
+    table.add_row("= received from members minus paid out", f"{result.corporate_net:,}")
+    table.add_row(f"wallets ({result.wallet_count}), held amounts included", f"{result.wallets_total:,}")
+    table.add_row("gap", f"{result.gap:,}")
+    console.print(table)
+    if not result.at_rest:
+        console.print(f"{result.requests_in_flight} requests or processes are still in flight: run again when at rest.")
+    for difference in result.journal_differences:
+        console.print(f"[red]wallet {difference.membership_id} differs from its journal[/red]")
+    if result.holds:
+        console.print("[green]Conservation holds.[/green]")
+        return
+    if result.gap:
+        console.print(
+            f"[red]Conservation breaks: the corporate account and the wallets differ by {result.gap:,} won.[/red]"
+        )
+    raise typer.Exit(1)
 
 
 if __name__ == "__main__":

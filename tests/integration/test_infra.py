@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,9 +96,11 @@ def test_postgres_adopts_a_running_server_and_recovers_from_a_killed_one(tmp_pat
 def test_postgres_falls_back_to_a_short_socket_dir_for_long_paths(tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 100)
     with EmbeddedPostgres(deep) as postgres:
-        assert str(postgres.socket_dir).startswith("/tmp/pay-pg-")
+        socket_dir = postgres.socket_dir
+        assert str(socket_dir).startswith("/tmp/pay-pg-")
         postgres.ensure_database("deep")
         assert postgres.bin_path("pgbench").is_file()
+    assert not socket_dir.exists()
 
 
 async def _jetstream_round_trip(url: str) -> bytes:
@@ -125,3 +129,30 @@ def test_nats_runs_jetstream_on_a_private_port(tmp_path: Path) -> None:
     assert not server.running
     with pytest.raises(RuntimeError):
         _ = server.url
+
+
+OWNER_SCRIPT = """
+import sys, time
+from pathlib import Path
+from pay.platform.infra import EmbeddedNats, EmbeddedPostgres
+postgres = EmbeddedPostgres(Path(sys.argv[1])).start()
+nats = EmbeddedNats(Path(sys.argv[1])).start()
+postmaster = int((postgres.pgdata / "postmaster.pid").read_text().split()[0])
+print("PIDS", postmaster, nats.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_servers_stop_when_their_owner_is_killed(tmp_path: Path) -> None:
+    owner = subprocess.Popen([sys.executable, "-c", OWNER_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        line = next(line for line in owner.stdout if line.startswith("PIDS"))  # after the logs
+        postmaster, nats_server = (int(pid) for pid in line.split()[1:])
+        owner.kill()  # SIGKILL: no handler, no stop(), only the kernel's parent-death signal
+        owner.wait()
+        _wait_until(lambda: _gone(postmaster) and _gone(nats_server), timeout=15)
+    finally:
+        owner.kill()
+        owner.wait()
+    assert not (tmp_path / "postgres" / "data" / "postmaster.pid").exists()  # a clean shutdown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -22,7 +23,7 @@ from pay.platform.supervisor import (
 
 # argv: port, seconds before listening, seconds to serve (0 = forever), "ignore-term"
 FAKE_SERVICE = """
-import http.server, signal, subprocess, sys, threading, time
+import http.server, os, signal, subprocess, sys, threading, time
 port, delay, lifetime, mode = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 if mode == "ignore-term":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -39,10 +40,9 @@ class Ready(http.server.BaseHTTPRequestHandler):
 
 server = http.server.HTTPServer(("127.0.0.1", port), Ready)
 if lifetime:
-    threading.Timer(lifetime, lambda: sys.exit(7) or server.shutdown()).start()
+    threading.Timer(lifetime, os._exit, args=(7,)).start()
 print("fake service listening on", port, flush=True)
 server.serve_forever()
-sys.exit(7)
 """
 
 
@@ -65,7 +65,14 @@ def _alive(pid: int) -> bool:
 
 
 def _descendants() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if _alive(p.pid)]
+    """Our fake services and their grandchildren that are still alive."""
+    ours = []
+    for process in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            cmdline = " ".join(process.cmdline())
+            if _alive(process.pid) and ("fake service" in cmdline or "sleep(60)" in cmdline):
+                ours.append(process)
+    return ours
 
 
 def test_start_all_waits_until_ready_and_stop_all_leaves_no_process(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from pay.contracts.bank import (
 )
 from pay.contracts.banking import FirmbankingRequest, FirmbankingRequestBody, RegisteredBankAccount
 from pay.contracts.membership import Member
+from pay.contracts.money import MoneySummary, RebuildCheck
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -161,3 +162,11 @@ class BankingClient(ServiceClient):
 
     async def firmbanking(self, firmbanking_request_id: str) -> FirmbankingRequest:
         return await self._get(f"/banking/firmbanking/{_segment(firmbanking_request_id)}", FirmbankingRequest)
+
+
+class MoneyClient(ServiceClient):
+    async def summary(self) -> MoneySummary:
+        return await self._get("/money/summary", MoneySummary)
+
+    async def rebuild_check(self) -> RebuildCheck:
+        return await self._get("/money/rebuild-check", RebuildCheck)

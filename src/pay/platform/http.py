@@ -98,6 +98,7 @@ def create_app(
     routers: Sequence[APIRouter],
     error_map: ErrorMap,
     on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
     description: str = "",
 ) -> FastAPI:
     @asynccontextmanager
@@ -108,6 +109,8 @@ def create_app(
         try:
             yield
         finally:
+            for hook in on_shutdown:
+                await hook()
             await kernel.stop()
 
     app = FastAPI(

@@ -183,9 +183,8 @@ def _is_postmaster_of(pid: int, pgdata: Path) -> bool:
             return False
         # The postmaster chdirs into its data directory.
         return Path(process.cwd()) == pgdata
-    except psutil.AccessDenied:
-        return True
-    except psutil.NoSuchProcess:
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        # Denied means another user's process: ours run as us, or as pgserver while we are root.
         return False
 
 
@@ -331,6 +330,10 @@ class EmbeddedPostgres:
             if self._process is not None:
                 _terminate(self._process, timeout)
                 self._process = None
+        fallback_socket_dir = self._choose_socket_dir()
+        if not fallback_socket_dir.is_relative_to(self.base_dir):
+            with contextlib.suppress(OSError):
+                fallback_socket_dir.rmdir()  # only once empty, i.e. the server is gone
         self._socket_dir = None
 
     @property
@@ -573,20 +576,9 @@ class EmbeddedPostgres:
 
     def _pg_ctl_stop(self, pid: int, timeout: float) -> None:
         log.info("postgres.stop", pid=pid)
-        command = [
-            str(self.bin_path("pg_ctl")),
-            "stop",
-            "-D",
-            str(self.pgdata),
-            "-m",
-            "fast",
-        ]
+        command = [str(self.bin_path("pg_ctl")), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"]
         try:
-            self._run_as_postgres(
-                [*command, "-w", "-t", str(int(timeout))],
-                what="pg_ctl stop",
-                timeout=timeout + 5,
-            )
+            self._run_as_postgres([*command, "-t", str(int(timeout))], what="pg_ctl stop", timeout=timeout + 5)
         except (InfrastructureError, subprocess.TimeoutExpired) as error:
             log.warning("postgres.stop_failed", error=str(error))
             # SIGQUIT is "immediate shutdown": children are told to exit and WAL replays on start.

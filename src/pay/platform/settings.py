@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     corporate_bank_account_number: str = "100-0000-0001"
     corporate_seed_balance: int = Field(default=0, ge=0)
 
+    money_wait_seconds: float = Field(default=5.0, ge=0, description="How long /money/increase waits")
+    wallet_balance_limit: int = Field(default=10**13, gt=0, description="The most one wallet may hold, in won")
+    process_retry_first_seconds: float = Field(default=1.0, gt=0)
+    process_retry_max_seconds: float = Field(default=30.0, gt=0)
+    account_check_deadline_seconds: float = Field(default=30.0, gt=0)
+
     http_timeout_seconds: float = Field(default=5.0, gt=0)
     service_urls: dict[str, str] = Field(default_factory=dict)
 

@@ -1,0 +1,205 @@
+"""Banking's outbound clients: membership, and the external bank behind timeouts, retries and a circuit breaker."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import stamina
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
+
+from pay.banking.application.ports import BankUnavailable, MembershipUnavailable
+from pay.banking.domain.model import (
+    AccountRef,
+    AccountStanding,
+    BankAccountNotFound,
+    BankAnswer,
+    MemberNotFound,
+    MemberStanding,
+    NotReceived,
+    Settled,
+    TransferOrder,
+    Unknown,
+)
+from pay.contracts.bank import BankAccount, BankTransferRequest, BankTransferResult, TransferStatus
+from pay.contracts.clients import BankClient, Conflict, MembershipClient, NotFound, Rejected, ServiceError, Unavailable
+
+T = TypeVar("T")
+
+_CIRCUIT = "bank"
+
+
+class MembershipMembers:
+    def __init__(self, client: MembershipClient) -> None:
+        self._client = client
+
+    async def standing(self, membership_id: str) -> MemberStanding:
+        try:
+            member = await self._client.get_member(membership_id)
+        except NotFound as error:
+            raise MemberNotFound(membership_id) from error
+        except Unavailable as error:
+            raise MembershipUnavailable(str(error)) from error
+        return MemberStanding(member.membership_id, member.is_valid)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+@dataclass(frozen=True)
+class BankResilience:
+    """How long banking waits for the bank and how often it tries; the defaults suit a real bank.
+
+    - `timeout_seconds`: the longest one call to the bank may take, all included.
+    - `attempts`, `retry_budget_seconds`: a transfer is tried at most this often, for about this
+      long, with exponential backoff from `backoff_initial_seconds` to `backoff_max_seconds`.
+    - `breaker_threshold` failed calls in a row open the circuit: calls then fail at once, without
+      reaching the bank, until `breaker_reset_seconds` have passed and a trial call succeeds.
+    """
+
+    timeout_seconds: float = 3.0
+    attempts: int = 4
+    retry_budget_seconds: float = 10.0
+    backoff_initial_seconds: float = 0.2
+    backoff_max_seconds: float = 2.0
+    breaker_threshold: int = 5
+    breaker_reset_seconds: float = 15.0
+
+    @property
+    def longest_transfer(self) -> timedelta:
+        """An upper bound of one `BankGateway.transfer`: the last attempt may start after the budget's
+        last backoff, and asks about the transfer before sending it again (two calls)."""
+        last_start = self.retry_budget_seconds + self.backoff_max_seconds + self.backoff_initial_seconds
+        return timedelta(seconds=last_start + 2 * self.timeout_seconds)
+
+
+class _Unreachable(Exception):
+    """The bank did not answer a call usefully: a timeout, a connection error, a 5xx."""
+
+
+class _CircuitOpen(_Unreachable):
+    """The circuit is open: the call was not even made."""
+
+
+def _worth_retrying(error: Exception) -> bool:
+    # Retrying while the circuit is open would only fail again at once; the resolver comes back later.
+    return isinstance(error, _Unreachable) and not isinstance(error, _CircuitOpen)
+
+
+def _settled(result: BankTransferResult) -> Settled:
+    # The simulator names a transfer by the platform's transfer id; a real bank answers its own id.
+    return Settled(result.status is TransferStatus.SUCCEEDED, result.reason, result.transfer_id)
+
+
+class BankGateway:
+    """The bank adapter: it never decides an outcome the bank did not give.
+
+    Every call is bounded by a timeout and goes through one circuit breaker for the bank. A transfer
+    is retried with backoff under its same transfer id, which is safe because the bank executes a
+    transfer id once; before each retry the bank is asked (`GET /bank/transfers/{id}`) whether it
+    already has the transfer, and only its "never received" lets the transfer be sent again.
+    """
+
+    def __init__(self, client: BankClient, resilience: BankResilience, clock: Callable[[], datetime]) -> None:
+        self._client = client
+        self._resilience = resilience
+        self._clock = clock
+        # A bank's "no such account" or refusal is an answer, not a sign that the bank is unwell.
+        self._breakers = AsyncCircuitBreakerFactory(
+            default_threshold=resilience.breaker_threshold,
+            default_ttl=resilience.breaker_reset_seconds,
+            exclude=[NotFound, Conflict, Rejected],
+        )
+        self._retrying = stamina.AsyncRetryingCaller(
+            attempts=resilience.attempts,
+            timeout=resilience.retry_budget_seconds,
+            wait_initial=resilience.backoff_initial_seconds,
+            wait_max=resilience.backoff_max_seconds,
+            wait_jitter=resilience.backoff_initial_seconds,
+        ).on(_worth_retrying)
+
+    async def account(self, account: AccountRef) -> AccountStanding:
+        async def look_up() -> BankAccount:
+            try:
+                return await self._call(
+                    lambda: self._client.get_account(account.bank_name, account.bank_account_number)
+                )
+            except NotFound as error:
+                if error.code == "account-not-found":
+                    raise BankAccountNotFound(str(account)) from error
+                raise _Unreachable(f"unexpected answer: {error}") from error
+
+        try:
+            found = await self._retrying(look_up)
+        except _Unreachable as error:
+            raise BankUnavailable(str(error)) from error
+        return AccountStanding(account, found.valid)
+
+    async def transfer(self, order: TransferOrder, send_until: datetime) -> BankAnswer:
+        sent = False
+
+        async def attempt() -> BankAnswer:
+            nonlocal sent
+            answer: BankAnswer = Unknown("the send window was over before the transfer was sent")
+            if sent:
+                # The previous attempt may have reached the bank: ask before sending again.
+                answer = await self._look_up(order.transfer_id)
+                if isinstance(answer, Settled):
+                    return answer
+            if self._clock() >= send_until:
+                return answer
+            sent = True
+            return await self._send(order)
+
+        try:
+            return await self._retrying(attempt)
+        except _Unreachable as error:
+            return Unknown(str(error))
+
+    async def outcome_of(self, transfer_id: str) -> BankAnswer:
+        try:
+            return await self._look_up(transfer_id)
+        except _Unreachable as error:
+            return Unknown(str(error))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _send(self, order: TransferOrder) -> Settled:
+        # Built without validation: the bank, not banking, judges an order, and refuses a malformed one.
+        request = BankTransferRequest.model_construct(
+            transfer_id=order.transfer_id,
+            from_bank_name=order.source.bank_name,
+            from_bank_account_number=order.source.bank_account_number,
+            to_bank_name=order.destination.bank_name,
+            to_bank_account_number=order.destination.bank_account_number,
+            amount=order.amount,
+        )
+        try:
+            return _settled(await self._call(lambda: self._client.transfer(request)))
+        except ServiceError as error:
+            # A 4xx: the bank refused to take the order at all, so it surely moved nothing.
+            return Settled(False, f"refused-by-bank: {error.code or error.status}")
+
+    async def _look_up(self, transfer_id: str) -> Settled | NotReceived:
+        try:
+            return _settled(await self._call(lambda: self._client.get_transfer(transfer_id)))
+        except NotFound as error:
+            if error.code == "transfer-not-found":
+                return NotReceived()
+            # Any other 404 (a wrong URL, a proxy) says nothing about the transfer.
+            raise _Unreachable(f"unexpected answer: {error}") from error
+
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        try:
+            breaker = await self._breakers.get_breaker(_CIRCUIT)
+            async with breaker, asyncio.timeout(self._resilience.timeout_seconds):
+                return await operation()
+        except OpenedState as error:
+            raise _CircuitOpen("the circuit to the bank is open") from error
+        except TimeoutError as error:
+            raise _Unreachable(f"no answer within {self._resilience.timeout_seconds} s") from error
+        except Unavailable as error:
+            raise _Unreachable(str(error)) from error

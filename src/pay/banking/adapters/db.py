@@ -1,0 +1,238 @@
+"""Banking's tables, repositories and unit of work (SQLAlchemy Core on asyncpg)."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pay.banking.adapters.messaging import to_message
+from pay.banking.domain.model import (
+    AccountAlreadyLinked,
+    AccountRef,
+    FirmbankingRequest,
+    FirmbankingRequestNotFound,
+    FirmbankingStatus,
+    MemberAlreadyLinked,
+    RegisteredBankAccount,
+    TransferOrder,
+)
+from pay.platform.db import SqlUnitOfWork
+
+metadata = sa.MetaData()
+
+registered_bank_accounts = sa.Table(
+    "registered_bank_accounts",
+    metadata,
+    sa.Column("registered_bank_account_id", sa.String(64), primary_key=True),
+    sa.Column("membership_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("bank_name", sa.String(50), nullable=False),
+    sa.Column("bank_account_number", sa.String(40), nullable=False),
+    sa.Column("linked_status_is_valid", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("bank_name", "bank_account_number", name="registered_bank_accounts_account_key"),
+)
+
+firmbanking_requests = sa.Table(
+    "firmbanking_requests",
+    metadata,
+    sa.Column("firmbanking_request_id", sa.String(64), primary_key=True),
+    sa.Column("transfer_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("from_bank_name", sa.String(50), nullable=False),
+    sa.Column("from_bank_account_number", sa.String(40), nullable=False, index=True),
+    sa.Column("to_bank_name", sa.String(50), nullable=False),
+    sa.Column("to_bank_account_number", sa.String(40), nullable=False, index=True),
+    sa.Column("money_amount", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("external_transaction_id", sa.String(64)),
+    sa.Column("correlation_id", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("checks", sa.Integer, nullable=False),
+    sa.CheckConstraint("money_amount > 0", name="firmbanking_requests_amount_positive"),
+    sa.CheckConstraint("status IN ('REQUESTED', 'SUCCEEDED', 'FAILED')", name="firmbanking_requests_status_known"),
+    sa.CheckConstraint("(status = 'FAILED') = (reason IS NOT NULL)", name="firmbanking_requests_failed_has_reason"),
+    sa.Index("firmbanking_requests_due", "next_check_at", postgresql_where=sa.text("status = 'REQUESTED'")),
+)
+
+
+class SqlLinkedAccountRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, link: RegisteredBankAccount) -> None:
+        statement = registered_bank_accounts.insert().values(
+            registered_bank_account_id=link.registered_bank_account_id,
+            membership_id=link.membership_id,
+            bank_name=link.account.bank_name,
+            bank_account_number=link.account.bank_account_number,
+            linked_status_is_valid=link.linked_status_is_valid,
+            created_at=link.created_at,
+        )
+        try:
+            async with self._connection.begin_nested():
+                await self._connection.execute(statement)
+        except IntegrityError as error:
+            # Asking again tells which rule was broken without depending on the driver's error details.
+            if await self.of_account(link.account) is not None:
+                raise AccountAlreadyLinked(str(link.account)) from error
+            raise MemberAlreadyLinked(link.membership_id) from error
+
+    async def of_member(self, membership_id: str) -> RegisteredBankAccount | None:
+        return await self._one(registered_bank_accounts.c.membership_id == membership_id)
+
+    async def of_account(self, account: AccountRef) -> RegisteredBankAccount | None:
+        return await self._one(
+            registered_bank_accounts.c.bank_name == account.bank_name,
+            registered_bank_accounts.c.bank_account_number == account.bank_account_number,
+        )
+
+    async def _one(self, *conditions: sa.ColumnElement[bool]) -> RegisteredBankAccount | None:
+        statement = registered_bank_accounts.select().where(*conditions)
+        row = (await self._connection.execute(statement)).one_or_none()
+        if row is None:
+            return None
+        return RegisteredBankAccount(
+            registered_bank_account_id=row.registered_bank_account_id,
+            membership_id=row.membership_id,
+            account=AccountRef(row.bank_name, row.bank_account_number),
+            linked_status_is_valid=row.linked_status_is_valid,
+            created_at=row.created_at,
+        )
+
+
+class SqlFirmbankingRequestRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+        self.seen: list[FirmbankingRequest] = []
+
+    async def claim_transfer(self, request: FirmbankingRequest) -> FirmbankingRequest:
+        # A claim of the same transfer id not yet committed makes PostgreSQL wait for it to end.
+        order = request.order
+        statement = (
+            insert(firmbanking_requests)
+            .values(
+                firmbanking_request_id=request.firmbanking_request_id,
+                transfer_id=order.transfer_id,
+                from_bank_name=order.source.bank_name,
+                from_bank_account_number=order.source.bank_account_number,
+                to_bank_name=order.destination.bank_name,
+                to_bank_account_number=order.destination.bank_account_number,
+                money_amount=order.amount,
+                correlation_id=request.correlation_id,
+                created_at=request.created_at,
+                **self._state(request),
+            )
+            .on_conflict_do_nothing(index_elements=[firmbanking_requests.c.transfer_id])
+        )
+        if (await self._connection.execute(statement)).rowcount:
+            self.seen.append(request)
+            return request
+        holder = await self._one(firmbanking_requests.c.transfer_id == order.transfer_id, lock=True)
+        assert holder is not None, f"transfer {order.transfer_id} conflicted with no stored request"
+        return holder
+
+    async def get(self, firmbanking_request_id: str) -> FirmbankingRequest | None:
+        return await self._one(firmbanking_requests.c.firmbanking_request_id == firmbanking_request_id)
+
+    async def lock(self, firmbanking_request_id: str) -> FirmbankingRequest:
+        request = await self._one(firmbanking_requests.c.firmbanking_request_id == firmbanking_request_id, lock=True)
+        if request is None:
+            raise FirmbankingRequestNotFound(firmbanking_request_id)
+        return request
+
+    async def next_due(self, now: datetime) -> FirmbankingRequest | None:
+        statement = (
+            firmbanking_requests.select()
+            .where(
+                firmbanking_requests.c.status == FirmbankingStatus.REQUESTED.value,
+                firmbanking_requests.c.next_check_at <= now,
+            )
+            .order_by(firmbanking_requests.c.next_check_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        row = (await self._connection.execute(statement)).one_or_none()
+        return None if row is None else _request_of(row)
+
+    async def touching(
+        self, bank_account_number: str, bank_name: str | None, limit: int
+    ) -> Sequence[FirmbankingRequest]:
+        table = firmbanking_requests.c
+        source = [table.from_bank_account_number == bank_account_number]
+        destination = [table.to_bank_account_number == bank_account_number]
+        if bank_name is not None:
+            source.append(table.from_bank_name == bank_name)
+            destination.append(table.to_bank_name == bank_name)
+        statement = (
+            firmbanking_requests.select()
+            .where(sa.or_(sa.and_(*source), sa.and_(*destination)))
+            .order_by(table.created_at.desc(), table.firmbanking_request_id)
+            .limit(limit)
+        )
+        return [_request_of(row) for row in await self._connection.execute(statement)]
+
+    async def save(self, request: FirmbankingRequest) -> None:
+        statement = firmbanking_requests.update().where(
+            firmbanking_requests.c.firmbanking_request_id == request.firmbanking_request_id
+        )
+        await self._connection.execute(statement.values(**self._state(request)))
+        self.seen.append(request)
+
+    async def _one(self, condition: sa.ColumnElement[bool], *, lock: bool = False) -> FirmbankingRequest | None:
+        statement = firmbanking_requests.select().where(condition)
+        if lock:
+            statement = statement.with_for_update()
+        row = (await self._connection.execute(statement)).one_or_none()
+        return None if row is None else _request_of(row)
+
+    @staticmethod
+    def _state(request: FirmbankingRequest) -> dict[str, Any]:
+        return {
+            "status": request.status.value,
+            "reason": request.reason,
+            "external_transaction_id": request.external_transaction_id,
+            "updated_at": request.updated_at,
+            "next_check_at": request.next_check_at,
+            "checks": request.checks,
+        }
+
+
+def _request_of(row: sa.Row[Any]) -> FirmbankingRequest:
+    return FirmbankingRequest(
+        firmbanking_request_id=row.firmbanking_request_id,
+        order=TransferOrder(
+            row.transfer_id,
+            AccountRef(row.from_bank_name, row.from_bank_account_number),
+            AccountRef(row.to_bank_name, row.to_bank_account_number),
+            row.money_amount,
+        ),
+        status=FirmbankingStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        next_check_at=row.next_check_at,
+        checks=row.checks,
+        reason=row.reason,
+        external_transaction_id=row.external_transaction_id,
+        correlation_id=row.correlation_id,
+    )
+
+
+class BankingUnitOfWork(SqlUnitOfWork):
+    accounts: SqlLinkedAccountRepository
+    requests: SqlFirmbankingRequestRepository
+
+    def _open(self) -> None:
+        self.accounts = SqlLinkedAccountRepository(self.connection)
+        self.requests = SqlFirmbankingRequestRepository(self.connection)
+
+    async def commit(self) -> None:
+        for request in self.requests.seen:
+            while request.events:
+                await self.outbox.add(to_message(request.events.pop(0)))
+        await super().commit()

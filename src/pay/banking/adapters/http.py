@@ -1,0 +1,190 @@
+"""Banking's HTTP API (SPEC "Banking").
+
+Status codes: a member or bank account that does not exist → 404; one that exists but may not be
+used (an invalid member, an account the bank marks invalid, the same account on both sides) → 422;
+an account already linked, or a member that already linked one → 409; membership or the bank not
+answering → 503 with Retry-After. A firm banking request answers 200 once settled, or 202 with its
+status URL in `Location` while the bank's answer is still pending.
+"""
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from pay.banking.application import use_cases
+from pay.banking.application.ports import BankUnavailable, MembershipUnavailable
+from pay.banking.application.use_cases import Dependencies
+from pay.banking.domain import model
+from pay.contracts.banking import (
+    FirmbankingRequest,
+    FirmbankingRequestBody,
+    FirmbankingStatus,
+    RegisterBankAccountRequest,
+    RegisteredBankAccount,
+)
+from pay.platform.auth import CurrentPrincipal, Principal, PrivilegedPrincipal, ensure_may_act_for
+from pay.platform.problems import ErrorMap, Problem, ProblemSpec
+
+_RETRY_LATER = {"Retry-After": "2"}
+
+ERRORS: ErrorMap = {
+    model.MemberNotFound: ProblemSpec(404, "member-not-found", "No such member"),
+    model.MemberInvalid: ProblemSpec(422, "member-invalid", "The member is not valid"),
+    model.BankAccountNotFound: ProblemSpec(404, "bank-account-not-found", "The bank knows no such account"),
+    model.BankAccountInvalid: ProblemSpec(422, "bank-account-invalid", "The bank says this account cannot be used"),
+    model.SameAccount: ProblemSpec(422, "same-account", "The source and destination accounts are the same"),
+    model.AccountAlreadyLinked: ProblemSpec(409, "account-already-linked", "This bank account is already linked"),
+    model.MemberAlreadyLinked: ProblemSpec(409, "member-already-linked", "This member already linked a bank account"),
+    model.LinkedAccountNotFound: ProblemSpec(404, "linked-account-not-found", "The member linked no bank account"),
+    model.FirmbankingRequestNotFound: ProblemSpec(404, "firmbanking-request-not-found", "No such firm banking request"),
+    model.TransferIdReused: ProblemSpec(409, "transfer-id-reused", "This transfer id names another transfer"),
+    MembershipUnavailable: ProblemSpec(503, "membership-unavailable", "Membership is not answering", _RETRY_LATER),
+    BankUnavailable: ProblemSpec(503, "bank-unavailable", "The bank is not answering", _RETRY_LATER),
+}
+
+
+def _deps(request: Request) -> Dependencies:
+    deps: Dependencies = request.app.state.banking
+    return deps
+
+
+Deps = Annotated[Dependencies, Depends(_deps)]
+
+router = APIRouter(prefix="/banking", tags=["banking"])
+
+
+def _registered_account(link: model.RegisteredBankAccount) -> RegisteredBankAccount:
+    return RegisteredBankAccount(
+        registered_bank_account_id=link.registered_bank_account_id,
+        membership_id=link.membership_id,
+        bank_name=link.account.bank_name,
+        bank_account_number=link.account.bank_account_number,
+        linked_status_is_valid=link.linked_status_is_valid,
+        created_at=link.created_at,
+    )
+
+
+def _firmbanking(request: model.FirmbankingRequest) -> FirmbankingRequest:
+    return FirmbankingRequest(
+        firmbanking_request_id=request.firmbanking_request_id,
+        transfer_id=request.transfer_id,
+        from_bank_name=request.order.source.bank_name,
+        from_bank_account_number=request.order.source.bank_account_number,
+        to_bank_name=request.order.destination.bank_name,
+        to_bank_account_number=request.order.destination.bank_account_number,
+        money_amount=request.order.amount,
+        status=FirmbankingStatus(request.status.value),
+        reason=request.reason,
+        external_transaction_id=request.external_transaction_id,
+        created_at=request.created_at,
+        updated_at=request.updated_at,
+    )
+
+
+async def _ensure_may_read(principal: Principal, request: model.FirmbankingRequest, deps: Dependencies) -> None:
+    """A member reads the transfers of its own linked account; admins and services read any."""
+    if principal.is_privileged:
+        return
+    try:
+        link = await use_cases.linked_account(deps, principal.subject)
+    except model.LinkedAccountNotFound:
+        link = None
+    if link is None or not request.touches(link.account):
+        raise Problem(403, "forbidden", "A member may act only on its own resources")
+
+
+@router.post(
+    "/account/register",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        404: {"description": "No such member (`member-not-found`) or bank account (`bank-account-not-found`)"},
+        409: {"description": "The account (`account-already-linked`) or the member (`member-already-linked`) is taken"},
+        422: {"description": "The member (`member-invalid`) or the account (`bank-account-invalid`) is not valid"},
+        503: {"description": "Membership or the bank is not answering"},
+    },
+)
+async def register_account(
+    body: RegisterBankAccountRequest, principal: CurrentPrincipal, deps: Deps
+) -> RegisteredBankAccount:
+    """Link a bank account to a member, once the member is valid and the bank confirmed the account.
+
+    An account is linked to one member only, and a member links one account.
+    """
+    ensure_may_act_for(principal, body.membership_id)
+    command = use_cases.LinkAccount(body.membership_id, model.AccountRef(body.bank_name, body.bank_account_number))
+    return _registered_account(await use_cases.link_account(deps, command))
+
+
+@router.get(
+    "/account/{membership_id}",
+    responses={404: {"description": "The member linked no account (`linked-account-not-found`)"}},
+)
+async def get_linked_account(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> RegisteredBankAccount:
+    ensure_may_act_for(principal, membership_id)
+    return _registered_account(await use_cases.linked_account(deps, membership_id))
+
+
+@router.post(
+    "/firmbanking/request",
+    responses={
+        202: {"model": FirmbankingRequest, "description": "Still REQUESTED: poll the URL in `Location`"},
+        404: {"description": "The bank knows no such account (`bank-account-not-found`)"},
+        422: {"description": "An account is not usable (`bank-account-invalid`, `same-account`) or the body is invalid"},
+        503: {"description": "The bank is not answering; nothing was stored"},
+    },
+)
+async def request_firmbanking(
+    body: FirmbankingRequestBody, _: PrivilegedPrincipal, deps: Deps, response: Response
+) -> FirmbankingRequest:
+    """Move money between two bank accounts (admins and services).
+
+    The request is stored before the bank is called and settled by the bank's answer: 200 with
+    SUCCEEDED or FAILED, or 202 with REQUESTED if the bank did not answer in time — it is then
+    settled in the background as soon as the bank answers. Send an `Idempotency-Key` to retry safely.
+    """
+    request = await use_cases.request_firmbanking(
+        deps,
+        model.AccountRef(body.from_bank_name, body.from_bank_account_number),
+        model.AccountRef(body.to_bank_name, body.to_bank_account_number),
+        body.money_amount,
+    )
+    if not request.is_settled:
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"{router.prefix}/firmbanking/{request.firmbanking_request_id}"
+    return _firmbanking(request)
+
+
+@router.get(
+    "/firmbanking",
+    responses={422: {"description": "Neither or both of `membershipId` and `bankAccountNumber` were given"}},
+)
+async def list_firmbanking(
+    principal: CurrentPrincipal,
+    deps: Deps,
+    membership_id: Annotated[str | None, Query(alias="membershipId")] = None,
+    bank_account_number: Annotated[str | None, Query(alias="bankAccountNumber")] = None,
+    bank_name: Annotated[str | None, Query(alias="bankName", description="Narrows `bankAccountNumber`")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Sequence[FirmbankingRequest]:
+    """The transfers from or to the member's linked account, or from or to an account (admins and services)."""
+    if membership_id is not None and bank_account_number is None:
+        ensure_may_act_for(principal, membership_id)
+        requests = await use_cases.firmbanking_of_member(deps, membership_id, limit)
+    elif bank_account_number is not None and membership_id is None:
+        if not principal.is_privileged:
+            raise Problem(403, "forbidden", "Listing by account number needs the admin or service role")
+        requests = await use_cases.firmbanking_of_account(deps, bank_account_number, bank_name, limit)
+    else:
+        raise Problem(422, "validation-error", "Invalid request", "Give exactly one of membershipId and bankAccountNumber")
+    return [_firmbanking(request) for request in requests]
+
+
+@router.get(
+    "/firmbanking/{firmbanking_request_id}",
+    responses={404: {"description": "No such request (`firmbanking-request-not-found`)"}},
+)
+async def get_firmbanking(firmbanking_request_id: str, principal: CurrentPrincipal, deps: Deps) -> FirmbankingRequest:
+    request = await use_cases.get_firmbanking(deps, firmbanking_request_id)
+    await _ensure_may_read(principal, request, deps)
+    return _firmbanking(request)

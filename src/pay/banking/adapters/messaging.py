@@ -1,0 +1,81 @@
+"""Banking on the broker: "request firm banking" commands in, their answers out as contract messages."""
+
+from typing import Annotated
+
+import structlog
+from pydantic import StringConstraints, TypeAdapter
+
+from pay.banking.application import use_cases
+from pay.banking.application.use_cases import Dependencies, FirmbankingCommand
+from pay.banking.domain.model import (
+    AccountRef,
+    FirmbankingEvent,
+    TransferFailed,
+    TransferIdReused,
+    TransferOrder,
+    TransferSucceeded,
+)
+from pay.contracts.banking import FirmbankingFailed, FirmbankingRequestBody, FirmbankingSucceeded, RequestFirmbanking
+from pay.contracts.messages import Message
+from pay.platform.broker import Broker
+
+_log = structlog.get_logger()
+
+# Not stripped, unlike the API's identifiers: the answer must carry the transfer id exactly as sent.
+_TRANSFER_ID: TypeAdapter[str] = TypeAdapter(Annotated[str, StringConstraints(min_length=1, max_length=64)])
+
+
+def to_message(event: FirmbankingEvent) -> Message:
+    match event:
+        case TransferSucceeded():
+            return FirmbankingSucceeded(
+                correlation_id=event.correlation_id,
+                transfer_id=event.transfer_id,
+                firmbanking_request_id=event.firmbanking_request_id,
+                money_amount=event.money_amount,
+            )
+        case TransferFailed():
+            return FirmbankingFailed(
+                correlation_id=event.correlation_id,
+                transfer_id=event.transfer_id,
+                firmbanking_request_id=event.firmbanking_request_id,
+                reason=event.reason,
+            )
+
+
+def _command(message: RequestFirmbanking) -> FirmbankingCommand:
+    """The command, held to the rules of the HTTP request body.
+
+    A command breaking them is a bug in its sender: the pydantic error makes the broker set the
+    message aside at once instead of retrying it.
+    """
+    body = FirmbankingRequestBody(
+        from_bank_name=message.from_bank_name,
+        from_bank_account_number=message.from_bank_account_number,
+        to_bank_name=message.to_bank_name,
+        to_bank_account_number=message.to_bank_account_number,
+        money_amount=message.money_amount,
+    )
+    order = TransferOrder(
+        _TRANSFER_ID.validate_python(message.transfer_id),
+        AccountRef(body.from_bank_name, body.from_bank_account_number),
+        AccountRef(body.to_bank_name, body.to_bank_account_number),
+        body.money_amount,
+    )
+    return FirmbankingCommand(message.message_id, message.correlation_id, order)
+
+
+def subscribe(broker: Broker, deps: Dependencies) -> None:
+    async def on_request_firmbanking(message: RequestFirmbanking) -> None:
+        try:
+            await use_cases.apply_firmbanking_command(deps, _command(message))
+        except TransferIdReused:
+            # Answering would report the outcome of another movement of money; the sender must use a new id.
+            _log.error(
+                "firmbanking_transfer_id_reused",
+                transfer_id=message.transfer_id,
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+            )
+
+    broker.subscribe(RequestFirmbanking, on_request_firmbanking, consumer="request-firmbanking")

@@ -1,0 +1,104 @@
+"""Composition root: wires banking's adapters into its use cases and builds the ASGI app."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import structlog
+from fastapi import FastAPI
+
+from pay.banking.adapters.clients import BankGateway, BankResilience, MembershipMembers
+from pay.banking.adapters.db import BankingUnitOfWork
+from pay.banking.adapters.http import ERRORS, router
+from pay.banking.adapters.messaging import subscribe
+from pay.banking.application import use_cases
+from pay.banking.domain.model import Deadlines
+from pay.contracts.clients import BankClient, MembershipClient
+from pay.platform import http
+from pay.platform.kernel import Kernel
+from pay.platform.settings import Settings
+
+_log = structlog.get_logger()
+
+
+async def _resolve_pending(deps: use_cases.Dependencies, interval: timedelta) -> None:
+    """The background resolver: settles the requests the bank has not answered yet, as soon as it does."""
+    while True:
+        try:
+            await use_cases.settle_due_requests(deps)
+        except Exception:
+            _log.exception("firmbanking_resolver_failed")
+        await asyncio.sleep(interval.total_seconds())
+
+
+def create_app(
+    settings: Settings,
+    *,
+    resilience: BankResilience = BankResilience(),
+    send_window: timedelta = timedelta(minutes=2),
+    not_received_grace: timedelta = timedelta(minutes=1),
+    resolver_interval: timedelta = timedelta(seconds=1),
+    recheck_max: timedelta = timedelta(seconds=30),
+) -> FastAPI:
+    """`send_window`, `not_received_grace`: see `Deadlines`; the grace must outlast one call to the bank,
+    the longest a transfer sent just before the window closed stays in flight on our side."""
+    if settings.service_token is None:
+        raise ValueError("banking asks membership about members with a service credential: set PAY_SERVICE_TOKEN")
+    if not_received_grace.total_seconds() < resilience.timeout_seconds:
+        raise ValueError("not_received_grace must be at least the bank timeout")
+    kernel = Kernel(settings)
+    assert kernel.broker is not None
+    clock = partial(datetime.now, UTC)
+    bank = BankGateway(BankClient(settings.url_of("bank"), timeout=resilience.timeout_seconds), resilience, clock)
+    members = MembershipMembers(
+        MembershipClient(
+            settings.url_of("membership"),
+            token=settings.service_token.get_secret_value(),
+            timeout=settings.http_timeout_seconds,
+        )
+    )
+    deps = use_cases.Dependencies(
+        uow=partial(BankingUnitOfWork, kernel.engine, kernel.on_outbox_commit),
+        members=members,
+        bank=bank,
+        deadlines=Deadlines(
+            send_window=send_window,
+            not_received_grace=not_received_grace,
+            # The resolver keeps off a new request until the requester's own attempt is surely over.
+            first_check=resilience.longest_transfer + timedelta(seconds=resilience.timeout_seconds),
+            recheck_initial=resolver_interval,
+            recheck_max=recheck_max,
+        ),
+        clock=clock,
+    )
+    subscribe(kernel.broker, deps)
+
+    async def start_resolver() -> None:
+        kernel.run_in_background(_resolve_pending(deps, resolver_interval), "firmbanking-resolver")
+
+    app = http.create_app(
+        kernel,
+        title="Pay banking",
+        description="Linked bank accounts and firm banking through the external bank.",
+        routers=[router],
+        error_map=ERRORS,
+        on_startup=[start_resolver],
+    )
+    app.state.banking = deps
+
+    # The platform's factory has start-up hooks only; the clients are closed once the kernel stopped.
+    platform_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with platform_lifespan(app):
+                yield
+        finally:
+            await bank.aclose()
+            await members.aclose()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -1,0 +1,101 @@
+"""What the banking use cases need from the outside world."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from pay.banking.domain.model import (
+    AccountRef,
+    AccountStanding,
+    BankAnswer,
+    FirmbankingRequest,
+    MemberStanding,
+    RegisteredBankAccount,
+    TransferOrder,
+)
+
+
+class MembershipUnavailable(Exception):
+    """Membership did not answer, so whether the member may act is unknown."""
+
+
+class BankUnavailable(Exception):
+    """The bank did not answer a question about an account."""
+
+
+class Members(Protocol):
+    async def standing(self, membership_id: str) -> MemberStanding:
+        """Raises MemberNotFound, or MembershipUnavailable."""
+
+
+class Bank(Protocol):
+    async def account(self, account: AccountRef) -> AccountStanding:
+        """Raises BankAccountNotFound, or BankUnavailable."""
+
+    async def transfer(self, order: TransferOrder, send_until: datetime) -> BankAnswer:
+        """Have the bank execute `order`, in a bounded time, sending it again under the same transfer id
+        while its outcome is unknown; nothing is sent from `send_until` on. Never raises for a bank
+        that does not answer: that is `Unknown`."""
+
+    async def outcome_of(self, transfer_id: str) -> BankAnswer:
+        """Ask the bank what became of a transfer, without sending it."""
+
+
+class LinkedAccountRepository(Protocol):
+    async def add(self, link: RegisteredBankAccount) -> None:
+        """Raises AccountAlreadyLinked or MemberAlreadyLinked, and stores nothing, if either is taken."""
+
+    async def of_member(self, membership_id: str) -> RegisteredBankAccount | None: ...
+
+    async def of_account(self, account: AccountRef) -> RegisteredBankAccount | None: ...
+
+
+class FirmbankingRequestRepository(Protocol):
+    async def claim_transfer(self, request: FirmbankingRequest) -> FirmbankingRequest:
+        """Store `request` and return it, unless its transfer id is already taken: then store nothing and
+        return the request that holds it, locked until the end of the unit of work."""
+
+    async def get(self, firmbanking_request_id: str) -> FirmbankingRequest | None: ...
+
+    async def lock(self, firmbanking_request_id: str) -> FirmbankingRequest:
+        """The request, locked until the end of the unit of work; raises FirmbankingRequestNotFound."""
+
+    async def next_due(self, now: datetime) -> FirmbankingRequest | None:
+        """The pending request whose check is due first, locked; one locked by another unit of work is skipped."""
+
+    async def touching(
+        self, bank_account_number: str, bank_name: str | None, limit: int
+    ) -> Sequence[FirmbankingRequest]:
+        """Requests from or to the account, newest first."""
+
+    async def save(self, request: FirmbankingRequest) -> None: ...
+
+
+class Inbox(Protocol):
+    async def first_delivery(self, consumer: str, message_id: str) -> bool:
+        """Record the message as applied by `consumer`; False if it already was."""
+
+
+class UnitOfWork(Protocol):
+    @property
+    def accounts(self) -> LinkedAccountRepository: ...
+
+    @property
+    def requests(self) -> FirmbankingRequestRepository: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None:
+        """Keep the changes, and send the answers of the requests settled in this unit of work."""
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...

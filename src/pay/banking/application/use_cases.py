@@ -1,0 +1,180 @@
+"""The banking operations, one function each."""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pay.banking.application.ports import Bank, Clock, Members, UnitOfWork
+from pay.banking.domain.model import (
+    AccountRef,
+    Deadlines,
+    FirmbankingRequest,
+    FirmbankingRequestNotFound,
+    LinkedAccountNotFound,
+    NotReceived,
+    RegisteredBankAccount,
+    SameAccount,
+    TransferIdReused,
+    TransferOrder,
+    ensure_not_linked,
+)
+
+# The inbox name under which firm banking commands are recorded as applied.
+COMMAND_CONSUMER = "banking-request-firmbanking"
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    uow: Callable[[], UnitOfWork]
+    members: Members
+    bank: Bank
+    deadlines: Deadlines
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class LinkAccount:
+    membership_id: str
+    account: AccountRef
+
+
+@dataclass(frozen=True)
+class FirmbankingCommand:
+    """A saga's "request firm banking" command, as delivered by the broker."""
+
+    message_id: str
+    correlation_id: str | None
+    order: TransferOrder
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def link_account(deps: Dependencies, command: LinkAccount) -> RegisteredBankAccount:
+    member = await deps.members.standing(command.membership_id)
+    async with deps.uow() as uow:
+        ensure_not_linked(
+            await uow.accounts.of_member(member.membership_id), await uow.accounts.of_account(command.account)
+        )
+    standing = await deps.bank.account(command.account)
+    link = RegisteredBankAccount.link(_new_id(), member, standing, deps.clock())
+    async with deps.uow() as uow:
+        # Checked again by the store: another request may have linked either since the check above.
+        await uow.accounts.add(link)
+        await uow.commit()
+    return link
+
+
+async def linked_account(deps: Dependencies, membership_id: str) -> RegisteredBankAccount:
+    async with deps.uow() as uow:
+        link = await uow.accounts.of_member(membership_id)
+    if link is None:
+        raise LinkedAccountNotFound(membership_id)
+    return link
+
+
+async def request_firmbanking(
+    deps: Dependencies, source: AccountRef, destination: AccountRef, amount: int
+) -> FirmbankingRequest:
+    """The synchronous form: the answer carries the final status, or REQUESTED if the bank did not answer in time.
+
+    Both accounts are checked at the bank first, so a request naming an unknown or unusable account
+    is refused and nothing is stored.
+    """
+    if source == destination:
+        raise SameAccount(str(source))
+    for account in (source, destination):
+        (await deps.bank.account(account)).ensure_usable()
+    order = TransferOrder(_new_id(), source, destination, amount)
+    request = FirmbankingRequest.open(_new_id(), order, deps.clock(), deps.deadlines)
+    async with deps.uow() as uow:
+        holder = await uow.requests.claim_transfer(request)
+        if holder.firmbanking_request_id != request.firmbanking_request_id:
+            raise TransferIdReused(order.transfer_id)
+        await uow.commit()
+    return await _execute(deps, request)
+
+
+async def apply_firmbanking_command(deps: Dependencies, command: FirmbankingCommand) -> None:
+    """The event-driven form: once per message, and once per transfer id however often it is re-sent.
+
+    The request is stored with the inbox record before the bank is called, so a command is never
+    lost: if the bank does not answer in time the message is still acknowledged, and the resolver
+    answers once the outcome is known. A re-sent command for a settled request is answered again.
+    There is no check of the accounts first: the command must be recorded even while the bank is
+    down, and the bank's own FAILED answers an unknown or unusable account.
+    """
+    request = FirmbankingRequest.open(
+        _new_id(), command.order, deps.clock(), deps.deadlines, correlation_id=command.correlation_id
+    )
+    async with deps.uow() as uow:
+        if not await uow.inbox.first_delivery(COMMAND_CONSUMER, command.message_id):
+            return
+        holder = await uow.requests.claim_transfer(request)
+        if holder.firmbanking_request_id != request.firmbanking_request_id:
+            if holder.order != command.order:
+                raise TransferIdReused(command.order.transfer_id)
+            holder.answer_again(command.correlation_id)
+            await uow.requests.save(holder)
+            await uow.commit()
+            return
+        await uow.commit()
+    await _execute(deps, request)
+
+
+async def get_firmbanking(deps: Dependencies, firmbanking_request_id: str) -> FirmbankingRequest:
+    async with deps.uow() as uow:
+        request = await uow.requests.get(firmbanking_request_id)
+    if request is None:
+        raise FirmbankingRequestNotFound(firmbanking_request_id)
+    return request
+
+
+async def firmbanking_of_member(deps: Dependencies, membership_id: str, limit: int) -> Sequence[FirmbankingRequest]:
+    """The transfers from or to the member's linked account; none if it has linked none."""
+    async with deps.uow() as uow:
+        link = await uow.accounts.of_member(membership_id)
+        if link is None:
+            return []
+        return await uow.requests.touching(link.account.bank_account_number, link.account.bank_name, limit)
+
+
+async def firmbanking_of_account(
+    deps: Dependencies, bank_account_number: str, bank_name: str | None, limit: int
+) -> Sequence[FirmbankingRequest]:
+    async with deps.uow() as uow:
+        return await uow.requests.touching(bank_account_number, bank_name, limit)
+
+
+async def settle_due_requests(deps: Dependencies) -> int:
+    """One pass of the resolver over the pending requests whose check is due; returns how many it settled.
+
+    Each request is looked at in a unit of work of its own that keeps it locked while the bank is
+    asked, so two resolvers never work on the same request. A request the bank never received is
+    sent again while its send window is open; after that only the bank's answer settles it.
+    """
+    settled = 0
+    while True:
+        async with deps.uow() as uow:
+            request = await uow.requests.next_due(deps.clock())
+            if request is None:
+                return settled
+            answer = await deps.bank.outcome_of(request.transfer_id)
+            if isinstance(answer, NotReceived) and request.may_send(deps.clock(), deps.deadlines):
+                answer = await deps.bank.transfer(request.order, request.send_until(deps.deadlines))
+            request.apply(answer, deps.clock(), deps.deadlines)
+            await uow.requests.save(request)
+            await uow.commit()
+        settled += request.is_settled
+
+
+async def _execute(deps: Dependencies, request: FirmbankingRequest) -> FirmbankingRequest:
+    answer = await deps.bank.transfer(request.order, request.send_until(deps.deadlines))
+    async with deps.uow() as uow:
+        # The resolver may have settled it meanwhile: the locked row, not `request`, is the truth.
+        current = await uow.requests.lock(request.firmbanking_request_id)
+        current.apply(answer, deps.clock(), deps.deadlines)
+        await uow.requests.save(current)
+        await uow.commit()
+    return current

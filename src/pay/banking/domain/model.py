@@ -1,0 +1,315 @@
+"""Linked bank accounts and firm banking requests: the rules, with no I/O.
+
+A firm banking request asks the external bank to move money between two accounts under the
+platform's own transfer id, which the bank de-duplicates on. Its states:
+
+    REQUESTED ── the bank reports the transfer SUCCEEDED ─────────────────────► SUCCEEDED
+        │
+        ├──── the bank reports the transfer FAILED (its reason) ──────────────► FAILED
+        │
+        └──── the bank says it never received the transfer, and the send ─────► FAILED
+              window plus its grace is over, so it never will                  ("not-received-by-bank")
+
+A request is stored as REQUESTED before the bank is called. While the bank's answer is unknown
+(a timeout, a 5xx, an open circuit, a bank that is down) the request stays REQUESTED: the bank may
+have moved the money, so only the bank may settle it. Within the send window the transfer may be
+sent again under the same transfer id (the bank runs it at most once); after the window nothing is
+sent any more, and once the grace has passed too, the bank's "never received" is final. SUCCEEDED
+and FAILED are final: a later answer changes nothing, and a contradicting one is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+# SPEC "Conventions": amounts are whole won from 1 to 10^12.
+MIN_AMOUNT = 1
+MAX_AMOUNT = 1_000_000_000_000
+
+NOT_RECEIVED_BY_BANK = "not-received-by-bank"
+
+
+class MemberNotFound(Exception):
+    pass
+
+
+class MemberInvalid(Exception):
+    """The member exists but is not valid, so it may not link an account."""
+
+
+class BankAccountNotFound(Exception):
+    """The bank knows no such account."""
+
+
+class BankAccountInvalid(Exception):
+    """The bank knows the account but says it cannot be used."""
+
+
+class AccountAlreadyLinked(Exception):
+    pass
+
+
+class MemberAlreadyLinked(Exception):
+    """A member links one account; `GET /banking/account/{membershipId}` answers that one."""
+
+
+class LinkedAccountNotFound(Exception):
+    pass
+
+
+class SameAccount(Exception):
+    pass
+
+
+class FirmbankingRequestNotFound(Exception):
+    pass
+
+
+class TransferIdReused(Exception):
+    """A transfer id already names another movement of money (other accounts or amount)."""
+
+
+class IllegalTransition(Exception):
+    """A settled request was told a different outcome: the bank contradicted itself."""
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    bank_name: str
+    bank_account_number: str
+
+    def __str__(self) -> str:
+        return f"{self.bank_name}/{self.bank_account_number}"
+
+
+@dataclass(frozen=True)
+class MemberStanding:
+    membership_id: str
+    is_valid: bool
+
+
+@dataclass(frozen=True)
+class AccountStanding:
+    """What the bank says about an account it knows."""
+
+    account: AccountRef
+    valid: bool
+
+    def ensure_usable(self) -> None:
+        if not self.valid:
+            raise BankAccountInvalid(str(self.account))
+
+
+@dataclass
+class RegisteredBankAccount:
+    registered_bank_account_id: str
+    membership_id: str
+    account: AccountRef
+    linked_status_is_valid: bool
+    created_at: datetime
+
+    @classmethod
+    def link(
+        cls, registered_bank_account_id: str, member: MemberStanding, account: AccountStanding, now: datetime
+    ) -> RegisteredBankAccount:
+        """Only a valid member may link, and only an account the bank confirmed usable."""
+        if not member.is_valid:
+            raise MemberInvalid(member.membership_id)
+        account.ensure_usable()
+        return cls(registered_bank_account_id, member.membership_id, account.account, True, now)
+
+
+def ensure_not_linked(of_member: RegisteredBankAccount | None, of_account: RegisteredBankAccount | None) -> None:
+    """An account is linked once, to one member; a member links one account."""
+    if of_account is not None:
+        raise AccountAlreadyLinked(str(of_account.account))
+    if of_member is not None:
+        raise MemberAlreadyLinked(of_member.membership_id)
+
+
+@dataclass(frozen=True)
+class TransferOrder:
+    """Move `amount` won from `source` to `destination` at the bank, once, under `transfer_id`."""
+
+    transfer_id: str
+    source: AccountRef
+    destination: AccountRef
+    amount: int
+
+
+# What the bank can say about a transfer.
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The bank's own outcome: it moved the money, or it surely did not (with its reason)."""
+
+    succeeded: bool
+    reason: str | None = None
+    external_transaction_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NotReceived:
+    """The bank answered that it has no transfer with this id."""
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The bank did not answer usefully; it may or may not have moved the money."""
+
+    detail: str
+
+
+BankAnswer = Settled | NotReceived | Unknown
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """The time rules of a pending request.
+
+    - `send_window`: after the request was created, the transfer may be sent to the bank this long.
+    - `not_received_grace`: after the window, how long a transfer sent just before its end might
+      still reach the bank; only then is "never received" final.
+    - `first_check`: the resolver leaves a new request alone this long, the requester's own
+      bounded attempt at the bank.
+    - `recheck_initial`, `recheck_max`: the resolver's pause between two looks at a request that
+      is still pending doubles from the first to the second.
+    """
+
+    send_window: timedelta
+    not_received_grace: timedelta
+    first_check: timedelta
+    recheck_initial: timedelta
+    recheck_max: timedelta
+
+
+class FirmbankingStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class TransferSucceeded:
+    firmbanking_request_id: str
+    transfer_id: str
+    money_amount: int
+    correlation_id: str | None
+
+
+@dataclass(frozen=True)
+class TransferFailed:
+    firmbanking_request_id: str
+    transfer_id: str
+    reason: str
+    correlation_id: str | None
+
+
+FirmbankingEvent = TransferSucceeded | TransferFailed
+
+
+@dataclass
+class FirmbankingRequest:
+    """A transfer at the bank and what is known about it; see the module's docstring for the states.
+
+    `correlation_id` is the requesting saga's, copied onto the answer; `next_check_at` and `checks`
+    schedule the resolver's looks while the request is pending.
+    """
+
+    firmbanking_request_id: str
+    order: TransferOrder
+    status: FirmbankingStatus
+    created_at: datetime
+    updated_at: datetime
+    next_check_at: datetime
+    checks: int = 0
+    reason: str | None = None
+    external_transaction_id: str | None = None
+    correlation_id: str | None = None
+    events: list[FirmbankingEvent] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        firmbanking_request_id: str,
+        order: TransferOrder,
+        now: datetime,
+        deadlines: Deadlines,
+        correlation_id: str | None = None,
+    ) -> FirmbankingRequest:
+        if not MIN_AMOUNT <= order.amount <= MAX_AMOUNT:
+            raise ValueError(f"transfer {order.transfer_id} must move 1 to 10^12 won, not {order.amount}")
+        return cls(
+            firmbanking_request_id,
+            order,
+            FirmbankingStatus.REQUESTED,
+            created_at=now,
+            updated_at=now,
+            next_check_at=now + deadlines.first_check,
+            correlation_id=correlation_id,
+        )
+
+    @property
+    def transfer_id(self) -> str:
+        return self.order.transfer_id
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status is not FirmbankingStatus.REQUESTED
+
+    def touches(self, account: AccountRef) -> bool:
+        return account in (self.order.source, self.order.destination)
+
+    def send_until(self, deadlines: Deadlines) -> datetime:
+        return self.created_at + deadlines.send_window
+
+    def may_send(self, now: datetime, deadlines: Deadlines) -> bool:
+        return not self.is_settled and now < self.send_until(deadlines)
+
+    def apply(self, answer: BankAnswer, now: datetime, deadlines: Deadlines) -> None:
+        """Take in what the bank said about the transfer."""
+        match answer:
+            case Settled(succeeded=True):
+                self._settle(FirmbankingStatus.SUCCEEDED, None, answer.external_transaction_id, now)
+            case Settled(succeeded=False):
+                reason = answer.reason or "refused-by-bank"
+                self._settle(FirmbankingStatus.FAILED, reason, answer.external_transaction_id, now)
+            case NotReceived() if now >= self.send_until(deadlines) + deadlines.not_received_grace:
+                self._settle(FirmbankingStatus.FAILED, NOT_RECEIVED_BY_BANK, None, now)
+            case NotReceived() | Unknown():
+                self._postpone(now, deadlines)
+
+    def answer_again(self, correlation_id: str | None) -> None:
+        """A re-sent command for a settled request gets the outcome again; a pending one is answered on settling."""
+        if self.is_settled:
+            self.events.append(self._answer(correlation_id))
+
+    def _settle(
+        self, status: FirmbankingStatus, reason: str | None, external_transaction_id: str | None, now: datetime
+    ) -> None:
+        if self.is_settled:
+            if (self.status, self.reason) != (status, reason):
+                raise IllegalTransition(
+                    f"request {self.firmbanking_request_id} is {self.status} ({self.reason}); told {status} ({reason})"
+                )
+            return
+        self.status, self.reason, self.external_transaction_id = status, reason, external_transaction_id
+        self.updated_at = now
+        self.events.append(self._answer(self.correlation_id))
+
+    def _postpone(self, now: datetime, deadlines: Deadlines) -> None:
+        if self.is_settled:
+            return
+        # The exponent is capped so that the product stays far below timedelta's limit.
+        pause = min(deadlines.recheck_initial * 2 ** min(self.checks, 30), deadlines.recheck_max)
+        self.checks += 1
+        self.next_check_at = now + pause
+
+    def _answer(self, correlation_id: str | None) -> FirmbankingEvent:
+        if self.status is FirmbankingStatus.SUCCEEDED:
+            return TransferSucceeded(self.firmbanking_request_id, self.transfer_id, self.order.amount, correlation_id)
+        assert self.reason is not None, "a failed request always carries its reason"
+        return TransferFailed(self.firmbanking_request_id, self.transfer_id, self.reason, correlation_id)

@@ -1,0 +1,115 @@
+"""Money's public API models."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+from pay.contracts.messages import CamelModel
+from pay.contracts.types import Amount, Identifier
+
+
+class CreateMemberMoneyRequest(CamelModel):
+    membership_id: Identifier
+
+
+class MemberMoney(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    membership_id: str
+    balance: int = Field(description="What the member can spend now")
+    held_amount: int = Field(0, description="Set aside for withdrawals under way")
+
+
+class MemberMoneyBatchRequest(CamelModel):
+    membership_ids: Annotated[list[Identifier], Field(min_length=1, max_length=1000)]
+
+
+class ChangeMoneyRequest(CamelModel):
+    target_membership_id: Identifier
+    amount: Amount
+
+
+class TransferMoneyRequest(CamelModel):
+    from_membership_id: Identifier
+    to_membership_id: Identifier
+    amount: Amount
+
+
+class ChangingType(StrEnum):
+    INCREASE = "INCREASE"
+    DECREASE = "DECREASE"
+    TRANSFER = "TRANSFER"
+
+
+class ChangingStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class MoneyChangingRequest(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    money_changing_request_id: str
+    target_membership_id: str
+    counterpart_membership_id: str | None = None
+    changing_type: ChangingType
+    amount: int
+    status: ChangingStatus
+    reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    status_url: str
+
+
+class HistoryEntry(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: int
+    kind: str
+    amount: int = Field(
+        description="The change to the spendable balance: a withdrawal shows when its amount is set aside (HELD), "
+        "and as 0 when the bank has paid it out (HOLD_CAPTURED)"
+    )
+    money_changing_request_id: str
+    occurred_at: datetime
+
+
+class HistoryPage(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    membership_id: str
+    items: list[HistoryEntry]
+    next_cursor: str | None = None
+
+
+class MoneySummary(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    wallets: int
+    total_balance: int = Field(description="All money in wallets, held amounts included")
+    total_held: int
+    pending_requests: int
+    unfinished_processes: int
+
+
+class WalletDifference(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    membership_id: str
+    stored_balance: int
+    stored_held: int
+    stored_version: int
+    rebuilt_balance: int
+    rebuilt_held: int
+    rebuilt_version: int
+
+
+class RebuildCheck(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    wallets_checked: int
+    differences: list[WalletDifference]

@@ -1,0 +1,1 @@
+"""Money: the event-sourced wallet, recharges, withdrawals and transfers (SPEC "Money")."""

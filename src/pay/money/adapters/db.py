@@ -1,0 +1,320 @@
+"""Money's tables, repositories and unit of work (SQLAlchemy Core on asyncpg)."""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pay.money.adapters.messaging import firmbanking_command
+from pay.money.application.ports import HistoryPage
+from pay.money.domain.processes import BankAccount, BankTransfer, MoneyProcess, ProcessKind, Step
+from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingRequest
+from pay.money.domain.wallet import Wallet, WalletAlreadyExists, WalletEvent, WalletEventKind
+from pay.platform.db import SqlUnitOfWork, utcnow
+from pay.platform.saga import SagaRecord, SagaStore
+
+metadata = sa.MetaData()
+
+wallets = sa.Table(
+    "wallets",
+    metadata,
+    sa.Column("membership_id", sa.String(64), primary_key=True),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.Column("held", sa.BigInteger, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("holds", JSONB, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("held >= 0 AND held <= balance", name="wallet_never_negative"),
+)
+
+wallet_events = sa.Table(
+    "wallet_events",
+    metadata,
+    sa.Column("membership_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+requests = sa.Table(
+    "money_changing_requests",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("change_type", sa.String(20), nullable=False),
+    sa.Column("target_membership_id", sa.String(64), nullable=False, index=True),
+    sa.Column("counterpart_membership_id", sa.String(64)),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+class ConcurrentWalletChange(Exception):
+    """A wallet changed under us although it was locked: a bug, never an expected outcome."""
+
+
+class SqlWalletRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, wallet: Wallet) -> None:
+        inserted = await self._connection.execute(
+            insert(wallets).values(**_snapshot(wallet), updated_at=utcnow()).on_conflict_do_nothing()
+        )
+        if not inserted.rowcount:
+            raise WalletAlreadyExists(wallet.membership_id)
+        await self._append(wallet)
+
+    async def get(self, membership_id: str) -> Wallet | None:
+        statement = wallets.select().where(wallets.c.membership_id == membership_id)
+        row = (await self._connection.execute(statement)).first()
+        return _wallet(row) if row is not None else None
+
+    async def lock(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
+        # Locking in key order means two transfers in opposite directions can never deadlock.
+        statement = (
+            wallets.select()
+            .where(wallets.c.membership_id.in_(membership_ids))
+            .order_by(wallets.c.membership_id)
+            .with_for_update()
+        )
+        return {row.membership_id: _wallet(row) for row in await self._connection.execute(statement)}
+
+    async def save(self, *changed: Wallet) -> None:
+        await self._append(*changed)
+        now = utcnow()
+        for wallet in changed:
+            result = await self._connection.execute(
+                wallets.update()
+                .where(
+                    wallets.c.membership_id == wallet.membership_id,
+                    wallets.c.version == wallet.version - len(wallet.changes),
+                )
+                .values(
+                    balance=wallet.balance, held=wallet.held, version=wallet.version, holds=wallet.holds, updated_at=now
+                )
+            )
+            if result.rowcount != 1:
+                raise ConcurrentWalletChange(wallet.membership_id)
+        for wallet in changed:
+            wallet.changes.clear()
+
+    async def _append(self, *changed: Wallet) -> None:
+        rows = [
+            {
+                "membership_id": event.membership_id,
+                "version": event.version,
+                "kind": event.kind.value,
+                "amount": event.amount,
+                "request_id": event.request_id,
+                "occurred_at": event.occurred_at,
+            }
+            for wallet in changed
+            for event in wallet.changes
+        ]
+        if rows:
+            await self._connection.execute(wallet_events.insert(), rows)
+
+    async def balances(self, membership_ids: Sequence[str]) -> Mapping[str, int]:
+        statement = sa.select(wallets.c.membership_id, wallets.c.balance - wallets.c.held).where(
+            wallets.c.membership_id.in_(membership_ids)
+        )
+        return {membership_id: int(available) for membership_id, available in await self._connection.execute(statement)}
+
+    async def history(
+        self, membership_id: str, since: datetime | None, until: datetime | None, cursor: str | None, limit: int
+    ) -> HistoryPage:
+        statement = wallet_events.select().where(
+            wallet_events.c.membership_id == membership_id, wallet_events.c.kind != WalletEventKind.OPENED.value
+        )
+        if cursor is not None:
+            statement = statement.where(wallet_events.c.version < int(cursor))
+        if since is not None:
+            statement = statement.where(wallet_events.c.occurred_at >= since)
+        if until is not None:
+            statement = statement.where(wallet_events.c.occurred_at < until)
+        rows = (
+            await self._connection.execute(statement.order_by(wallet_events.c.version.desc()).limit(limit + 1))
+        ).all()
+        events = [_event(row) for row in rows[:limit]]
+        return HistoryPage(events, str(events[-1].version) if len(rows) > limit else None)
+
+    async def membership_ids(self) -> Sequence[str]:
+        return list((await self._connection.execute(sa.select(wallets.c.membership_id))).scalars())
+
+    async def journal(self, membership_id: str) -> Sequence[WalletEvent]:
+        statement = (
+            wallet_events.select()
+            .where(wallet_events.c.membership_id == membership_id)
+            .order_by(wallet_events.c.version)
+        )
+        return [_event(row) for row in await self._connection.execute(statement)]
+
+    async def totals(self) -> tuple[int, int, int]:
+        statement = sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(wallets.c.balance), 0),
+            sa.func.coalesce(sa.func.sum(wallets.c.held), 0),
+        )
+        count, balance, held = (await self._connection.execute(statement)).one()
+        return int(count), int(balance), int(held)
+
+
+def _snapshot(wallet: Wallet) -> dict[str, Any]:
+    return {
+        "membership_id": wallet.membership_id,
+        "balance": wallet.balance,
+        "held": wallet.held,
+        "version": wallet.version,
+        "holds": wallet.holds,
+    }
+
+
+def _wallet(row: sa.Row[Any]) -> Wallet:
+    return Wallet(row.membership_id, row.balance, row.held, row.version, dict(row.holds))
+
+
+def _event(row: sa.Row[Any]) -> WalletEvent:
+    return WalletEvent(
+        row.membership_id, row.version, WalletEventKind(row.kind), row.amount, row.request_id, row.occurred_at
+    )
+
+
+class SqlRequestRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, request: MoneyChangingRequest) -> None:
+        await self._connection.execute(requests.insert().values(**_request_columns(request)))
+
+    async def get(self, request_id: str, *, for_update: bool = False) -> MoneyChangingRequest | None:
+        statement = requests.select().where(requests.c.request_id == request_id)
+        row = (await self._connection.execute(statement.with_for_update() if for_update else statement)).first()
+        if row is None:
+            return None
+        return MoneyChangingRequest(
+            request_id=row.request_id,
+            change_type=ChangeType(row.change_type),
+            target_membership_id=row.target_membership_id,
+            amount=row.amount,
+            status=ChangeStatus(row.status),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            counterpart_membership_id=row.counterpart_membership_id,
+            reason=row.reason,
+        )
+
+    async def save(self, request: MoneyChangingRequest) -> None:
+        statement = requests.update().where(requests.c.request_id == request.request_id)
+        await self._connection.execute(statement.values(**_request_columns(request)))
+
+    async def count_pending(self) -> int:
+        statement = sa.select(sa.func.count()).where(requests.c.status == ChangeStatus.REQUESTED.value)
+        return int((await self._connection.execute(statement)).scalar_one())
+
+
+def _request_columns(request: MoneyChangingRequest) -> dict[str, Any]:
+    return {
+        "request_id": request.request_id,
+        "change_type": request.change_type.value,
+        "target_membership_id": request.target_membership_id,
+        "counterpart_membership_id": request.counterpart_membership_id,
+        "amount": request.amount,
+        "status": request.status.value,
+        "reason": request.reason,
+        "created_at": request.created_at,
+        "updated_at": request.updated_at,
+    }
+
+
+class SqlProcessRepository:
+    """Money's processes as rows of the kernel's saga table."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._store = SagaStore(connection)
+        self._connection = connection
+
+    async def add(self, process: MoneyProcess) -> None:
+        await self._store.add(_record(process))
+
+    async def lock(self, process_id: str, *, skip_locked: bool = False) -> MoneyProcess | None:
+        record = await self._store.lock(process_id, skip_locked=skip_locked)
+        return _process(record) if record is not None else None
+
+    async def save(self, process: MoneyProcess) -> None:
+        await self._store.save(_record(process))
+
+    async def count_unfinished(self) -> int:
+        return await self._store.count_unfinished()
+
+
+def _account(account: BankAccount | None) -> dict[str, str] | None:
+    return None if account is None else {"bankName": account.bank_name, "accountNumber": account.account_number}
+
+
+def _account_of(data: dict[str, str] | None) -> BankAccount | None:
+    return None if data is None else BankAccount(data["bankName"], data["accountNumber"])
+
+
+def _record(process: MoneyProcess) -> SagaRecord:
+    return SagaRecord(
+        saga_id=process.process_id,
+        kind=process.kind.value,
+        step=process.step.value,
+        finished=process.is_finished,
+        wake_at=process.wake_at,
+        data={
+            "requestId": process.request_id,
+            "membershipId": process.membership_id,
+            "amount": process.amount,
+            "corporateAccount": _account(process.corporate_account),
+            "memberAccount": _account(process.member_account),
+            "startedAt": process.started_at.isoformat(),
+            "attempts": process.attempts,
+            "failure": process.failure,
+        },
+    )
+
+
+def _process(record: SagaRecord) -> MoneyProcess:
+    data = record.data
+    corporate = _account_of(data["corporateAccount"])
+    assert corporate is not None
+    return MoneyProcess(
+        process_id=record.saga_id,
+        kind=ProcessKind(record.kind),
+        request_id=data["requestId"],
+        membership_id=data["membershipId"],
+        amount=data["amount"],
+        corporate_account=corporate,
+        step=Step(record.step),
+        started_at=datetime.fromisoformat(data["startedAt"]),
+        wake_at=record.wake_at,
+        attempts=data["attempts"],
+        member_account=_account_of(data["memberAccount"]),
+        failure=data["failure"],
+    )
+
+
+class MoneyUnitOfWork(SqlUnitOfWork):
+    wallets: SqlWalletRepository
+    requests: SqlRequestRepository
+    processes: SqlProcessRepository
+
+    def _open(self) -> None:
+        self.wallets = SqlWalletRepository(self.connection)
+        self.requests = SqlRequestRepository(self.connection)
+        self.processes = SqlProcessRepository(self.connection)
+
+    async def first_delivery(self, consumer: str, message_id: str) -> bool:
+        return await self.inbox.first_delivery(consumer, message_id)
+
+    async def request_bank_transfer(self, process_id: str, transfer: BankTransfer) -> None:
+        await self.outbox.add(firmbanking_command(process_id, transfer))

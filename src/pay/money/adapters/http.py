@@ -1,0 +1,215 @@
+"""Money's HTTP API (SPEC "Money")."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from pay.contracts import money as api
+from pay.money.application import use_cases
+from pay.money.application.use_cases import Dependencies
+from pay.money.domain import requests, wallet
+from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
+from pay.platform.problems import ErrorMap, ProblemSpec
+
+ERRORS: ErrorMap = {
+    wallet.WalletNotFound: ProblemSpec(404, "wallet-not-found", "This member has no wallet"),
+    wallet.WalletAlreadyExists: ProblemSpec(409, "wallet-exists", "This member already has a wallet"),
+    wallet.InsufficientBalance: ProblemSpec(409, "insufficient-balance", "Not enough money in the wallet"),
+    wallet.BalanceLimitExceeded: ProblemSpec(409, "balance-limit-exceeded", "The wallet cannot hold that much"),
+    requests.SameWallet: ProblemSpec(422, "same-wallet", "A transfer needs two different wallets"),
+    requests.RequestNotFound: ProblemSpec(404, "request-not-found", "No such money changing request"),
+}
+
+
+def _deps(request: Request) -> Dependencies:
+    deps: Dependencies = request.app.state.money
+    return deps
+
+
+def _wait_seconds(request: Request) -> float:
+    seconds: float = request.app.state.money_wait_seconds
+    return seconds
+
+
+Deps = Annotated[Dependencies, Depends(_deps)]
+WaitSeconds = Annotated[float, Depends(_wait_seconds)]
+
+router = APIRouter(prefix="/money", tags=["money"])
+
+
+def _money(found: wallet.Wallet) -> api.MemberMoney:
+    return api.MemberMoney(membership_id=found.membership_id, balance=found.available, held_amount=found.held)
+
+
+def _request(found: requests.MoneyChangingRequest) -> api.MoneyChangingRequest:
+    return api.MoneyChangingRequest(
+        money_changing_request_id=found.request_id,
+        target_membership_id=found.target_membership_id,
+        counterpart_membership_id=found.counterpart_membership_id,
+        changing_type=api.ChangingType(found.change_type.value),
+        amount=found.amount,
+        status=api.ChangingStatus(found.status.value),
+        reason=found.reason,
+        created_at=found.created_at,
+        updated_at=found.updated_at,
+        status_url=f"/money/changing-requests/{found.request_id}",
+    )
+
+
+def _answer(found: requests.MoneyChangingRequest, response: Response) -> api.MoneyChangingRequest:
+    """The final outcome, or 202 and where to poll when it has not ended yet."""
+    body = _request(found)
+    if not found.is_final:
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = body.status_url
+    return body
+
+
+_LONG_RUNNING: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Still running: poll `statusUrl`", "model": api.MoneyChangingRequest}
+}
+
+
+@router.post("/create-member-money", status_code=status.HTTP_201_CREATED)
+async def create_member_money(
+    body: api.CreateMemberMoneyRequest, principal: CurrentPrincipal, deps: Deps
+) -> api.MemberMoney:
+    ensure_may_act_for(principal, body.membership_id)
+    return _money(await use_cases.open_wallet(deps, body.membership_id))
+
+
+@router.post("/member-money")
+async def member_money(
+    body: api.MemberMoneyBatchRequest, _: PrivilegedPrincipal, deps: Deps
+) -> Sequence[api.MemberMoney]:
+    found = await use_cases.balances(deps, body.membership_ids)
+    return [api.MemberMoney(membership_id=key, balance=value) for key, value in found.items()]
+
+
+@router.post("/increase", responses=_LONG_RUNNING)
+async def increase(
+    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, wait: WaitSeconds, response: Response
+) -> api.MoneyChangingRequest:
+    """Recharge from the member's linked bank account; answers the outcome, or 202 if it takes longer."""
+    ensure_may_act_for(principal, body.target_membership_id)
+    started = await use_cases.start_recharge(deps, body.target_membership_id, body.amount)
+    return _answer(await use_cases.wait_for_request(deps, started.request_id, wait), response)
+
+
+@router.post("/increase-async", status_code=status.HTTP_202_ACCEPTED)
+async def increase_async(
+    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, response: Response
+) -> api.MoneyChangingRequest:
+    """Start a recharge and answer at once; poll `statusUrl` for the outcome."""
+    ensure_may_act_for(principal, body.target_membership_id)
+    started = await use_cases.start_recharge(deps, body.target_membership_id, body.amount)
+    response.headers["Location"] = f"/money/changing-requests/{started.request_id}"
+    return _request(started)
+
+
+@router.post("/decrease", responses=_LONG_RUNNING)
+async def decrease(
+    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, wait: WaitSeconds, response: Response
+) -> api.MoneyChangingRequest:
+    """Withdraw to the member's linked bank account; the amount is held until the bank paid it out."""
+    ensure_may_act_for(principal, body.target_membership_id)
+    started = await use_cases.start_withdrawal(deps, body.target_membership_id, body.amount)
+    return _answer(await use_cases.wait_for_request(deps, started.request_id, wait), response)
+
+
+@router.post("/transfer")
+async def transfer(body: api.TransferMoneyRequest, principal: CurrentPrincipal, deps: Deps) -> api.MoneyChangingRequest:
+    ensure_may_act_for(principal, body.from_membership_id)
+    return _request(await use_cases.transfer(deps, body.from_membership_id, body.to_membership_id, body.amount))
+
+
+@router.get("/changing-requests/{request_id}")
+async def changing_request(request_id: str, principal: CurrentPrincipal, deps: Deps) -> api.MoneyChangingRequest:
+    found = await use_cases.get_request(deps, request_id)
+    if not principal.is_privileged and principal.subject not in (
+        found.target_membership_id,
+        found.counterpart_membership_id,
+    ):
+        raise requests.RequestNotFound(request_id)
+    return _request(found)
+
+
+@router.get("/history/{membership_id}")
+async def history(
+    membership_id: str,
+    principal: CurrentPrincipal,
+    deps: Deps,
+    since: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,10}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> api.HistoryPage:
+    """The member's wallet changes, newest first; pass `nextCursor` back as `cursor` for the next page."""
+    ensure_may_act_for(principal, membership_id)
+    page = await use_cases.history(deps, membership_id, since, until, cursor, limit)
+    return api.HistoryPage(
+        membership_id=membership_id,
+        items=[
+            api.HistoryEntry(
+                version=event.version,
+                kind=event.kind.value,
+                amount=event.amount * _EFFECT_ON_AVAILABLE[event.kind],
+                money_changing_request_id=event.request_id,
+                occurred_at=event.occurred_at,
+            )
+            for event in page.events
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+_EFFECT_ON_AVAILABLE = {
+    wallet.WalletEventKind.OPENED: 0,
+    wallet.WalletEventKind.CREDITED: 1,
+    wallet.WalletEventKind.DEBITED: -1,
+    wallet.WalletEventKind.HELD: -1,
+    wallet.WalletEventKind.HOLD_RELEASED: 1,
+    wallet.WalletEventKind.HOLD_CAPTURED: 0,
+}
+
+
+@router.get("/summary")
+async def summary(_: PrivilegedPrincipal, deps: Deps) -> api.MoneySummary:
+    """Totals for reconciliation (`pay reconcile`)."""
+    found = await use_cases.summary(deps)
+    return api.MoneySummary(
+        wallets=found.wallets,
+        total_balance=found.total_balance,
+        total_held=found.total_held,
+        pending_requests=found.pending_requests,
+        unfinished_processes=found.unfinished_processes,
+    )
+
+
+@router.get("/rebuild-check")
+async def rebuild_check(_: PrivilegedPrincipal, deps: Deps) -> api.RebuildCheck:
+    """Recompute every wallet from its journal and list where the stored balance differs (`pay money rebuild`)."""
+    report = await use_cases.rebuild_check(deps)
+    return api.RebuildCheck(
+        wallets_checked=report.wallets_checked,
+        differences=[
+            api.WalletDifference(
+                membership_id=difference.membership_id,
+                stored_balance=difference.stored[0],
+                stored_held=difference.stored[1],
+                stored_version=difference.stored[2],
+                rebuilt_balance=difference.rebuilt[0],
+                rebuilt_held=difference.rebuilt[1],
+                rebuilt_version=difference.rebuilt[2],
+            )
+            for difference in report.differences
+        ],
+    )
+
+
+@router.get("/{membership_id}")
+async def member_money_of(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> api.MemberMoney:
+    ensure_may_act_for(principal, membership_id)
+    return _money(await use_cases.get_wallet(deps, membership_id))

@@ -1,0 +1,63 @@
+"""Composition root: wires money's adapters into its use cases and builds the ASGI app."""
+
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from fastapi import FastAPI
+
+from pay.contracts.clients import BankingClient
+from pay.money.adapters import messaging
+from pay.money.adapters.clients import HttpBanking
+from pay.money.adapters.db import MoneyUnitOfWork
+from pay.money.adapters.http import ERRORS, router
+from pay.money.application import use_cases
+from pay.money.domain.processes import BankAccount, RetryPolicy
+from pay.platform import http
+from pay.platform.kernel import Kernel
+from pay.platform.saga import SagaTimer
+from pay.platform.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    kernel = Kernel(settings)
+    assert kernel.broker is not None
+    service_token = settings.service_token.get_secret_value() if settings.service_token else None
+    banking = BankingClient(settings.url_of("banking"), token=service_token, timeout=settings.http_timeout_seconds)
+
+    async def advance(process_id: str) -> None:
+        await use_cases.advance_process(deps, process_id)
+
+    timer = SagaTimer(kernel.engine, advance)
+    deps = use_cases.Dependencies(
+        uow=partial(MoneyUnitOfWork, kernel.engine, kernel.on_outbox_commit),
+        banking=HttpBanking(banking),
+        clock=partial(datetime.now, UTC),
+        corporate_account=BankAccount(settings.corporate_bank_name, settings.corporate_bank_account_number),
+        balance_limit=settings.wallet_balance_limit,
+        retry_policy=RetryPolicy(
+            first_delay=timedelta(seconds=settings.process_retry_first_seconds),
+            max_delay=timedelta(seconds=settings.process_retry_max_seconds),
+            account_check_deadline=timedelta(seconds=settings.account_check_deadline_seconds),
+        ),
+        wake_processes=timer.wake,
+    )
+    messaging.subscribe(kernel.broker, deps)
+
+    async def start_timer() -> None:
+        kernel.run_in_background(timer.run(), "money-processes")
+
+    async def close_clients() -> None:
+        await banking.aclose()
+
+    app = http.create_app(
+        kernel,
+        title="Pay money",
+        description="The event-sourced wallet: recharges, withdrawals, transfers and their history.",
+        routers=[router],
+        error_map=ERRORS,
+        on_startup=[start_timer],
+        on_shutdown=[close_clients],
+    )
+    app.state.money = deps
+    app.state.money_wait_seconds = settings.money_wait_seconds
+    return app

@@ -1,0 +1,105 @@
+"""What the money use cases need from the outside world."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from pay.money.domain.processes import BankAccount, BankTransfer, MoneyProcess
+from pay.money.domain.requests import MoneyChangingRequest
+from pay.money.domain.wallet import Wallet, WalletEvent
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    events: Sequence[WalletEvent]
+    next_cursor: str | None
+
+
+class WalletRepository(Protocol):
+    async def add(self, wallet: Wallet) -> None:
+        """Raises WalletAlreadyExists."""
+
+    async def get(self, membership_id: str) -> Wallet | None: ...
+
+    async def lock(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
+        """The wallets that exist among these, locked until the unit of work ends, always in one order."""
+
+    async def save(self, *wallets: Wallet) -> None:
+        """Append the wallets' new events to their journals and store the balances they lead to."""
+
+    async def balances(self, membership_ids: Sequence[str]) -> Mapping[str, int]: ...
+
+    async def history(
+        self, membership_id: str, since: datetime | None, until: datetime | None, cursor: str | None, limit: int
+    ) -> HistoryPage: ...
+
+    async def membership_ids(self) -> Sequence[str]: ...
+
+    async def journal(self, membership_id: str) -> Sequence[WalletEvent]: ...
+
+    async def totals(self) -> tuple[int, int, int]:
+        """Wallet count, sum of balances and sum of held amounts."""
+
+
+class RequestRepository(Protocol):
+    async def add(self, request: MoneyChangingRequest) -> None: ...
+
+    async def get(self, request_id: str, *, for_update: bool = False) -> MoneyChangingRequest | None: ...
+
+    async def save(self, request: MoneyChangingRequest) -> None: ...
+
+    async def count_pending(self) -> int: ...
+
+
+class ProcessRepository(Protocol):
+    async def add(self, process: MoneyProcess) -> None: ...
+
+    async def lock(self, process_id: str, *, skip_locked: bool = False) -> MoneyProcess | None: ...
+
+    async def save(self, process: MoneyProcess) -> None: ...
+
+    async def count_unfinished(self) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def wallets(self) -> WalletRepository: ...
+
+    @property
+    def requests(self) -> RequestRepository: ...
+
+    @property
+    def processes(self) -> ProcessRepository: ...
+
+    async def first_delivery(self, consumer: str, message_id: str) -> bool:
+        """False when this message was already applied: the caller then does nothing."""
+
+    async def request_bank_transfer(self, process_id: str, transfer: BankTransfer) -> None:
+        """Ask banking for the transfer, sent once this unit of work commits."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class LinkedAccountUnusable(Exception):
+    """The member has no linked bank account, or it is no longer valid."""
+
+
+class BankingUnavailable(Exception):
+    pass
+
+
+class Banking(Protocol):
+    async def linked_account(self, membership_id: str) -> BankAccount:
+        """Raises LinkedAccountUnusable or BankingUnavailable."""
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...

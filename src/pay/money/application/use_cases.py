@@ -1,0 +1,305 @@
+"""The money operations, one function each."""
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pay.money.application.ports import (
+    Banking,
+    BankingUnavailable,
+    Clock,
+    HistoryPage,
+    LinkedAccountUnusable,
+    UnitOfWork,
+)
+from pay.money.domain.processes import BankAccount, MoneyProcess, ProcessKind, RetryPolicy, Step
+from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
+from pay.money.domain.wallet import BalanceLimitExceeded, Wallet, WalletNotFound
+
+ANSWER_CONSUMER = "money-firmbanking-answers"
+REGISTRATION_CONSUMER = "money-registrations"
+
+
+class RequestWatch:
+    """Lets a caller in this process wait for a request to end without polling too often."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def ended(self, request_id: str) -> None:
+        event = self._events.get(request_id)
+        if event is not None:
+            event.set()
+
+    async def pause(self, request_id: str, seconds: float) -> None:
+        event = self._events.setdefault(request_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self._events.pop(request_id, None)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    uow: Callable[[], UnitOfWork]
+    banking: Banking
+    clock: Clock
+    corporate_account: BankAccount
+    balance_limit: int
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    wake_processes: Callable[[], None] = lambda: None
+    watch: RequestWatch = field(default_factory=RequestWatch)
+
+
+@dataclass(frozen=True)
+class RebuildDifference:
+    membership_id: str
+    stored: tuple[int, int, int]
+    rebuilt: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class MoneySummary:
+    wallets: int
+    total_balance: int
+    total_held: int
+    pending_requests: int
+    unfinished_processes: int
+
+
+async def open_wallet(deps: Dependencies, membership_id: str) -> Wallet:
+    wallet = Wallet.open(membership_id, deps.clock())
+    async with deps.uow() as uow:
+        await uow.wallets.add(wallet)
+        await uow.commit()
+    return wallet
+
+
+async def open_wallet_on_registration(deps: Dependencies, message_id: str, membership_id: str) -> None:
+    async with deps.uow() as uow:
+        if await uow.first_delivery(REGISTRATION_CONSUMER, message_id) and await uow.wallets.get(membership_id) is None:
+            await uow.wallets.add(Wallet.open(membership_id, deps.clock()))
+        await uow.commit()
+
+
+async def get_wallet(deps: Dependencies, membership_id: str) -> Wallet:
+    async with deps.uow() as uow:
+        wallet = await uow.wallets.get(membership_id)
+    if wallet is None:
+        raise WalletNotFound(membership_id)
+    return wallet
+
+
+async def balances(deps: Dependencies, membership_ids: Sequence[str]) -> Mapping[str, int]:
+    async with deps.uow() as uow:
+        return await uow.wallets.balances(membership_ids)
+
+
+async def history(
+    deps: Dependencies,
+    membership_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> HistoryPage:
+    async with deps.uow() as uow:
+        if await uow.wallets.get(membership_id) is None:
+            raise WalletNotFound(membership_id)
+        return await uow.wallets.history(membership_id, since, until, cursor, limit)
+
+
+async def get_request(deps: Dependencies, request_id: str) -> MoneyChangingRequest:
+    async with deps.uow() as uow:
+        request = await uow.requests.get(request_id)
+    if request is None:
+        raise RequestNotFound(request_id)
+    return request
+
+
+async def transfer(deps: Dependencies, source: str, target: str, amount: int) -> MoneyChangingRequest:
+    """Both wallets change in one transaction, or neither does."""
+    if source == target:
+        raise SameWallet()
+    now = deps.clock()
+    request = MoneyChangingRequest.new(str(uuid.uuid4()), ChangeType.TRANSFER, source, amount, now, target)
+    async with deps.uow() as uow:
+        wallets = await uow.wallets.lock([source, target])
+        for membership_id in (source, target):
+            if membership_id not in wallets:
+                raise WalletNotFound(membership_id)
+        wallets[source].debit(amount, request.request_id, now)
+        wallets[target].credit(amount, request.request_id, now, deps.balance_limit)
+        request.succeed(now)
+        await uow.requests.add(request)
+        await uow.wallets.save(wallets[source], wallets[target])
+        await uow.commit()
+    return request
+
+
+async def start_recharge(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
+    """Record the request and its process; the process then charges the member's bank account."""
+    return await _start(deps, ProcessKind.RECHARGE, ChangeType.INCREASE, membership_id, amount)
+
+
+async def start_withdrawal(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
+    """Hold the amount in the wallet, then pay it out to the member's bank account."""
+    return await _start(deps, ProcessKind.WITHDRAWAL, ChangeType.DECREASE, membership_id, amount)
+
+
+async def _start(
+    deps: Dependencies, kind: ProcessKind, change: ChangeType, membership_id: str, amount: int
+) -> MoneyChangingRequest:
+    now = deps.clock()
+    request = MoneyChangingRequest.new(str(uuid.uuid4()), change, membership_id, amount, now)
+    process = MoneyProcess.start(kind, request.request_id, membership_id, amount, deps.corporate_account, now)
+    async with deps.uow() as uow:
+        wallet = (await uow.wallets.lock([membership_id])).get(membership_id)
+        if wallet is None:
+            raise WalletNotFound(membership_id)
+        if kind is ProcessKind.WITHDRAWAL:
+            wallet.hold(amount, request.request_id, now)
+            await uow.wallets.save(wallet)
+        await uow.requests.add(request)
+        await uow.processes.add(process)
+        await uow.commit()
+    deps.wake_processes()
+    return request
+
+
+async def wait_for_request(deps: Dependencies, request_id: str, seconds: float) -> MoneyChangingRequest:
+    """The request once it has ended, or as it stands when `seconds` have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        request = await get_request(deps, request_id)
+        remaining = deadline - loop.time()
+        if request.is_final or remaining <= 0:
+            return request
+        # Woken at once when this process ends the request; the poll covers another instance ending it.
+        await deps.watch.pause(request_id, min(remaining, 0.25))
+
+
+async def advance_process(deps: Dependencies, process_id: str) -> None:
+    """The process's timer is due: check the linked account, or ask banking again for the pending transfer."""
+    ended: str | None = None
+    async with deps.uow() as uow:
+        now = deps.clock()
+        process = await uow.processes.lock(process_id, skip_locked=True)
+        if process is None or process.wake_at is None or process.wake_at > now:
+            return
+        if process.step is Step.CHECKING_ACCOUNT:
+            try:
+                account = await deps.banking.linked_account(process.membership_id)
+            except LinkedAccountUnusable as error:
+                process.account_unusable(str(error) or "no-linked-account")
+            except BankingUnavailable:
+                process.banking_unreachable(now, deps.retry_policy)
+            else:
+                await uow.request_bank_transfer(
+                    process.process_id, process.account_found(account, now, deps.retry_policy)
+                )
+        else:
+            await uow.request_bank_transfer(process.process_id, process.still_waiting(now, deps.retry_policy))
+        if process.is_finished:
+            ended = await _conclude(deps, uow, process, now)
+        await uow.processes.save(process)
+        await uow.commit()
+    if ended:
+        deps.watch.ended(ended)
+
+
+async def bank_transfer_answered(
+    deps: Dependencies, message_id: str, process_id: str, transfer_id: str, failure: str | None
+) -> None:
+    """Banking's answer to a transfer a process asked for; `failure` is None when the money moved."""
+    ended: str | None = None
+    async with deps.uow() as uow:
+        if not await uow.first_delivery(ANSWER_CONSUMER, message_id):
+            return
+        process = await uow.processes.lock(process_id)
+        if process is not None:
+            now = deps.clock()
+            answered = (
+                process.transfer_succeeded(transfer_id)
+                if failure is None
+                else process.transfer_failed(transfer_id, failure)
+            )
+            if answered:
+                ended = await _conclude(deps, uow, process, now)
+                await uow.processes.save(process)
+        await uow.commit()
+    if ended:
+        deps.watch.ended(ended)
+    deps.wake_processes()
+
+
+async def _conclude(deps: Dependencies, uow: UnitOfWork, process: MoneyProcess, now: datetime) -> str | None:
+    """Apply a finished process to the wallet and its request; the request id if the request ended."""
+    request = await uow.requests.get(process.request_id, for_update=True)
+    assert request is not None, f"process {process.process_id} without its request"
+    wallet = (await uow.wallets.lock([process.membership_id])).get(process.membership_id)
+    if process.step is Step.SUCCEEDED and process.kind is ProcessKind.RECHARGE:
+        try:
+            if wallet is None:
+                raise WalletNotFound(process.membership_id)
+            wallet.credit(process.amount, request.request_id, now, deps.balance_limit)
+        except (BalanceLimitExceeded, WalletNotFound) as error:
+            refund = process.credit_impossible(_reason(error), now, deps.retry_policy)
+            await uow.request_bank_transfer(process.process_id, refund)
+            return None
+        request.succeed(now)
+    elif process.step is Step.SUCCEEDED:
+        assert wallet is not None
+        wallet.capture_hold(request.request_id, now)
+        request.succeed(now)
+    else:
+        if process.kind is ProcessKind.WITHDRAWAL and wallet is not None and request.request_id in wallet.holds:
+            wallet.release_hold(request.request_id, now)
+        request.fail(process.failure or "failed", now)
+    if wallet is not None and wallet.changes:
+        await uow.wallets.save(wallet)
+    await uow.requests.save(request)
+    return request.request_id
+
+
+def _reason(error: Exception) -> str:
+    return {BalanceLimitExceeded: "balance-limit-exceeded", WalletNotFound: "wallet-not-found"}[type(error)]
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    wallets_checked: int
+    differences: Sequence[RebuildDifference]
+
+
+async def rebuild_check(deps: Dependencies) -> RebuildReport:
+    """Recompute every wallet from its journal and report where the stored balance differs."""
+    differences = []
+    async with deps.uow() as uow:
+        membership_ids = await uow.wallets.membership_ids()
+    for membership_id in membership_ids:
+        async with deps.uow() as uow:
+            stored = (await uow.wallets.lock([membership_id]))[membership_id]
+            rebuilt = Wallet.replay(membership_id, await uow.wallets.journal(membership_id))
+        stored_state = (stored.balance, stored.held, stored.version)
+        rebuilt_state = (rebuilt.balance, rebuilt.held, rebuilt.version)
+        if stored_state != rebuilt_state:
+            differences.append(RebuildDifference(membership_id, stored_state, rebuilt_state))
+    return RebuildReport(len(membership_ids), differences)
+
+
+async def summary(deps: Dependencies) -> MoneySummary:
+    async with deps.uow() as uow:
+        wallets, total_balance, total_held = await uow.wallets.totals()
+        return MoneySummary(
+            wallets,
+            total_balance,
+            total_held,
+            await uow.requests.count_pending(),
+            await uow.processes.count_unfinished(),
+        )

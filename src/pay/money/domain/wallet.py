@@ -1,0 +1,139 @@
+"""The wallet, event-sourced: its journal of events is the truth, its balance a fold over them.
+
+Every change is a `WalletEvent` with the next version number; `Wallet.replay` rebuilds a wallet from
+its journal and must give the balance that was stored alongside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class InsufficientBalance(Exception):
+    pass
+
+
+class BalanceLimitExceeded(Exception):
+    """A credit would take the wallet past the most it may hold."""
+
+
+class WalletNotFound(Exception):
+    pass
+
+
+class WalletAlreadyExists(Exception):
+    pass
+
+
+class HoldNotFound(Exception):
+    pass
+
+
+class WalletEventKind(StrEnum):
+    OPENED = "OPENED"
+    CREDITED = "CREDITED"
+    DEBITED = "DEBITED"
+    HELD = "HELD"
+    HOLD_RELEASED = "HOLD_RELEASED"
+    HOLD_CAPTURED = "HOLD_CAPTURED"
+
+
+@dataclass(frozen=True)
+class WalletEvent:
+    membership_id: str
+    version: int
+    kind: WalletEventKind
+    amount: int
+    request_id: str
+    occurred_at: datetime
+
+
+@dataclass
+class Wallet:
+    """`balance` is all the money in the wallet; `held` is the part set aside for a withdrawal under way.
+
+    Only `available` (balance minus held) can be spent or held again, so no operation can take a
+    wallet below zero.
+    """
+
+    membership_id: str
+    balance: int = 0
+    held: int = 0
+    version: int = 0
+    holds: dict[str, int] = field(default_factory=dict)
+    changes: list[WalletEvent] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
+    @classmethod
+    def open(cls, membership_id: str, now: datetime) -> Wallet:
+        wallet = cls(membership_id)
+        wallet._record(WalletEventKind.OPENED, 0, "", now)
+        return wallet
+
+    @classmethod
+    def replay(cls, membership_id: str, events: Iterable[WalletEvent]) -> Wallet:
+        wallet = cls(membership_id)
+        for event in events:
+            wallet._apply(event)
+        return wallet
+
+    def credit(self, amount: int, request_id: str, now: datetime, limit: int) -> None:
+        _require_positive(amount)
+        if self.balance + amount > limit:
+            raise BalanceLimitExceeded(f"a wallet holds at most {limit} won")
+        self._record(WalletEventKind.CREDITED, amount, request_id, now)
+
+    def debit(self, amount: int, request_id: str, now: datetime) -> None:
+        _require_positive(amount)
+        if amount > self.available:
+            raise InsufficientBalance(f"available {self.available} won, needed {amount} won")
+        self._record(WalletEventKind.DEBITED, amount, request_id, now)
+
+    def hold(self, amount: int, request_id: str, now: datetime) -> None:
+        _require_positive(amount)
+        if amount > self.available:
+            raise InsufficientBalance(f"available {self.available} won, needed {amount} won")
+        self._record(WalletEventKind.HELD, amount, request_id, now)
+
+    def release_hold(self, request_id: str, now: datetime) -> None:
+        self._record(WalletEventKind.HOLD_RELEASED, self._hold(request_id), request_id, now)
+
+    def capture_hold(self, request_id: str, now: datetime) -> None:
+        self._record(WalletEventKind.HOLD_CAPTURED, self._hold(request_id), request_id, now)
+
+    def _hold(self, request_id: str) -> int:
+        if request_id not in self.holds:
+            raise HoldNotFound(request_id)
+        return self.holds[request_id]
+
+    def _record(self, kind: WalletEventKind, amount: int, request_id: str, now: datetime) -> None:
+        event = WalletEvent(self.membership_id, self.version + 1, kind, amount, request_id, now)
+        self._apply(event)
+        self.changes.append(event)
+
+    def _apply(self, event: WalletEvent) -> None:
+        match event.kind:
+            case WalletEventKind.CREDITED:
+                self.balance += event.amount
+            case WalletEventKind.DEBITED:
+                self.balance -= event.amount
+            case WalletEventKind.HELD:
+                self.held += event.amount
+                self.holds[event.request_id] = event.amount
+            case WalletEventKind.HOLD_RELEASED:
+                self.held -= self.holds.pop(event.request_id)
+            case WalletEventKind.HOLD_CAPTURED:
+                self.held -= self.holds.pop(event.request_id)
+                self.balance -= event.amount
+        self.version = event.version
+
+
+def _require_positive(amount: int) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValueError(f"an amount is a positive whole number of won, not {amount!r}")

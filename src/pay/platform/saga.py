@@ -1,0 +1,144 @@
+"""The saga runtime: persisted state machines that survive crashes.
+
+A saga is one row: its kind, its current step, its data and when it next needs attention
+(`wake_at`, the step's timeout or retry time). Services keep the transitions in their domain; this
+module keeps the rows and the timer. Every transition happens in one transaction with the effects it
+causes (wallet changes, commands in the outbox), under a lock on the saga's row, so a step is never
+half-done and never done twice. After a crash the timer finds every saga whose time has come and
+resumes it; sagas waiting for an answer are resumed by that answer's message.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from pay.platform.db import utcnow
+
+SAGA_METADATA = sa.MetaData()
+
+sagas = sa.Table(
+    "sagas",
+    SAGA_METADATA,
+    sa.Column("saga_id", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("step", sa.String(50), nullable=False),
+    sa.Column("finished", sa.Boolean, nullable=False),
+    sa.Column("data", JSONB, nullable=False),
+    sa.Column("wake_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("sagas_due", "wake_at", postgresql_where=sa.text("wake_at IS NOT NULL")),
+)
+
+_log = structlog.get_logger()
+
+
+@dataclass
+class SagaRecord:
+    saga_id: str
+    kind: str
+    step: str
+    finished: bool
+    data: dict[str, Any]
+    wake_at: datetime | None
+
+
+class SagaStore:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, record: SagaRecord) -> None:
+        now = utcnow()
+        await self._connection.execute(sagas.insert().values(**vars(record), created_at=now, updated_at=now))
+
+    async def lock(self, saga_id: str, *, skip_locked: bool = False) -> SagaRecord | None:
+        """The saga, locked until the transaction ends; with `skip_locked`, None if another holds it."""
+        statement = sagas.select().where(sagas.c.saga_id == saga_id).with_for_update(skip_locked=skip_locked)
+        row = (await self._connection.execute(statement)).one_or_none()
+        if row is None:
+            return None
+        return SagaRecord(row.saga_id, row.kind, row.step, row.finished, row.data, row.wake_at)
+
+    async def save(self, record: SagaRecord) -> None:
+        await self._connection.execute(
+            sagas.update()
+            .where(sagas.c.saga_id == record.saga_id)
+            .values(
+                step=record.step,
+                finished=record.finished,
+                data=record.data,
+                wake_at=record.wake_at,
+                updated_at=utcnow(),
+            )
+        )
+
+    async def count_unfinished(self) -> int:
+        statement = sa.select(sa.func.count()).select_from(sagas).where(sagas.c.finished.is_(False))
+        return int((await self._connection.execute(statement)).scalar_one())
+
+
+def create_saga_tables(bind: sa.Connection) -> None:
+    SAGA_METADATA.create_all(bind)
+
+
+def drop_saga_tables(bind: sa.Connection) -> None:
+    SAGA_METADATA.drop_all(bind)
+
+
+class SagaTimer:
+    """Hands every saga whose `wake_at` has passed to `on_due`, once at start and then continually.
+
+    `on_due` must lock the saga with `skip_locked` and check it is still due, so that several
+    instances of a service, or a message arriving at the same moment, never run one step twice.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        on_due: Callable[[str], Awaitable[None]],
+        *,
+        poll_seconds: float = 0.5,
+        batch_size: int = 100,
+    ) -> None:
+        self._engine = engine
+        self._on_due = on_due
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                for saga_id in await self._due():
+                    try:
+                        await self._on_due(saga_id)
+                    except Exception:
+                        _log.exception("saga_step_failed", saga_id=saga_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("saga_timer_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+
+    async def _due(self) -> list[str]:
+        async with self._engine.connect() as connection:
+            statement = (
+                sa.select(sagas.c.saga_id)
+                .where(sagas.c.wake_at <= utcnow())
+                .order_by(sagas.c.wake_at)
+                .limit(self._batch_size)
+            )
+            return list((await connection.execute(statement)).scalars())

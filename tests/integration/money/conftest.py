@@ -1,0 +1,115 @@
+"""Money against real PostgreSQL and NATS, with banking played by the test: its account look-up over
+HTTP on a real port, and its firm banking answers on the broker."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from money_support import FakeBanking, Member, bearer
+from pay.contracts.banking import RequestFirmbanking
+from pay.money.app import create_app
+from pay.platform import auth
+from pay.platform.broker import Broker
+from pay.platform.supervisor import free_port
+from support import provision, serving, settings_for, token_for
+
+
+@pytest.fixture(scope="module")
+def banking() -> FakeBanking:
+    return FakeBanking()
+
+
+@pytest.fixture(scope="module")
+async def banking_url(banking: FakeBanking) -> AsyncIterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(banking.http_app(), host="127.0.0.1", port=port, log_config=None))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="module")
+async def bank_responder(banking: FakeBanking, nats_url: str) -> AsyncIterator[Broker]:
+    broker = Broker(nats_url, f"fake-banking-{uuid.uuid4().hex[:6]}")
+
+    async def on_command(command: RequestFirmbanking) -> None:
+        await banking.answer(command, broker)
+
+    broker.subscribe(RequestFirmbanking, on_command)
+    await broker.start()
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture(scope="module")
+async def database_url(pg: Any) -> str:
+    return await provision(pg, "pay.money", f"money_{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("money")
+
+
+@pytest.fixture(scope="module")
+def money_app(database_url: str, nats_url: str, data_dir: Path, banking_url: str) -> Callable[..., FastAPI]:
+    def build(**overrides: Any) -> FastAPI:
+        settings = settings_for(
+            "money",
+            database_url,
+            nats_url,
+            data_dir,
+            service_urls={"banking": banking_url},
+            process_retry_first_seconds=0.2,
+            process_retry_max_seconds=0.5,
+            account_check_deadline_seconds=2,
+            money_wait_seconds=5,
+            **overrides,
+        )
+        return create_app(settings)
+
+    return build
+
+
+@pytest.fixture(scope="module")
+async def client(money_app: Callable[..., FastAPI], bank_responder: Broker) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(money_app(wallet_balance_limit=1_000_000)) as client:
+        yield client
+
+
+@pytest.fixture
+def new_member(data_dir: Path, client: httpx.AsyncClient) -> Callable[..., Any]:
+    async def create(balance: int = 0, linked: bool = True, banking: FakeBanking | None = None) -> Member:
+        membership_id = str(uuid.uuid4())
+        member = Member(membership_id, bearer(token_for(data_dir, membership_id, auth.Role.MEMBER)))
+        response = await client.post(
+            "/money/create-member-money", json={"membershipId": membership_id}, headers=member.headers
+        )
+        assert response.status_code == 201, response.text
+        if balance:
+            assert banking is not None
+            banking.link(membership_id)
+            recharge = await client.post(
+                "/money/increase", json={"targetMembershipId": membership_id, "amount": balance}, headers=member.headers
+            )
+            assert recharge.json()["status"] == "SUCCEEDED", recharge.text
+        elif linked and banking is not None:
+            banking.link(membership_id)
+        return member
+
+    return create
+
+
+@pytest.fixture(scope="module")
+def admin_headers(data_dir: Path) -> dict[str, str]:
+    return bearer(token_for(data_dir, "admin", auth.Role.ADMIN))

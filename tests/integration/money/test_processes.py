@@ -1,0 +1,209 @@
+"""Recharges and withdrawals: the processes behind them, their failures, compensation and crash-resume."""
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from money_support import FakeBanking, Member
+
+from pay.contracts.banking import FirmbankingSucceeded
+from pay.contracts.membership import MembershipRegistered
+from pay.platform.broker import Broker
+from support import serving
+
+
+async def recharge(client: httpx.AsyncClient, member: Member, amount: int, path: str = "increase") -> httpx.Response:
+    body = {"targetMembershipId": member.membership_id, "amount": amount}
+    return await client.post(f"/money/{path}", json=body, headers=member.headers)
+
+
+async def wallet(client: httpx.AsyncClient, member: Member) -> dict[str, Any]:
+    return dict((await client.get(f"/money/{member.membership_id}", headers=member.headers)).json())
+
+
+async def settled(client: httpx.AsyncClient, member: Member, request_id: str, seconds: float = 10) -> dict[str, Any]:
+    for _ in range(int(seconds / 0.1)):
+        found = (await client.get(f"/money/changing-requests/{request_id}", headers=member.headers)).json()
+        if found["status"] != "REQUESTED":
+            return dict(found)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"request {request_id} still running")
+
+
+def charges_of(banking: FakeBanking, request_id: str) -> list[str]:
+    return [transfer for transfer in banking.executed if transfer.startswith(request_id)]
+
+
+async def test_a_recharge_charges_the_bank_account_and_credits_the_wallet(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    member = await new_member(banking=banking)
+    response = await recharge(client, member, 40_000)
+    assert response.status_code == 200
+    assert response.json()["status"] == "SUCCEEDED"
+    assert (await wallet(client, member))["balance"] == 40_000
+    request_id = response.json()["moneyChangingRequestId"]
+    assert charges_of(banking, request_id) == [f"{request_id}-charge"]
+    command = next(c for c in banking.commands if c.transfer_id == f"{request_id}-charge")
+    assert (command.to_bank_name, command.to_bank_account_number) == ("PAYBANK", "100-0000-0001")
+
+
+async def test_a_refused_charge_fails_and_credits_nothing(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    member = await new_member(banking=banking)
+    banking.refuse[f"110-{member.membership_id[:8]}"] = "insufficient-funds"
+    response = await recharge(client, member, 40_000)
+    assert response.json()["status"] == "FAILED" and response.json()["reason"] == "insufficient-funds"
+    assert (await wallet(client, member))["balance"] == 0
+
+
+async def test_no_linked_account_fails_before_any_money_moves(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    member = await new_member(linked=False)
+    response = await recharge(client, member, 10_000)
+    assert response.json()["status"] == "FAILED" and response.json()["reason"] == "no-linked-account"
+    assert not charges_of(banking, response.json()["moneyChangingRequestId"])
+
+
+async def test_banking_down_fails_cleanly_after_the_deadline(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    member = await new_member(banking=banking)
+    banking.down = True
+    try:
+        response = await recharge(client, member, 10_000)
+        assert response.json()["status"] == "FAILED" and response.json()["reason"] == "banking-unavailable"
+    finally:
+        banking.down = False
+    assert (await wallet(client, member))["balance"] == 0
+
+
+async def test_a_credit_past_the_wallet_limit_is_refunded_to_the_bank_account(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    member = await new_member(banking=banking)
+    response = await recharge(client, member, 1_000_001)
+    assert response.json()["status"] == "FAILED" and response.json()["reason"] == "balance-limit-exceeded"
+    request_id = response.json()["moneyChangingRequestId"]
+    assert charges_of(banking, request_id) == [f"{request_id}-charge", f"{request_id}-refund"]
+    refund = next(c for c in banking.commands if c.transfer_id == f"{request_id}-refund")
+    assert refund.to_bank_account_number == f"110-{member.membership_id[:8]}"
+    assert (await wallet(client, member))["balance"] == 0
+
+
+async def test_silence_from_banking_is_met_with_the_same_command_again(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    member = await new_member(banking=banking)
+    banking.silent_times = 2
+    response = await recharge(client, member, 7_000)
+    assert response.json()["status"] == "SUCCEEDED"
+    request_id = response.json()["moneyChangingRequestId"]
+    sent = [c.transfer_id for c in banking.commands if c.transfer_id.startswith(request_id)]
+    assert len(sent) >= 3 and set(sent) == {f"{request_id}-charge"}
+    assert (await wallet(client, member))["balance"] == 7_000
+
+
+async def test_increase_async_answers_at_once_and_can_be_polled(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    member = await new_member(banking=banking)
+    response = await recharge(client, member, 3_000, path="increase-async")
+    assert response.status_code == 202 and response.json()["status"] == "REQUESTED"
+    assert response.headers["location"] == response.json()["statusUrl"]
+    final = await settled(client, member, response.json()["moneyChangingRequestId"])
+    assert final["status"] == "SUCCEEDED"
+
+
+async def test_duplicate_answers_credit_once(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking, bank_responder: Broker
+) -> None:
+    member = await new_member(banking=banking)
+    response = await recharge(client, member, 5_000)
+    request_id = response.json()["moneyChangingRequestId"]
+    again = FirmbankingSucceeded(
+        correlation_id=request_id,
+        transfer_id=f"{request_id}-charge",
+        firmbanking_request_id=request_id,
+        money_amount=5_000,
+    )
+    await bank_responder.publish_message(again)
+    await bank_responder.publish_message(again)
+    await asyncio.sleep(0.5)
+    assert (await wallet(client, member))["balance"] == 5_000
+
+
+async def test_a_withdrawal_holds_then_pays_out(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    member = await new_member(20_000, banking=banking)
+    response = await recharge(client, member, 15_000, path="decrease")
+    assert response.json()["status"] == "SUCCEEDED"
+    assert (await wallet(client, member)) == {
+        "membershipId": member.membership_id,
+        "balance": 5_000,
+        "heldAmount": 0,
+    }
+    payout = next(c for c in banking.commands if c.transfer_id == f"{response.json()['moneyChangingRequestId']}-payout")
+    assert (payout.from_bank_name, payout.to_bank_account_number) == ("PAYBANK", f"110-{member.membership_id[:8]}")
+    history = await client.get(f"/money/history/{member.membership_id}", headers=member.headers)
+    assert [item["kind"] for item in history.json()["items"]][:2] == ["HOLD_CAPTURED", "HELD"]
+
+
+async def test_a_refused_withdrawal_gives_the_money_back(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    member = await new_member(20_000, banking=banking)
+    banking.refuse["100-0000-0001"] = "corporate-account-frozen"
+    try:
+        response = await recharge(client, member, 15_000, path="decrease")
+    finally:
+        del banking.refuse["100-0000-0001"]
+    assert response.json()["status"] == "FAILED"
+    assert (await wallet(client, member))["balance"] == 20_000
+    overdraw = await recharge(client, member, 20_001, path="decrease")
+    assert overdraw.status_code == 409 and overdraw.json()["code"] == "insufficient-balance"
+
+
+async def test_a_recharge_interrupted_by_a_crash_finishes_exactly_once(
+    money_app: Callable[..., FastAPI],
+    client: httpx.AsyncClient,
+    new_member: Callable[..., Any],
+    banking: FakeBanking,
+) -> None:
+    member = await new_member(banking=banking)
+    banking.silent_times = 10**6
+    async with serving(money_app()) as doomed:
+        started = await recharge(doomed, member, 9_000, path="increase-async")
+        request_id = started.json()["moneyChangingRequestId"]
+        for _ in range(50):
+            if any(c.transfer_id == f"{request_id}-charge" for c in banking.commands):
+                break
+            await asyncio.sleep(0.1)
+    # That instance is gone with its process mid-saga; another one takes over once banking answers again.
+    banking.silent_times = 0
+    async with serving(money_app()) as survivor:
+        final = await settled(survivor, member, request_id)
+    assert final["status"] == "SUCCEEDED"
+    assert charges_of(banking, request_id) == [f"{request_id}-charge"]
+    assert (await wallet(client, member))["balance"] == 9_000
+
+
+async def test_registration_opens_a_wallet(
+    bank_responder: Broker, client: httpx.AsyncClient, admin_headers: Any
+) -> None:
+    membership_id = str(uuid.uuid4())
+    event = MembershipRegistered(membership_id=membership_id, address="강남구", is_valid=True, is_corp=False)
+    await bank_responder.publish_message(event)
+    await bank_responder.publish_message(event)
+    for _ in range(50):
+        response = await client.get(f"/money/{membership_id}", headers=admin_headers)
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert response.json() == {"membershipId": membership_id, "balance": 0, "heldAmount": 0}

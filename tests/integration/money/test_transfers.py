@@ -1,0 +1,127 @@
+"""Wallets and transfers: both sides or neither, never negative, never deadlocked, idempotent."""
+
+import asyncio
+import random
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from money_support import FakeBanking, Member
+
+
+async def balance(client: httpx.AsyncClient, member: Member) -> int:
+    response = await client.get(f"/money/{member.membership_id}", headers=member.headers)
+    assert response.status_code == 200, response.text
+    return int(response.json()["balance"])
+
+
+async def send(
+    client: httpx.AsyncClient, source: Member, target: Member, amount: Any, **headers: str
+) -> httpx.Response:
+    body = {"fromMembershipId": source.membership_id, "toMembershipId": target.membership_id, "amount": amount}
+    return await client.post("/money/transfer", json=body, headers=source.headers | headers)
+
+
+async def test_a_transfer_moves_money_between_two_wallets(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    alice, bob = await new_member(50_000, banking=banking), await new_member()
+    response = await send(client, alice, bob, 20_000)
+    assert response.status_code == 200
+    assert response.json()["status"] == "SUCCEEDED" and response.json()["changingType"] == "TRANSFER"
+    assert (await balance(client, alice), await balance(client, bob)) == (30_000, 20_000)
+
+
+async def test_an_overdraft_is_refused_and_moves_nothing(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    alice, bob = await new_member(10_000, banking=banking), await new_member()
+    response = await send(client, alice, bob, 10_001)
+    assert response.status_code == 409 and response.json()["code"] == "insufficient-balance"
+    assert (await balance(client, alice), await balance(client, bob)) == (10_000, 0)
+
+
+@pytest.mark.parametrize("amount", [0, -1, 1.5, "100", 10**12 + 1, None])
+async def test_bad_amounts_are_refused(client: httpx.AsyncClient, new_member: Callable[..., Any], amount: Any) -> None:
+    alice, bob = await new_member(), await new_member()
+    response = await send(client, alice, bob, amount)
+    assert response.status_code == 422 and response.json()["code"] == "validation-error"
+
+
+async def test_wallets_are_private_unknown_and_single(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], admin_headers: dict[str, str]
+) -> None:
+    alice, bob = await new_member(), await new_member()
+    stranger = Member(str(uuid.uuid4()), alice.headers)
+    stolen = await send(client, Member(bob.membership_id, alice.headers), alice, 1)
+    assert stolen.status_code == 403
+    assert (await client.get(f"/money/{bob.membership_id}", headers=alice.headers)).status_code == 403
+    assert (await client.get(f"/money/{bob.membership_id}", headers=admin_headers)).status_code == 200
+    unknown = await client.get(f"/money/{uuid.uuid4()}", headers=admin_headers)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "wallet-not-found"
+    to_nobody = await send(client, alice, Member(str(uuid.uuid4()), {}), 1)
+    assert to_nobody.status_code == 404
+    assert (await send(client, alice, alice, 1)).json()["code"] == "same-wallet"
+    again = await client.post(
+        "/money/create-member-money", json={"membershipId": alice.membership_id}, headers=alice.headers
+    )
+    assert again.status_code == 409
+    assert stranger.membership_id != alice.membership_id
+
+
+async def test_the_same_idempotency_key_moves_money_once(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    alice, bob = await new_member(30_000, banking=banking), await new_member()
+    key = str(uuid.uuid4())
+    first = await send(client, alice, bob, 10_000, **{"Idempotency-Key": key})
+    second = await send(client, alice, bob, 10_000, **{"Idempotency-Key": key})
+    assert first.json() == second.json()
+    assert (await balance(client, alice), await balance(client, bob)) == (20_000, 10_000)
+    reuse = await send(client, alice, bob, 5_000, **{"Idempotency-Key": key})
+    assert reuse.status_code == 409 and reuse.json()["code"] == "idempotency-key-reuse"
+
+
+async def test_hundreds_of_opposite_transfers_conserve_the_total(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking, admin_headers: dict[str, str]
+) -> None:
+    members = [await new_member(100_000, banking=banking) for _ in range(3)]
+    rng = random.Random(7)
+    pairs = [rng.sample(members, 2) for _ in range(300)]
+    responses = await asyncio.gather(*(send(client, a, b, rng.randint(1, 30_000)) for a, b in pairs))
+    assert {response.status_code for response in responses} <= {200, 409}
+    balances = [await balance(client, member) for member in members]
+    assert sum(balances) == 300_000
+    assert min(balances) >= 0
+    moved = sum(1 for response in responses if response.status_code == 200)
+    assert moved > 100
+
+
+async def test_history_is_newest_first_and_paged(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    alice, bob = await new_member(10_000, banking=banking), await new_member()
+    for amount in (100, 200, 300):
+        await send(client, alice, bob, amount)
+    first = (await client.get(f"/money/history/{alice.membership_id}?limit=2", headers=alice.headers)).json()
+    assert [item["amount"] for item in first["items"]] == [-300, -200]
+    rest = await client.get(
+        f"/money/history/{alice.membership_id}?limit=2&cursor={first['nextCursor']}", headers=alice.headers
+    )
+    assert [item["amount"] for item in rest.json()["items"]] == [-100, 10_000]
+    assert rest.json()["nextCursor"] is None
+    future = await client.get(f"/money/history/{alice.membership_id}?from=2100-01-01T00:00:00Z", headers=alice.headers)
+    assert future.json()["items"] == []
+
+
+async def test_batch_balances_are_for_services_and_admins(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], admin_headers: dict[str, str]
+) -> None:
+    alice, bob = await new_member(), await new_member()
+    body = {"membershipIds": [alice.membership_id, bob.membership_id, "nobody"]}
+    assert (await client.post("/money/member-money", json=body, headers=alice.headers)).status_code == 403
+    found = (await client.post("/money/member-money", json=body, headers=admin_headers)).json()
+    assert sorted(item["membershipId"] for item in found) == sorted([alice.membership_id, bob.membership_id])

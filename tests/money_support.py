@@ -1,0 +1,79 @@
+"""Banking as money's tests play it, and the members they act as."""
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+
+from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
+from pay.platform.broker import Broker
+
+
+@dataclass
+class FakeBanking:
+    """Links accounts, and answers firm banking commands as told: succeed, fail, or stay silent."""
+
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    down: bool = False
+    refuse: dict[str, str] = field(default_factory=dict)
+    silent_times: int = 0
+    executed: list[str] = field(default_factory=list)
+    commands: list[RequestFirmbanking] = field(default_factory=list)
+
+    def link(self, membership_id: str) -> None:
+        self.accounts[membership_id] = {
+            "registeredBankAccountId": str(uuid.uuid4()),
+            "membershipId": membership_id,
+            "bankName": "KB",
+            "bankAccountNumber": f"110-{membership_id[:8]}",
+            "linkedStatusIsValid": True,
+            "createdAt": "2026-01-01T00:00:00Z",
+        }
+
+    def http_app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.get("/banking/account/{membership_id}")
+        async def account(membership_id: str) -> dict[str, Any]:
+            if self.down:
+                raise HTTPException(503)
+            if membership_id not in self.accounts:
+                raise HTTPException(404)
+            return self.accounts[membership_id]
+
+        return app
+
+    async def answer(self, command: RequestFirmbanking, broker: Broker) -> None:
+        self.commands.append(command)
+        if self.silent_times > 0:
+            self.silent_times -= 1
+            return
+        answer: FirmbankingSucceeded | FirmbankingFailed
+        if command.from_bank_account_number in self.refuse:
+            answer = FirmbankingFailed(
+                correlation_id=command.correlation_id,
+                transfer_id=command.transfer_id,
+                firmbanking_request_id=command.transfer_id,
+                reason=self.refuse[command.from_bank_account_number],
+            )
+        else:
+            if command.transfer_id not in self.executed:
+                self.executed.append(command.transfer_id)
+            answer = FirmbankingSucceeded(
+                correlation_id=command.correlation_id,
+                transfer_id=command.transfer_id,
+                firmbanking_request_id=command.transfer_id,
+                money_amount=command.money_amount,
+            )
+        await broker.publish_message(answer)
+
+
+@dataclass
+class Member:
+    membership_id: str
+    headers: dict[str, str]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,78 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pay.money.domain.processes import BankAccount, MoneyProcess, ProcessKind, RetryPolicy, Step
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+CORPORATE = BankAccount("PAYBANK", "100")
+MEMBER = BankAccount("KB", "200")
+POLICY = RetryPolicy(first_delay=timedelta(seconds=1), max_delay=timedelta(seconds=8))
+
+
+def recharge() -> MoneyProcess:
+    return MoneyProcess.start(ProcessKind.RECHARGE, "r-1", "m-1", 5_000, CORPORATE, NOW)
+
+
+def test_a_recharge_charges_the_member_account_into_the_corporate_one() -> None:
+    process = recharge()
+    transfer = process.account_found(MEMBER, NOW, POLICY)
+    assert (transfer.source, transfer.target, transfer.amount) == (MEMBER, CORPORATE, 5_000)
+    assert process.step is Step.CHARGING
+    assert process.transfer_succeeded(transfer.transfer_id)
+    assert process.step is Step.SUCCEEDED and process.wake_at is None
+
+
+def test_a_withdrawal_pays_out_from_the_corporate_account() -> None:
+    process = MoneyProcess.start(ProcessKind.WITHDRAWAL, "r-1", "m-1", 5_000, CORPORATE, NOW)
+    transfer = process.account_found(MEMBER, NOW, POLICY)
+    assert (transfer.source, transfer.target) == (CORPORATE, MEMBER)
+    assert process.transfer_failed(transfer.transfer_id, "insufficient-funds")
+    assert (process.step, process.failure) == (Step.FAILED, "insufficient-funds")
+
+
+def test_silence_repeats_the_same_transfer_with_growing_pauses() -> None:
+    process = recharge()
+    first = process.account_found(MEMBER, NOW, POLICY)
+    waits = []
+    for _ in range(5):
+        assert process.still_waiting(NOW, POLICY) == first
+        assert process.wake_at is not None
+        waits.append(process.wake_at - NOW)
+    assert waits == [timedelta(seconds=s) for s in (1, 2, 4, 8, 8)]
+    assert process.step is Step.CHARGING
+
+
+def test_answers_about_other_transfers_change_nothing() -> None:
+    process = recharge()
+    process.account_found(MEMBER, NOW, POLICY)
+    assert not process.transfer_succeeded("someone-else")
+    assert not process.transfer_failed("someone-else", "x")
+    assert process.step is Step.CHARGING
+
+
+def test_a_credit_that_cannot_be_applied_is_refunded() -> None:
+    process = recharge()
+    charge = process.account_found(MEMBER, NOW, POLICY)
+    process.transfer_succeeded(charge.transfer_id)
+    refund = process.credit_impossible("balance-limit-exceeded", NOW, POLICY)
+    assert (refund.source, refund.target, refund.amount) == (CORPORATE, MEMBER, 5_000)
+    assert refund.transfer_id != charge.transfer_id
+    assert process.transfer_succeeded(refund.transfer_id)
+    assert (process.step, process.failure) == (Step.FAILED, "balance-limit-exceeded")
+
+
+def test_an_unreachable_banking_fails_only_after_the_deadline() -> None:
+    process = recharge()
+    process.banking_unreachable(NOW + timedelta(seconds=5), RetryPolicy(account_check_deadline=timedelta(seconds=30)))
+    assert process.step is Step.CHECKING_ACCOUNT
+    process.banking_unreachable(NOW + timedelta(seconds=31), RetryPolicy(account_check_deadline=timedelta(seconds=30)))
+    assert (process.step, process.failure) == (Step.FAILED, "banking-unavailable")
+
+
+def test_a_missing_account_fails_at_once() -> None:
+    process = recharge()
+    process.account_unusable("no-linked-account")
+    assert (process.step, process.failure) == (Step.FAILED, "no-linked-account")
+    with pytest.raises(ValueError):
+        process.still_waiting(NOW, POLICY)
