@@ -3,10 +3,9 @@
 If either cannot start, the tests that need it fail: nothing here ever skips.
 """
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
-
-import logging
 
 import pytest
 import structlog

@@ -29,6 +29,16 @@ class RunningSystem:
     def service_pids(self) -> list[int]:
         return [child.pid for child in psutil.Process(self.process.pid).children(recursive=True)]
 
+    def cli(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        """Run a `pay` command against this system, as an operator would."""
+        where = ["--data-dir", str(self.data_dir), "--port-offset", str(self.port_offset)]
+        return subprocess.run(
+            [sys.executable, "-m", "pay.cli", *arguments, *where],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
         self.process.send_signal(sig)
         return self.process.wait(timeout=60)

@@ -62,6 +62,23 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+def create_bookkeeping_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """Autocommit statements that do not wait for their own WAL flush.
+
+    For records that only ever precede or follow a durable transaction of the same service, such as
+    idempotency keys: PostgreSQL flushes its WAL in order, so the durable commit that follows a claim
+    flushes the claim too, and losing a response record in a crash only makes a retry wait.
+    """
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"server_settings": {"synchronous_commit": "off"}},
+    )
+
+
 class Outbox:
     """Messages written in the caller's transaction; the relay publishes them after commit."""
 

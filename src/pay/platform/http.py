@@ -120,7 +120,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.token_verifier = kernel.token_verifier
-    app.state.idempotency_store = IdempotencyStore(kernel.engine)
+    app.state.idempotency_store = IdempotencyStore(kernel.bookkeeping_engine)
     install_problem_handlers(app, error_map)
     app.include_router(_health_router(kernel))
     for router in routers:

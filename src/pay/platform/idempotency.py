@@ -43,12 +43,14 @@ class KeyInProgress(Exception):
 
 
 class IdempotencyStore:
+    """Keys and answers, on an autocommit engine (see `create_bookkeeping_engine`)."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def claim(self, scope: str, key: str, request_hash: str) -> StoredResponse | None:
         """Claim the key for this request, or return the response stored for an identical one."""
-        async with self._engine.begin() as connection:
+        async with self._engine.connect() as connection:
             claimed = await connection.execute(
                 insert(idempotency_keys)
                 .values(scope=scope, key=key, request_hash=request_hash, created_at=utcnow())
@@ -68,7 +70,7 @@ class IdempotencyStore:
         return StoredResponse(row.response_status, row.response_body, row.response_content_type)
 
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
-        async with self._engine.begin() as connection:
+        async with self._engine.connect() as connection:
             await connection.execute(
                 idempotency_keys.update()
                 .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
@@ -80,13 +82,13 @@ class IdempotencyStore:
             )
 
     async def release(self, scope: str, key: str) -> None:
-        async with self._engine.begin() as connection:
+        async with self._engine.connect() as connection:
             await connection.execute(
                 idempotency_keys.delete().where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
             )
 
     async def forget_expired(self) -> None:
-        async with self._engine.begin() as connection:
+        async with self._engine.connect() as connection:
             await connection.execute(
                 idempotency_keys.delete().where(idempotency_keys.c.created_at < utcnow() - KEEP_FOR)
             )

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pay.platform.auth import TokenVerifier, read_public_key
 from pay.platform.broker import Broker
-from pay.platform.db import create_engine
+from pay.platform.db import create_bookkeeping_engine, create_engine
 from pay.platform.idempotency import IdempotencyStore
 from pay.platform.logging import SHIPPER
 from pay.platform.outbox import OutboxRelay
@@ -21,7 +21,8 @@ _log = structlog.get_logger()
 class Kernel:
     def __init__(self, settings: Settings, *, uses_broker: bool = True, verifies_tokens: bool = True) -> None:
         self.settings = settings
-        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        self.bookkeeping_engine: AsyncEngine = create_bookkeeping_engine(settings.database_url)
         self.broker: Broker | None = Broker(settings.broker_url, settings.service) if uses_broker else None
         self.relay: OutboxRelay | None = (
             OutboxRelay(self.engine, self.broker.publish) if self.broker is not None else None
@@ -62,10 +63,11 @@ class Kernel:
         if self.broker is not None:
             await self.broker.stop()
         await self.engine.dispose()
+        await self.bookkeeping_engine.dispose()
         _log.info("service_stopped", service=self.settings.service)
 
     async def _forget_expired_idempotency_keys(self) -> None:
-        store = IdempotencyStore(self.engine)
+        store = IdempotencyStore(self.bookkeeping_engine)
         while True:
             try:
                 await store.forget_expired()

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     port_offset: int = 0
     database_url: str = ""
     broker_url: str = ""
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     log_level: str = "INFO"
 
     jwt_private_key: SecretStr | None = None

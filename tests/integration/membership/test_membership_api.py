@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pay.contracts.membership import MembershipModified, MembershipRegistered
 from pay.membership.app import create_app
 from pay.platform import auth
+
 from support import provision, serving, settings_for, token_for
 
 PASSWORD = "correct-horse-battery"

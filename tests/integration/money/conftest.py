@@ -12,12 +12,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from money_support import FakeBanking, Member, bearer
 from pay.contracts.banking import RequestFirmbanking
 from pay.money.app import create_app
 from pay.platform import auth
 from pay.platform.broker import Broker
 from pay.platform.supervisor import free_port
+
+from money_support import FakeBanking, Member, bearer
 from support import provision, serving, settings_for, token_for
 
 
@@ -58,7 +59,9 @@ async def database_url(pg: Any) -> str:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("money")
+    path = tmp_path_factory.mktemp("money")
+    auth.ensure_signing_keys(path / "keys")
+    return path
 
 
 @pytest.fixture(scope="module")

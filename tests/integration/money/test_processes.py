@@ -7,11 +7,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from money_support import FakeBanking, Member
 
 from pay.contracts.banking import FirmbankingSucceeded
 from pay.contracts.membership import MembershipRegistered
 from pay.platform.broker import Broker
+
+from money_support import FakeBanking, Member
 from support import serving
 
 

@@ -17,6 +17,7 @@ from pay.platform.kernel import Kernel
 from pay.platform.migrations import create_kernel_tables
 from pay.platform.problems import ProblemSpec
 from pay.platform.settings import Settings
+
 from support import serving
 
 
