@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import os
+import runpy
 import sys
 import time
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from pay.reconcile import Reconciliation, reconcile
 SERVICES: dict[str, str] = {
     "bank": "pay.bank",
     "membership": "pay.membership",
+    "banking": "pay.banking",
     "money": "pay.money",
 }
 SERVICE_TOKEN_TTL = timedelta(days=30)
@@ -246,6 +248,19 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
             f"[red]Conservation breaks: the corporate account and the wallets differ by {result.gap:,} won.[/red]"
         )
     raise typer.Exit(1)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(
+    context: typer.Context,
+    name: Annotated[str, typer.Argument(help="A benchmark in bench/, e.g. `transfers`.")],
+) -> None:
+    """Run a benchmark from the checkout's bench/ folder against the running system; extra options go to it."""
+    script = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
+    if not script.exists():
+        raise typer.BadParameter(f"no benchmark {script}")
+    sys.argv = [str(script), *context.args]
+    runpy.run_path(str(script), run_name="__main__")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,6 @@
 """Composition root: wires banking's adapters into its use cases and builds the ASGI app."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -78,6 +76,10 @@ def create_app(
     async def start_resolver() -> None:
         kernel.run_in_background(_resolve_pending(deps, resolver_interval), "firmbanking-resolver")
 
+    async def close_clients() -> None:
+        await bank.aclose()
+        await members.aclose()
+
     app = http.create_app(
         kernel,
         title="Pay banking",
@@ -85,20 +87,7 @@ def create_app(
         routers=[router],
         error_map=ERRORS,
         on_startup=[start_resolver],
+        on_shutdown=[close_clients],
     )
     app.state.banking = deps
-
-    # The platform's factory has start-up hooks only; the clients are closed once the kernel stopped.
-    platform_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            async with platform_lifespan(app):
-                yield
-        finally:
-            await bank.aclose()
-            await members.aclose()
-
-    app.router.lifespan_context = lifespan
     return app

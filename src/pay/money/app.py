@@ -11,6 +11,7 @@ from pay.money.adapters.clients import HttpBanking
 from pay.money.adapters.db import MoneyUnitOfWork
 from pay.money.adapters.http import ERRORS, router
 from pay.money.application import use_cases
+from pay.money.application.transfers import TransferDesk
 from pay.money.domain.processes import BankAccount, RetryPolicy
 from pay.platform import http
 from pay.platform.kernel import Kernel
@@ -28,12 +29,15 @@ def create_app(settings: Settings) -> FastAPI:
         await use_cases.advance_process(deps, process_id)
 
     timer = SagaTimer(kernel.engine, advance)
+    new_uow = partial(MoneyUnitOfWork, kernel.engine, kernel.on_outbox_commit)
+    clock = partial(datetime.now, UTC)
     deps = use_cases.Dependencies(
-        uow=partial(MoneyUnitOfWork, kernel.engine, kernel.on_outbox_commit),
+        uow=new_uow,
         banking=HttpBanking(banking),
-        clock=partial(datetime.now, UTC),
+        clock=clock,
         corporate_account=BankAccount(settings.corporate_bank_name, settings.corporate_bank_account_number),
         balance_limit=settings.wallet_balance_limit,
+        transfers=TransferDesk(new_uow, clock, settings.wallet_balance_limit),
         retry_policy=RetryPolicy(
             first_delay=timedelta(seconds=settings.process_retry_first_seconds),
             max_delay=timedelta(seconds=settings.process_retry_max_seconds),

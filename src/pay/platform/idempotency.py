@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pay.platform.auth import InvalidToken, TokenVerifier
+from pay.platform.auth import VERIFIED_PRINCIPAL, InvalidToken, TokenVerifier
 from pay.platform.db import idempotency_keys, utcnow
 from pay.platform.problems import Problem, problem_response
 
@@ -40,6 +40,24 @@ class KeyReused(Exception):
 
 class KeyInProgress(Exception):
     pass
+
+
+# Built once: constructing statements per request costs more than running them.
+_CLAIM = insert(idempotency_keys).on_conflict_do_nothing()
+_THIS_KEY = sa.and_(
+    idempotency_keys.c.scope == sa.bindparam("this_scope"), idempotency_keys.c.key == sa.bindparam("this_key")
+)
+_FIND = sa.select(idempotency_keys).where(_THIS_KEY)
+_COMPLETE = (
+    idempotency_keys.update()
+    .where(_THIS_KEY)
+    .values(
+        response_status=sa.bindparam("status"),
+        response_body=sa.bindparam("body"),
+        response_content_type=sa.bindparam("content_type"),
+    )
+)
+_RELEASE = idempotency_keys.delete().where(_THIS_KEY)
 
 
 class IdempotencyStore:
@@ -72,20 +90,19 @@ class IdempotencyStore:
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
         async with self._engine.connect() as connection:
             await connection.execute(
-                idempotency_keys.update()
-                .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-                .values(
-                    response_status=response.status,
-                    response_body=response.body,
-                    response_content_type=response.content_type,
-                )
+                _COMPLETE,
+                {
+                    "this_scope": scope,
+                    "this_key": key,
+                    "status": response.status,
+                    "body": response.body,
+                    "content_type": response.content_type,
+                },
             )
 
     async def release(self, scope: str, key: str) -> None:
         async with self._engine.connect() as connection:
-            await connection.execute(
-                idempotency_keys.delete().where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-            )
+            await connection.execute(_RELEASE, {"this_scope": scope, "this_key": key})
 
     async def forget_expired(self) -> None:
         async with self._engine.connect() as connection:
@@ -105,15 +122,18 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + _canonical(body)).hexdigest()
 
 
-def _caller(headers: dict[bytes, bytes], verifier: TokenVerifier | None) -> str:
+def _caller(scope: Scope, headers: dict[bytes, bytes], verifier: TokenVerifier | None) -> str:
+    """Who is asking; a verified principal is left in the scope so the endpoint need not verify again."""
     authorization = headers.get(b"authorization", b"").decode()
     scheme, _, token = authorization.partition(" ")
     if verifier is None or scheme.lower() != "bearer":
         return "anonymous"
     try:
-        return verifier.verify(token).subject
+        principal = verifier.verify(token)
     except InvalidToken:
         return "anonymous"
+    scope[VERIFIED_PRINCIPAL] = principal
+    return principal.subject
 
 
 class IdempotencyMiddleware:
@@ -134,7 +154,7 @@ class IdempotencyMiddleware:
         state = scope["app"].state
         store: IdempotencyStore = state.idempotency_store
         body = await _read_body(receive)
-        caller = f"{_caller(headers, getattr(state, 'token_verifier', None))}:{scope['path']}"
+        caller = f"{_caller(scope, headers, getattr(state, 'token_verifier', None))}:{scope['path']}"
         try:
             stored = await store.claim(caller, key, request_fingerprint(scope["method"], scope["path"], body))
         except KeyReused:

@@ -22,7 +22,9 @@ class Kernel:
     def __init__(self, settings: Settings, *, uses_broker: bool = True, verifies_tokens: bool = True) -> None:
         self.settings = settings
         self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-        self.bookkeeping_engine: AsyncEngine = create_bookkeeping_engine(settings.database_url)
+        self.bookkeeping_engine: AsyncEngine = create_bookkeeping_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
         self.broker: Broker | None = Broker(settings.broker_url, settings.service) if uses_broker else None
         self.relay: OutboxRelay | None = (
             OutboxRelay(self.engine, self.broker.publish) if self.broker is not None else None

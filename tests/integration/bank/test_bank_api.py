@@ -26,6 +26,7 @@ from pay.contracts.bank import (
 from pay.contracts.clients import BankClient, Conflict, NotFound, Unavailable
 from pay.platform.infra import EmbeddedPostgres
 from pay.platform.settings import Settings
+
 from support import provision, serving
 
 BANK = "KB"

@@ -59,11 +59,11 @@ class BankResilience:
       reaching the bank, until `breaker_reset_seconds` have passed and a trial call succeeds.
     """
 
-    timeout_seconds: float = 3.0
-    attempts: int = 4
-    retry_budget_seconds: float = 10.0
+    timeout_seconds: float = 2.0
+    attempts: int = 3
+    retry_budget_seconds: float = 4.0
     backoff_initial_seconds: float = 0.2
-    backoff_max_seconds: float = 2.0
+    backoff_max_seconds: float = 1.0
     breaker_threshold: int = 5
     breaker_reset_seconds: float = 15.0
 
@@ -106,11 +106,12 @@ class BankGateway:
         self._client = client
         self._resilience = resilience
         self._clock = clock
-        # A bank's "no such account" or refusal is an answer, not a sign that the bank is unwell.
+        # A bank's "no such account" or refusal is an answer, and a call cancelled on our side (a shutdown)
+        # says nothing: neither is a sign that the bank is unwell.
         self._breakers = AsyncCircuitBreakerFactory(
             default_threshold=resilience.breaker_threshold,
             default_ttl=resilience.breaker_reset_seconds,
-            exclude=[NotFound, Conflict, Rejected],
+            exclude=[NotFound, Conflict, Rejected, asyncio.CancelledError],
         )
         self._retrying = stamina.AsyncRetryingCaller(
             attempts=resilience.attempts,

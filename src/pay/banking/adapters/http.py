@@ -44,7 +44,7 @@ ERRORS: ErrorMap = {
 }
 
 
-def _deps(request: Request) -> Dependencies:
+async def _deps(request: Request) -> Dependencies:
     deps: Dependencies = request.app.state.banking
     return deps
 
@@ -130,7 +130,9 @@ async def get_linked_account(membership_id: str, principal: CurrentPrincipal, de
     responses={
         202: {"model": FirmbankingRequest, "description": "Still REQUESTED: poll the URL in `Location`"},
         404: {"description": "The bank knows no such account (`bank-account-not-found`)"},
-        422: {"description": "An account is not usable (`bank-account-invalid`, `same-account`) or the body is invalid"},
+        422: {
+            "description": "An account is not usable (`bank-account-invalid`, `same-account`) or the body is invalid"
+        },
         503: {"description": "The bank is not answering; nothing was stored"},
     },
 )
@@ -167,7 +169,8 @@ async def list_firmbanking(
     bank_name: Annotated[str | None, Query(alias="bankName", description="Narrows `bankAccountNumber`")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Sequence[FirmbankingRequest]:
-    """The transfers from or to the member's linked account, or from or to an account (admins and services)."""
+    """The transfers from or to the member's linked account (none if it linked none), or from or to an
+    account number (admins and services), newest first."""
     if membership_id is not None and bank_account_number is None:
         ensure_may_act_for(principal, membership_id)
         requests = await use_cases.firmbanking_of_member(deps, membership_id, limit)
@@ -176,7 +179,9 @@ async def list_firmbanking(
             raise Problem(403, "forbidden", "Listing by account number needs the admin or service role")
         requests = await use_cases.firmbanking_of_account(deps, bank_account_number, bank_name, limit)
     else:
-        raise Problem(422, "validation-error", "Invalid request", "Give exactly one of membershipId and bankAccountNumber")
+        raise Problem(
+            422, "validation-error", "Invalid request", "Give exactly one of membershipId and bankAccountNumber"
+        )
     return [_firmbanking(request) for request in requests]
 
 

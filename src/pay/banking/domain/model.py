@@ -277,6 +277,9 @@ class FirmbankingRequest:
             case Settled(succeeded=False):
                 reason = answer.reason or "refused-by-bank"
                 self._settle(FirmbankingStatus.FAILED, reason, answer.external_transaction_id, now)
+            case NotReceived() | Unknown() if self.is_settled:
+                # A late look at a settled request: only the bank's outcome could contradict it.
+                return
             case NotReceived() if now >= self.send_until(deadlines) + deadlines.not_received_grace:
                 self._settle(FirmbankingStatus.FAILED, NOT_RECEIVED_BY_BANK, None, now)
             case NotReceived() | Unknown():
@@ -301,8 +304,6 @@ class FirmbankingRequest:
         self.events.append(self._answer(self.correlation_id))
 
     def _postpone(self, now: datetime, deadlines: Deadlines) -> None:
-        if self.is_settled:
-            return
         # The exponent is capped so that the product stays far below timedelta's limit.
         pause = min(deadlines.recheck_initial * 2 ** min(self.checks, 30), deadlines.recheck_max)
         self.checks += 1

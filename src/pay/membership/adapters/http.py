@@ -34,7 +34,7 @@ ERRORS: ErrorMap = {
 }
 
 
-def _deps(request: Request) -> Dependencies:
+async def _deps(request: Request) -> Dependencies:
     deps: Dependencies = request.app.state.membership
     return deps
 

@@ -1,11 +1,12 @@
 """Money's tables, repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pay.money.adapters.messaging import firmbanking_command
@@ -56,6 +57,37 @@ requests = sa.Table(
 )
 
 
+# Every changed wallet in one statement, each guarded by the version it was read at; arrays keep the
+# statement text the same whatever the number of wallets, so it is prepared once.
+_UPDATE_FOLDS = sa.text(
+    """
+    UPDATE wallets AS w
+    SET balance = f.balance, held = f.held, version = f.version, holds = f.holds::jsonb, updated_at = :now
+    FROM unnest(:ids, :balances, :helds, :versions, :read_versions, :holds)
+        AS f(membership_id, balance, held, version, read_version, holds)
+    WHERE w.membership_id = f.membership_id AND w.version = f.read_version
+    RETURNING w.membership_id
+    """
+).bindparams(
+    sa.bindparam("ids", type_=ARRAY(sa.String)),
+    sa.bindparam("balances", type_=ARRAY(sa.BigInteger)),
+    sa.bindparam("helds", type_=ARRAY(sa.BigInteger)),
+    sa.bindparam("versions", type_=ARRAY(sa.Integer)),
+    sa.bindparam("read_versions", type_=ARRAY(sa.Integer)),
+    sa.bindparam("holds", type_=ARRAY(sa.Text)),
+    sa.bindparam("now", type_=sa.DateTime(timezone=True)),
+)
+
+
+# Locking in key order means two transfers in opposite directions can never deadlock.
+_LOCK_WALLETS = (
+    wallets.select()
+    .where(wallets.c.membership_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(wallets.c.membership_id)
+    .with_for_update()
+)
+
+
 class ConcurrentWalletChange(Exception):
     """A wallet changed under us although it was locked: a bug, never an expected outcome."""
 
@@ -78,32 +110,29 @@ class SqlWalletRepository:
         return _wallet(row) if row is not None else None
 
     async def lock(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
-        # Locking in key order means two transfers in opposite directions can never deadlock.
-        statement = (
-            wallets.select()
-            .where(wallets.c.membership_id.in_(membership_ids))
-            .order_by(wallets.c.membership_id)
-            .with_for_update()
-        )
-        return {row.membership_id: _wallet(row) for row in await self._connection.execute(statement)}
+        rows = await self._connection.execute(_LOCK_WALLETS, {"ids": list(membership_ids)})
+        return {row.membership_id: _wallet(row) for row in rows}
 
     async def save(self, *changed: Wallet) -> None:
+        if not changed:
+            return
         await self._append(*changed)
-        now = utcnow()
+        result = await self._connection.execute(
+            _UPDATE_FOLDS,
+            {
+                "ids": [w.membership_id for w in changed],
+                "balances": [w.balance for w in changed],
+                "helds": [w.held for w in changed],
+                "versions": [w.version for w in changed],
+                "read_versions": [w.version - len(w.changes) for w in changed],
+                "holds": [json.dumps(w.holds) for w in changed],
+                "now": utcnow(),
+            },
+        )
+        updated = set(result.scalars())
         for wallet in changed:
-            result = await self._connection.execute(
-                wallets.update()
-                .where(
-                    wallets.c.membership_id == wallet.membership_id,
-                    wallets.c.version == wallet.version - len(wallet.changes),
-                )
-                .values(
-                    balance=wallet.balance, held=wallet.held, version=wallet.version, holds=wallet.holds, updated_at=now
-                )
-            )
-            if result.rowcount != 1:
+            if wallet.membership_id not in updated:
                 raise ConcurrentWalletChange(wallet.membership_id)
-        for wallet in changed:
             wallet.changes.clear()
 
     async def _append(self, *changed: Wallet) -> None:
@@ -191,8 +220,8 @@ class SqlRequestRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def add(self, request: MoneyChangingRequest) -> None:
-        await self._connection.execute(requests.insert().values(**_request_columns(request)))
+    async def add(self, *added: MoneyChangingRequest) -> None:
+        await self._connection.execute(requests.insert(), [_request_columns(request) for request in added])
 
     async def get(self, request_id: str, *, for_update: bool = False) -> MoneyChangingRequest | None:
         statement = requests.select().where(requests.c.request_id == request_id)

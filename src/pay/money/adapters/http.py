@@ -23,12 +23,12 @@ ERRORS: ErrorMap = {
 }
 
 
-def _deps(request: Request) -> Dependencies:
+async def _deps(request: Request) -> Dependencies:
     deps: Dependencies = request.app.state.money
     return deps
 
 
-def _wait_seconds(request: Request) -> float:
+async def _wait_seconds(request: Request) -> float:
     seconds: float = request.app.state.money_wait_seconds
     return seconds
 

@@ -14,8 +14,9 @@ from pay.money.application.ports import (
     LinkedAccountUnusable,
     UnitOfWork,
 )
+from pay.money.application.transfers import TransferDesk
 from pay.money.domain.processes import BankAccount, MoneyProcess, ProcessKind, RetryPolicy, Step
-from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
+from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound
 from pay.money.domain.wallet import BalanceLimitExceeded, Wallet, WalletNotFound
 
 ANSWER_CONSUMER = "money-firmbanking-answers"
@@ -50,6 +51,7 @@ class Dependencies:
     clock: Clock
     corporate_account: BankAccount
     balance_limit: int
+    transfers: TransferDesk
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     wake_processes: Callable[[], None] = lambda: None
     watch: RequestWatch = field(default_factory=RequestWatch)
@@ -123,22 +125,7 @@ async def get_request(deps: Dependencies, request_id: str) -> MoneyChangingReque
 
 async def transfer(deps: Dependencies, source: str, target: str, amount: int) -> MoneyChangingRequest:
     """Both wallets change in one transaction, or neither does."""
-    if source == target:
-        raise SameWallet()
-    now = deps.clock()
-    request = MoneyChangingRequest.new(str(uuid.uuid4()), ChangeType.TRANSFER, source, amount, now, target)
-    async with deps.uow() as uow:
-        wallets = await uow.wallets.lock([source, target])
-        for membership_id in (source, target):
-            if membership_id not in wallets:
-                raise WalletNotFound(membership_id)
-        wallets[source].debit(amount, request.request_id, now)
-        wallets[target].credit(amount, request.request_id, now, deps.balance_limit)
-        request.succeed(now)
-        await uow.requests.add(request)
-        await uow.wallets.save(wallets[source], wallets[target])
-        await uow.commit()
-    return request
+    return await deps.transfers.transfer(source, target, amount)
 
 
 async def start_recharge(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:

@@ -84,21 +84,25 @@ class Wallet:
         return wallet
 
     def credit(self, amount: int, request_id: str, now: datetime, limit: int) -> None:
-        _require_positive(amount)
-        if self.balance + amount > limit:
-            raise BalanceLimitExceeded(f"a wallet holds at most {limit} won")
+        self.ensure_can_take(amount, limit)
         self._record(WalletEventKind.CREDITED, amount, request_id, now)
 
     def debit(self, amount: int, request_id: str, now: datetime) -> None:
-        _require_positive(amount)
-        if amount > self.available:
-            raise InsufficientBalance(f"available {self.available} won, needed {amount} won")
+        self.ensure_can_spend(amount)
         self._record(WalletEventKind.DEBITED, amount, request_id, now)
 
-    def hold(self, amount: int, request_id: str, now: datetime) -> None:
+    def ensure_can_take(self, amount: int, limit: int) -> None:
+        _require_positive(amount)
+        if self.balance + amount > limit:
+            raise BalanceLimitExceeded(f"a wallet holds at most {limit} won")
+
+    def ensure_can_spend(self, amount: int) -> None:
         _require_positive(amount)
         if amount > self.available:
             raise InsufficientBalance(f"available {self.available} won, needed {amount} won")
+
+    def hold(self, amount: int, request_id: str, now: datetime) -> None:
+        self.ensure_can_spend(amount)
         self._record(WalletEventKind.HELD, amount, request_id, now)
 
     def release_hold(self, request_id: str, now: datetime) -> None:
@@ -132,6 +136,14 @@ class Wallet:
                 self.held -= self.holds.pop(event.request_id)
                 self.balance -= event.amount
         self.version = event.version
+
+
+def transfer(source: Wallet, target: Wallet, amount: int, request_id: str, now: datetime, limit: int) -> None:
+    """Move money between two wallets: both change, or, when either cannot, neither does."""
+    source.ensure_can_spend(amount)
+    target.ensure_can_take(amount, limit)
+    source.debit(amount, request_id, now)
+    target.credit(amount, request_id, now, limit)
 
 
 def _require_positive(amount: int) -> None:

@@ -1,0 +1,3 @@
+from pay.platform.migrations import run_migrations
+
+run_migrations()
