@@ -2,11 +2,15 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StringConstraints
 
 from pay.contracts.messages import CamelModel, Message
 from pay.contracts.types import Amount, BankAccountNumber, BankName, Identifier
+
+# Not stripped, unlike the API's identifiers: an answer must carry the transfer id exactly as sent.
+TransferId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class RegisterBankAccountRequest(CamelModel):
@@ -67,12 +71,12 @@ class RequestFirmbanking(Message):
 
     subject = "pay.commands.banking.request-firmbanking.v1"
 
-    transfer_id: str
-    from_bank_name: str
-    from_bank_account_number: str
-    to_bank_name: str
-    to_bank_account_number: str
-    money_amount: int
+    transfer_id: TransferId
+    from_bank_name: BankName
+    from_bank_account_number: BankAccountNumber
+    to_bank_name: BankName
+    to_bank_account_number: BankAccountNumber
+    money_amount: Amount
 
 
 class FirmbankingSucceeded(Message):

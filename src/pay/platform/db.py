@@ -44,7 +44,7 @@ idempotency_keys = sa.Table(
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("response_status", sa.Integer),
     sa.Column("response_body", sa.LargeBinary),
-    sa.Column("response_content_type", sa.String(100)),
+    sa.Column("response_headers", JSONB),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("idempotency_keys_created_at", "created_at"),
 )

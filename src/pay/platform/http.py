@@ -109,9 +109,10 @@ def create_app(
         try:
             yield
         finally:
+            await kernel.stop_work()
             for hook in on_shutdown:
                 await hook()
-            await kernel.stop()
+            await kernel.close()
 
     app = FastAPI(
         title=title,

@@ -27,11 +27,15 @@ KEEP_FOR = timedelta(hours=48)
 _METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+# Headers that are part of the answer itself, so a replay must carry them too.
+_KEPT_HEADERS = (b"content-type", b"location", b"retry-after")
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     status: int
     body: bytes
-    content_type: str
+    headers: dict[str, str]
 
 
 class KeyReused(Exception):
@@ -54,7 +58,7 @@ _COMPLETE = (
     .values(
         response_status=sa.bindparam("status"),
         response_body=sa.bindparam("body"),
-        response_content_type=sa.bindparam("content_type"),
+        response_headers=sa.bindparam("headers"),
     )
 )
 _RELEASE = idempotency_keys.delete().where(_THIS_KEY)
@@ -85,7 +89,7 @@ class IdempotencyStore:
             raise KeyReused()
         if row.response_status is None:
             raise KeyInProgress()
-        return StoredResponse(row.response_status, row.response_body, row.response_content_type)
+        return StoredResponse(row.response_status, row.response_body, row.response_headers)
 
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
         async with self._engine.connect() as connection:
@@ -96,7 +100,7 @@ class IdempotencyStore:
                     "this_key": key,
                     "status": response.status,
                     "body": response.body,
-                    "content_type": response.content_type,
+                    "headers": response.headers,
                 },
             )
 
@@ -214,7 +218,7 @@ async def _replay(stored: StoredResponse, send: Send) -> None:
             "type": "http.response.start",
             "status": stored.status,
             "headers": [
-                (b"content-type", stored.content_type.encode()),
+                *((name.encode(), value.encode()) for name, value in stored.headers.items()),
                 (b"content-length", str(len(stored.body)).encode()),
                 (b"idempotent-replayed", b"true"),
             ],
@@ -227,19 +231,19 @@ class _ResponseRecorder:
     def __init__(self, send: Send) -> None:
         self._send = send
         self.status: int | None = None
-        self._content_type = "application/json"
+        self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
             for name, value in message.get("headers", []):
-                if name.lower() == b"content-type":
-                    self._content_type = value.decode()
+                if name.lower() in _KEPT_HEADERS:
+                    self._headers[name.lower().decode()] = value.decode()
         elif message["type"] == "http.response.body":
             self._body.append(message.get("body", b""))
         await self._send(message)
 
     def stored(self) -> StoredResponse:
         assert self.status is not None
-        return StoredResponse(self.status, b"".join(self._body), self._content_type)
+        return StoredResponse(self.status, b"".join(self._body), self._headers)

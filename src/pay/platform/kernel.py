@@ -51,16 +51,23 @@ class Kernel:
         self.run_in_background(self._forget_expired_idempotency_keys(), "idempotency-cleanup")
         _log.info("service_started", service=self.settings.service)
 
-    async def stop(self) -> None:
+    async def stop_work(self) -> None:
+        """First half of a graceful stop: take no more messages and end the background loops."""
         if self.broker is not None:
-            # Consumers stop first so that nothing is half-applied when the database goes away.
+            # Consumers ack only what they finished; the rest is redelivered to whoever runs next.
             await self.broker.stop_consuming()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+
+    async def close(self) -> None:
+        """Second half: hand over what the outbox still holds, then let go of broker and database."""
         if self.relay is not None:
-            await self.relay.publish_pending()
+            try:
+                await self.relay.publish_pending()
+            except Exception:
+                _log.exception("outbox_flush_failed")
         SHIPPER.detach()
         if self.broker is not None:
             await self.broker.stop()

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     broker_url: str = ""
     database_pool_size: int = Field(default=20, ge=1, le=200)
     log_level: str = "INFO"
+    workers: int = Field(default=1, ge=1, le=16, description="Processes serving this service's port")
 
     jwt_private_key: SecretStr | None = None
     jwt_public_key: str | None = None

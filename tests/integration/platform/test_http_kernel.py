@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from pay.contracts.types import Amount
@@ -47,6 +47,12 @@ async def client(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
             raise Overdrawn()
         return {"charged": body.amount, "call": len(calls)}
 
+    @router.post("/jobs", status_code=202)
+    async def start_job(body: Charge, response: Response) -> dict[str, int]:
+        calls.append(body.amount)
+        response.headers["Location"] = f"/jobs/{len(calls)}"
+        return {"job": len(calls)}
+
     app = create_app(
         kernel,
         title="test",
@@ -70,6 +76,15 @@ async def test_concurrent_retries_run_the_handler_once(client: httpx.AsyncClient
     replay = await client.post("/charges", json={"amount": 5}, headers=headers)
     done = first if first.status_code == 201 else second
     assert replay.json() == done.json()
+
+
+async def test_a_replay_keeps_the_headers_that_are_part_of_the_answer(client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await client.post("/jobs", json={"amount": 5}, headers=headers)
+    again = await client.post("/jobs", json={"amount": 5}, headers=headers)
+    assert again.status_code == 202 and again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
 
 
 async def test_a_stored_problem_is_replayed_too(client: httpx.AsyncClient) -> None:

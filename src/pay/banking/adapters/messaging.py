@@ -1,9 +1,6 @@
 """Banking on the broker: "request firm banking" commands in, their answers out as contract messages."""
 
-from typing import Annotated
-
 import structlog
-from pydantic import StringConstraints, TypeAdapter
 
 from pay.banking.application import use_cases
 from pay.banking.application.use_cases import Dependencies, FirmbankingCommand
@@ -15,14 +12,11 @@ from pay.banking.domain.model import (
     TransferOrder,
     TransferSucceeded,
 )
-from pay.contracts.banking import FirmbankingFailed, FirmbankingRequestBody, FirmbankingSucceeded, RequestFirmbanking
+from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
 from pay.contracts.messages import Message
 from pay.platform.broker import Broker
 
 _log = structlog.get_logger()
-
-# Not stripped, unlike the API's identifiers: the answer must carry the transfer id exactly as sent.
-_TRANSFER_ID: TypeAdapter[str] = TypeAdapter(Annotated[str, StringConstraints(min_length=1, max_length=64)])
 
 
 def to_message(event: FirmbankingEvent) -> Message:
@@ -44,23 +38,13 @@ def to_message(event: FirmbankingEvent) -> Message:
 
 
 def _command(message: RequestFirmbanking) -> FirmbankingCommand:
-    """The command, held to the rules of the HTTP request body.
-
-    A command breaking them is a bug in its sender: the pydantic error makes the broker set the
-    message aside at once instead of retrying it.
-    """
-    body = FirmbankingRequestBody(
-        from_bank_name=message.from_bank_name,
-        from_bank_account_number=message.from_bank_account_number,
-        to_bank_name=message.to_bank_name,
-        to_bank_account_number=message.to_bank_account_number,
-        money_amount=message.money_amount,
-    )
+    """The command as the use case takes it. The contract already held it to the HTTP body's rules: one
+    that breaks them is a sender's bug, and the broker sets it aside at once instead of retrying it."""
     order = TransferOrder(
-        _TRANSFER_ID.validate_python(message.transfer_id),
-        AccountRef(body.from_bank_name, body.from_bank_account_number),
-        AccountRef(body.to_bank_name, body.to_bank_account_number),
-        body.money_amount,
+        message.transfer_id,
+        AccountRef(message.from_bank_name, message.from_bank_account_number),
+        AccountRef(message.to_bank_name, message.to_bank_account_number),
+        message.money_amount,
     )
     return FirmbankingCommand(message.message_id, message.correlation_id, order)
 
