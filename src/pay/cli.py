@@ -83,8 +83,12 @@ def up(
     ] = None,
     broker_url: Annotated[str | None, typer.Option(help="An external NATS server with JetStream.")] = None,
     port_offset: Annotated[int, typer.Option(help="Added to every service's default port.")] = 0,
+    workers: Annotated[
+        list[str] | None, typer.Option(help="Processes for a service, as SERVICE=N, e.g. `--workers money=2`.")
+    ] = None,
 ) -> None:
     """Start the whole system: PostgreSQL, NATS, every service. Ctrl-C stops it all."""
+    processes = parse_workers(workers or [])
     _quiet_logs()
     started = time.monotonic()
     data_dir = data_dir.resolve()
@@ -109,6 +113,7 @@ def up(
                     "PAY_BROKER_URL": broker,
                     "PAY_PORT_OFFSET": str(port_offset),
                     "PAY_SERVICE_TOKEN": issuer.issue(service, auth.Role.SERVICE),
+                    "PAY_WORKERS": str(processes.get(service, 1)),
                 },
             )
             for service in SERVICES
@@ -126,6 +131,16 @@ def up(
             console.print(f"[red]{died} stopped unexpectedly; see {data_dir / 'logs' / died}.log[/red]")
             raise typer.Exit(1)
     console.print("Pay stopped.")
+
+
+def parse_workers(options: list[str]) -> dict[str, int]:
+    counts = {}
+    for option in options:
+        service, _, count = option.partition("=")
+        if service not in SERVICES or not count.isdigit() or not 1 <= int(count) <= 16:
+            raise typer.BadParameter(f"{option!r}: expected SERVICE=N with a known service and 1 <= N <= 16")
+        counts[service] = int(count)
+    return counts
 
 
 def _print_ready(specs: list[ServiceProcessSpec], data_dir: Path, seconds: float, pids: dict[str, int]) -> None:
