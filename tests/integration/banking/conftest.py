@@ -7,7 +7,6 @@ faults and the circuit breaker's state never leak from one module into another.
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -15,15 +14,12 @@ import nats
 import pytest
 
 from integration.banking.harness import (
-    NOT_RECEIVED_GRACE,
-    RESILIENCE,
-    SEND_WINDOW,
     Answers,
     Services,
+    banking_app,
     listening,
 )
 from pay.bank.app import create_app as create_bank_app
-from pay.banking.app import create_app as create_banking_app
 from pay.contracts.bank import BankFaults
 from pay.contracts.clients import BankClient
 from pay.membership.app import create_app as create_membership_app
@@ -31,7 +27,7 @@ from pay.platform import auth
 from pay.platform.infra import EmbeddedPostgres
 from pay.platform.settings import Settings
 
-from support import provision, serving, settings_for, token_for
+from support import provision, serving, settings_for
 
 
 @pytest.fixture(scope="module")
@@ -68,22 +64,7 @@ async def services(
     pg: EmbeddedPostgres, nats_url: str, data_dir: Path, bank_url: str, bank: BankClient, membership_url: str
 ) -> AsyncIterator[Services]:
     database_url = await provision(pg, "pay.banking", f"banking_{uuid.uuid4().hex[:8]}")
-    settings = settings_for(
-        "banking",
-        database_url,
-        nats_url,
-        data_dir,
-        service_token=token_for(data_dir, "banking", auth.Role.SERVICE),
-        service_urls={"bank": bank_url, "membership": membership_url},
-    )
-    app = create_banking_app(
-        settings,
-        resilience=RESILIENCE,
-        send_window=SEND_WINDOW,
-        not_received_grace=NOT_RECEIVED_GRACE,
-        resolver_interval=timedelta(seconds=0.1),
-        recheck_max=timedelta(seconds=0.3),
-    )
+    app = banking_app(database_url, nats_url, data_dir, bank_url, membership_url)
     async with serving(app) as banking, httpx.AsyncClient(base_url=membership_url, timeout=10) as membership:
         yield Services(banking, bank, membership, data_dir, database_url)
 

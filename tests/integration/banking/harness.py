@@ -18,12 +18,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from pay.banking.adapters.clients import BankResilience
+from pay.banking.app import create_app as create_banking_app
 from pay.contracts.bank import BankFaults, OpenBankAccountRequest
 from pay.contracts.clients import BankClient
 from pay.platform import auth
 from pay.platform.supervisor import free_port
 
-from support import token_for
+from support import settings_for, token_for
 
 BANK = "KB"
 
@@ -41,6 +42,26 @@ SEND_WINDOW = timedelta(seconds=3)
 NOT_RECEIVED_GRACE = timedelta(seconds=0.5)
 # Slower than RESILIENCE.timeout_seconds, so that every call to a slowed bank times out.
 SLOW_BANK_MS = 1_000
+
+
+def banking_app(database_url: str, nats_url: str, data_dir: Path, bank_url: str, membership_url: str) -> FastAPI:
+    """Banking with the short timeouts, window and breaker these tests use."""
+    settings = settings_for(
+        "banking",
+        database_url,
+        nats_url,
+        data_dir,
+        service_token=token_for(data_dir, "banking", auth.Role.SERVICE),
+        service_urls={"bank": bank_url, "membership": membership_url},
+    )
+    return create_banking_app(
+        settings,
+        resilience=RESILIENCE,
+        send_window=SEND_WINDOW,
+        not_received_grace=NOT_RECEIVED_GRACE,
+        resolver_interval=timedelta(seconds=0.1),
+        recheck_max=timedelta(seconds=0.3),
+    )
 
 
 @asynccontextmanager

@@ -4,16 +4,14 @@ each on a real port, with the simulator's faults: the money moves at the bank ex
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from integration.banking.harness import NOT_RECEIVED_GRACE, RESILIENCE, SEND_WINDOW, Account, Services, listening
+from integration.banking.harness import NOT_RECEIVED_GRACE, SEND_WINDOW, Account, Services, banking_app, listening
 from pay.bank.app import create_app as create_bank_app
-from pay.banking.app import create_app as create_banking_app
 from pay.contracts.bank import BankFaults
 from pay.contracts.clients import BankClient
 from pay.membership.app import create_app as create_membership_app
@@ -37,9 +35,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    pg: EmbeddedPostgres, nats_url: str, data_dir: Path
-) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
+async def stack(pg: EmbeddedPostgres, nats_url: str, data_dir: Path) -> AsyncIterator[Stack]:
     suffix = uuid.uuid4().hex[:8]
     bank_db = await provision(pg, "pay.bank", f"recharge_bank_{suffix}")
     membership_db = await provision(pg, "pay.membership", f"recharge_membership_{suffix}")
@@ -48,44 +44,28 @@ async def stack(
     async with (
         listening(create_bank_app(Settings(service="bank", database_url=bank_db))) as bank_url,
         listening(create_membership_app(settings_for("membership", membership_db, nats_url, data_dir))) as members,
+        listening(banking_app(banking_db, nats_url, data_dir, bank_url, members)) as banking_url,
     ):
-        banking_settings = settings_for(
-            "banking",
-            banking_db,
+        money_settings = settings_for(
+            "money",
+            money_db,
             nats_url,
             data_dir,
-            service_token=token_for(data_dir, "banking", auth.Role.SERVICE),
-            service_urls={"bank": bank_url, "membership": members},
+            service_token=token_for(data_dir, "money", auth.Role.SERVICE),
+            service_urls={"banking": banking_url},
+            wallet_balance_limit=WALLET_LIMIT,
+            money_wait_seconds=10,
+            process_retry_first_seconds=0.3,
+            process_retry_max_seconds=1,
         )
-        banking_app = create_banking_app(
-            banking_settings,
-            resilience=RESILIENCE,
-            send_window=SEND_WINDOW,
-            not_received_grace=NOT_RECEIVED_GRACE,
-            resolver_interval=timedelta(seconds=0.1),
-            recheck_max=timedelta(seconds=0.3),
-        )
-        async with listening(banking_app) as banking_url:
-            money_settings = settings_for(
-                "money",
-                money_db,
-                nats_url,
-                data_dir,
-                service_token=token_for(data_dir, "money", auth.Role.SERVICE),
-                service_urls={"banking": banking_url},
-                wallet_balance_limit=WALLET_LIMIT,
-                money_wait_seconds=10,
-                process_retry_first_seconds=0.3,
-                process_retry_max_seconds=1,
-            )
-            async with (
-                serving(create_money_app(money_settings)) as money,
-                httpx.AsyncClient(base_url=banking_url, timeout=10) as banking,
-                httpx.AsyncClient(base_url=members, timeout=10) as membership,
-                BankClient(bank_url, timeout=5) as bank,
-            ):
-                yield Services(banking, bank, membership, data_dir, banking_db), money
-                await bank.set_faults(BankFaults())
+        async with (
+            serving(create_money_app(money_settings)) as money,
+            httpx.AsyncClient(base_url=banking_url, timeout=10) as banking,
+            httpx.AsyncClient(base_url=members, timeout=10) as membership,
+            BankClient(bank_url, timeout=5) as bank,
+        ):
+            yield Services(banking, bank, membership, data_dir, banking_db), money
+            await bank.set_faults(BankFaults())
 
 
 async def member_with_account(stack: Stack, balance: int) -> tuple[Any, Account]:
