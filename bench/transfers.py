@@ -63,7 +63,12 @@ async def prepare_member(http: httpx.AsyncClient, settings: Settings, admin: dic
     account = f"BENCH-{membership_id[:13]}"
     opened = await http.post(
         f"{settings.url_of('bank')}/bank/accounts",
-        json={"bankName": "KB", "bankAccountNumber": account, "holderName": email, "balance": OPENING_BALANCE},
+        json={
+            "bankName": "KB",
+            "bankAccountNumber": account,
+            "holderName": f"bench {number}",
+            "balance": OPENING_BALANCE,
+        },
     )
     opened.raise_for_status()
     linked = await http.post(

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from integration.banking.harness import Account, Services
+from pay.contracts.bank import OpenBankAccountRequest
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> None:
@@ -140,3 +141,17 @@ async def test_the_service_is_ready_and_documented(services: Services) -> None:
     ready = await services.banking.get("/health/ready")
     assert ready.json()["checks"] == {"database": "up", "broker": "up"}
     assert (await services.banking.get("/openapi.json")).json()["info"]["title"] == "Pay banking"
+
+
+async def test_an_account_held_by_someone_else_is_not_linked(services: Services) -> None:
+    mallory = await services.member()
+    await services.bank.open_account(
+        OpenBankAccountRequest(
+            bank_name="KB", bank_account_number=f"BOB-{mallory.membership_id[:8]}", holder_name="Bob"
+        )
+    )
+    response = await services.link(mallory, Account("KB", f"BOB-{mallory.membership_id[:8]}"))
+    assert response.status_code == 422 and response.json()["code"] == "account-holder-mismatch"
+    corporate = await services.link(mallory, Account("PAYBANK", "100-0000-0001"))
+    assert corporate.status_code == 422 and corporate.json()["code"] == "account-holder-mismatch"
+    assert (await services.link(mallory, await services.account(100_000))).status_code == 201, "her own account"

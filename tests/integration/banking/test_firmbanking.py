@@ -148,6 +148,25 @@ async def test_an_idempotency_key_replays_the_answer_and_moves_money_once(servic
     assert (await services.balance(source), await services.balance(destination)) == (6_000, 4_000)
 
 
+async def test_a_retry_whose_stored_answer_was_lost_finds_the_same_transfer(services: Services) -> None:
+    source, destination = await services.account(100_000), await services.account()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await services.firmbanking(source, destination, 10_000, **key)
+    assert first.json()["status"] == "SUCCEEDED"
+    # As after a failure between the transfer and storing its answer: the key no longer replays anything.
+    engine = create_async_engine(services.banking_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text("DELETE FROM idempotency_keys WHERE key = :key"), {"key": key["Idempotency-Key"]}
+            )
+    finally:
+        await engine.dispose()
+    again = await services.firmbanking(source, destination, 10_000, **key)
+    assert again.json()["firmbankingRequestId"] == first.json()["firmbankingRequestId"]
+    assert (await services.balance(source), await services.balance(destination)) == (90_000, 10_000)
+
+
 async def test_a_bank_failing_a_third_of_its_calls_loses_and_doubles_nothing(services: Services) -> None:
     source, destination = await services.account(100_000), await services.account()
     await services.faults(error_rate=0.3)

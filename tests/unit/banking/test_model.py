@@ -7,6 +7,7 @@ import pytest
 from pay.banking.domain.model import (
     NOT_RECEIVED_BY_BANK,
     AccountAlreadyLinked,
+    AccountHolderMismatch,
     AccountRef,
     AccountStanding,
     BankAccountInvalid,
@@ -136,15 +137,15 @@ def test_a_request_touches_its_two_accounts_only() -> None:
 
 
 def test_a_valid_member_links_an_account_the_bank_confirmed() -> None:
-    link = RegisteredBankAccount.link("ra-1", MemberStanding("m-1", True), AccountStanding(KB, True), NOW)
+    link = RegisteredBankAccount.link("ra-1", MemberStanding("m-1", True, "Kim"), AccountStanding(KB, True, "Kim"), NOW)
     assert (link.membership_id, link.account, link.linked_status_is_valid) == ("m-1", KB, True)
 
 
 def test_an_invalid_member_or_an_unusable_account_cannot_be_linked() -> None:
     with pytest.raises(MemberInvalid):
-        RegisteredBankAccount.link("ra-1", MemberStanding("m-1", False), AccountStanding(KB, True), NOW)
+        RegisteredBankAccount.link("ra-1", MemberStanding("m-1", False, "Kim"), AccountStanding(KB, True, "Kim"), NOW)
     with pytest.raises(BankAccountInvalid):
-        RegisteredBankAccount.link("ra-1", MemberStanding("m-1", True), AccountStanding(KB, False), NOW)
+        RegisteredBankAccount.link("ra-1", MemberStanding("m-1", True, "Kim"), AccountStanding(KB, False, "Kim"), NOW)
 
 
 def test_an_account_is_linked_once_and_a_member_links_one_account() -> None:
@@ -156,3 +157,14 @@ def test_an_account_is_linked_once_and_a_member_links_one_account() -> None:
         ensure_not_linked(taken, taken)
     with pytest.raises(MemberAlreadyLinked):
         ensure_not_linked(taken, None)
+
+
+def test_only_the_holder_of_an_account_may_link_it() -> None:
+    with pytest.raises(AccountHolderMismatch):
+        RegisteredBankAccount.link(
+            "ra-1", MemberStanding("m-1", True, "Mallory"), AccountStanding(KB, True, "Kim"), NOW
+        )
+    link = RegisteredBankAccount.link(
+        "ra-1", MemberStanding("m-1", True, " kim "), AccountStanding(KB, True, "Kim"), NOW
+    )
+    assert link.membership_id == "m-1"

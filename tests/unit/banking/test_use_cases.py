@@ -163,7 +163,7 @@ class FakeMembers:
             raise MembershipUnavailable()
         if membership_id not in self.rows:
             raise MemberNotFound(membership_id)
-        return MemberStanding(membership_id, self.rows[membership_id])
+        return MemberStanding(membership_id, self.rows[membership_id], "Kim")
 
 
 class FakeBank:
@@ -181,7 +181,7 @@ class FakeBank:
             raise BankUnavailable()
         if account not in self.accounts:
             raise BankAccountNotFound(str(account))
-        return AccountStanding(account, self.accounts[account])
+        return AccountStanding(account, self.accounts[account], "Kim")
 
     async def transfer(self, order: TransferOrder, send_until: datetime) -> BankAnswer:
         self.sent.append((order, send_until))

@@ -76,3 +76,11 @@ def test_a_missing_account_fails_at_once() -> None:
     assert (process.step, process.failure) == (Step.FAILED, "no-linked-account")
     with pytest.raises(ValueError):
         process.still_waiting(NOW, POLICY)
+
+
+def test_waiting_for_hours_keeps_asking_at_the_longest_pause() -> None:
+    process = recharge()
+    process.account_found(MEMBER, NOW, POLICY)
+    for _ in range(500):
+        process.still_waiting(NOW, POLICY)
+    assert process.wake_at == NOW + POLICY.max_delay

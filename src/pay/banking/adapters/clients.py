@@ -42,7 +42,7 @@ class MembershipMembers:
             raise MemberNotFound(membership_id) from error
         except Unavailable as error:
             raise MembershipUnavailable(str(error)) from error
-        return MemberStanding(member.membership_id, member.is_valid)
+        return MemberStanding(member.membership_id, member.is_valid, member.name)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -136,7 +136,7 @@ class BankGateway:
             found = await self._retrying(look_up)
         except _Unreachable as error:
             raise BankUnavailable(str(error)) from error
-        return AccountStanding(account, found.valid)
+        return AccountStanding(account, found.valid, found.holder_name)
 
     async def transfer(self, order: TransferOrder, send_until: datetime) -> BankAnswer:
         sent = False

@@ -7,10 +7,11 @@ answering → 503 with Retry-After. A firm banking request answers 200 once sett
 status URL in `Location` while the bank's answer is still pending.
 """
 
+import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from pay.banking.application import use_cases
 from pay.banking.application.ports import BankUnavailable, MembershipUnavailable
@@ -33,6 +34,9 @@ ERRORS: ErrorMap = {
     model.MemberInvalid: ProblemSpec(422, "member-invalid", "The member is not valid"),
     model.BankAccountNotFound: ProblemSpec(404, "bank-account-not-found", "The bank knows no such account"),
     model.BankAccountInvalid: ProblemSpec(422, "bank-account-invalid", "The bank says this account cannot be used"),
+    model.AccountHolderMismatch: ProblemSpec(
+        422, "account-holder-mismatch", "The bank account is held by someone other than this member"
+    ),
     model.SameAccount: ProblemSpec(422, "same-account", "The source and destination accounts are the same"),
     model.AccountAlreadyLinked: ProblemSpec(409, "account-already-linked", "This bank account is already linked"),
     model.MemberAlreadyLinked: ProblemSpec(409, "member-already-linked", "This member already linked a bank account"),
@@ -50,6 +54,8 @@ async def _deps(request: Request) -> Dependencies:
 
 
 Deps = Annotated[Dependencies, Depends(_deps)]
+
+_TRANSFER_IDS = uuid.UUID("6f1c8f8e-3c2a-4f59-9a51-0d7e0b6f4a10")
 
 router = APIRouter(prefix="/banking", tags=["banking"])
 
@@ -137,7 +143,11 @@ async def get_linked_account(membership_id: str, principal: CurrentPrincipal, de
     },
 )
 async def request_firmbanking(
-    body: FirmbankingRequestBody, _: PrivilegedPrincipal, deps: Deps, response: Response
+    body: FirmbankingRequestBody,
+    principal: PrivilegedPrincipal,
+    deps: Deps,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> FirmbankingRequest:
     """Move money between two bank accounts (admins and services).
 
@@ -145,11 +155,14 @@ async def request_firmbanking(
     SUCCEEDED or FAILED, or 202 with REQUESTED if the bank did not answer in time — it is then
     settled in the background as soon as the bank answers. Send an `Idempotency-Key` to retry safely.
     """
+    # The key names the transfer at the bank too, so a retry after any failure can never move money twice.
+    transfer_id = str(uuid.uuid5(_TRANSFER_IDS, f"{principal.subject}:{idempotency_key}")) if idempotency_key else None
     request = await use_cases.request_firmbanking(
         deps,
         model.AccountRef(body.from_bank_name, body.from_bank_account_number),
         model.AccountRef(body.to_bank_name, body.to_bank_account_number),
         body.money_amount,
+        transfer_id,
     )
     if not request.is_settled:
         response.status_code = status.HTTP_202_ACCEPTED

@@ -75,9 +75,12 @@ async def linked_account(deps: Dependencies, membership_id: str) -> RegisteredBa
 
 
 async def request_firmbanking(
-    deps: Dependencies, source: AccountRef, destination: AccountRef, amount: int
+    deps: Dependencies, source: AccountRef, destination: AccountRef, amount: int, transfer_id: str | None = None
 ) -> FirmbankingRequest:
     """The synchronous form: the answer carries the final status, or REQUESTED if the bank did not answer in time.
+
+    A caller that may retry passes its own `transfer_id` (derived from its Idempotency-Key): a retry then
+    finds the request it already made instead of moving the money again.
 
     Both accounts are checked at the bank first, so a request naming an unknown or unusable account
     is refused and nothing is stored.
@@ -86,12 +89,15 @@ async def request_firmbanking(
         raise SameAccount(str(source))
     for account in (source, destination):
         (await deps.bank.account(account)).ensure_usable()
-    order = TransferOrder(_new_id(), source, destination, amount)
+    order = TransferOrder(transfer_id or _new_id(), source, destination, amount)
     request = FirmbankingRequest.open(_new_id(), order, deps.clock(), deps.deadlines)
     async with deps.uow() as uow:
         holder = await uow.requests.claim_transfer(request)
         if holder.firmbanking_request_id != request.firmbanking_request_id:
-            raise TransferIdReused(order.transfer_id)
+            if holder.order != order:
+                raise TransferIdReused(order.transfer_id)
+            # A retry of a request that already exists: never a second transfer; the resolver settles it.
+            return holder
         await uow.commit()
     return await _execute(deps, request)
 

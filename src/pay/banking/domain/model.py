@@ -47,6 +47,10 @@ class BankAccountInvalid(Exception):
     """The bank knows the account but says it cannot be used."""
 
 
+class AccountHolderMismatch(Exception):
+    """The account belongs to someone other than the member."""
+
+
 class AccountAlreadyLinked(Exception):
     pass
 
@@ -88,6 +92,7 @@ class AccountRef:
 class MemberStanding:
     membership_id: str
     is_valid: bool
+    name: str
 
 
 @dataclass(frozen=True)
@@ -96,10 +101,21 @@ class AccountStanding:
 
     account: AccountRef
     valid: bool
+    holder_name: str
 
     def ensure_usable(self) -> None:
         if not self.valid:
             raise BankAccountInvalid(str(self.account))
+
+    def ensure_held_by(self, member: MemberStanding) -> None:
+        """The bank's holder name must be the member's name, as firm banking's holder check (예금주 확인) does:
+        otherwise anyone could link, and then charge, somebody else's account."""
+        if _comparable(self.holder_name) != _comparable(member.name):
+            raise AccountHolderMismatch(str(self.account))
+
+
+def _comparable(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 @dataclass
@@ -118,6 +134,7 @@ class RegisteredBankAccount:
         if not member.is_valid:
             raise MemberInvalid(member.membership_id)
         account.ensure_usable()
+        account.ensure_held_by(member)
         return cls(registered_bank_account_id, member.membership_id, account.account, True, now)
 
 

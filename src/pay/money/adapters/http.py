@@ -95,7 +95,7 @@ async def increase(
     """Recharge from the member's linked bank account; answers the outcome, or 202 if it takes longer."""
     ensure_may_act_for(principal, body.target_membership_id)
     started = await use_cases.start_recharge(deps, body.target_membership_id, body.amount)
-    return _answer(await use_cases.wait_for_request(deps, started.request_id, wait), response)
+    return _answer(await use_cases.wait_for_request(deps, started, wait), response)
 
 
 @router.post("/increase-async", status_code=status.HTTP_202_ACCEPTED)
@@ -116,7 +116,7 @@ async def decrease(
     """Withdraw to the member's linked bank account; the amount is held until the bank paid it out."""
     ensure_may_act_for(principal, body.target_membership_id)
     started = await use_cases.start_withdrawal(deps, body.target_membership_id, body.amount)
-    return _answer(await use_cases.wait_for_request(deps, started.request_id, wait), response)
+    return _answer(await use_cases.wait_for_request(deps, started, wait), response)
 
 
 @router.post("/transfer")

@@ -1,6 +1,7 @@
 """The money operations, one function each."""
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from pay.money.application.transfers import TransferDesk
 from pay.money.domain.processes import BankAccount, MoneyProcess, ProcessKind, RetryPolicy, Step
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound
 from pay.money.domain.wallet import BalanceLimitExceeded, Wallet, WalletNotFound
+
+_log = logging.getLogger(__name__)
 
 ANSWER_CONSUMER = "money-firmbanking-answers"
 REGISTRATION_CONSUMER = "money-registrations"
@@ -158,17 +161,26 @@ async def _start(
     return request
 
 
-async def wait_for_request(deps: Dependencies, request_id: str, seconds: float) -> MoneyChangingRequest:
-    """The request once it has ended, or as it stands when `seconds` have passed."""
+async def wait_for_request(deps: Dependencies, started: MoneyChangingRequest, seconds: float) -> MoneyChangingRequest:
+    """The request once it has ended, or as it stands when `seconds` have passed.
+
+    The request is already committed, so a failure while merely watching it must not turn into an
+    error: the caller would retry and start it a second time. Then it answers what it last saw.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
+    request = started
     while True:
-        request = await get_request(deps, request_id)
+        try:
+            request = await get_request(deps, started.request_id)
+        except Exception:
+            _log.exception("watching request %s failed; answering what was last seen", started.request_id)
+            return request
         remaining = deadline - loop.time()
         if request.is_final or remaining <= 0:
             return request
         # Woken at once when this process ends the request; the poll covers another instance ending it.
-        await deps.watch.pause(request_id, min(remaining, 0.25))
+        await deps.watch.pause(started.request_id, min(remaining, 0.25))
 
 
 async def advance_process(deps: Dependencies, process_id: str) -> None:

@@ -62,7 +62,8 @@ class RetryPolicy:
     account_check_deadline: timedelta = timedelta(seconds=30)
 
     def delay(self, attempts: int) -> timedelta:
-        delay: timedelta = self.first_delay * 2 ** max(attempts - 1, 0)
+        # The exponent is capped first: a process may wait for hours, and 2**attempts must not overflow.
+        delay: timedelta = self.first_delay * 2 ** min(max(attempts - 1, 0), 30)
         return min(delay, self.max_delay)
 
 

@@ -1,0 +1,33 @@
+"""Watching a started request never turns into an error that would make the caller start it again."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pay.money.application import use_cases
+from pay.money.application.transfers import TransferDesk
+from pay.money.domain.processes import BankAccount
+from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingRequest
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class UnreachableDatabase:
+    async def __aenter__(self) -> Any:
+        raise ConnectionError("pool exhausted")
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+async def test_a_failing_watch_answers_the_request_as_it_was_started() -> None:
+    deps = use_cases.Dependencies(
+        uow=UnreachableDatabase,  # type: ignore[arg-type]
+        banking=None,  # type: ignore[arg-type]
+        clock=lambda: NOW,
+        corporate_account=BankAccount("PAYBANK", "100"),
+        balance_limit=10**13,
+        transfers=TransferDesk(UnreachableDatabase, lambda: NOW, 10**13),  # type: ignore[arg-type]
+    )
+    started = MoneyChangingRequest.new("r-1", ChangeType.INCREASE, "m-1", 1_000, NOW)
+    answered = await use_cases.wait_for_request(deps, started, seconds=1)
+    assert answered is started and answered.status is ChangeStatus.REQUESTED
