@@ -3,8 +3,9 @@
 The key is claimed (committed) before the handler runs, and the response is stored after it:
 the same key and body replay the stored response; another body is refused with 409
 `idempotency-key-reuse`; a retry that arrives while the first is still running gets 409
-`idempotency-key-in-progress`. 5xx answers are not stored, so the client may retry them. Keys are
-scoped to the caller's identity so one member can never replay another's response.
+`idempotency-key-in-progress`, or `idempotency-key-abandoned` once the first request has clearly died
+without answering. 5xx answers are not stored, so the client may retry them. Keys are scoped to the
+caller's identity so one member can never replay another's response.
 """
 
 import hashlib
@@ -24,6 +25,8 @@ from pay.platform.problems import Problem, problem_response
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 200
 KEEP_FOR = timedelta(hours=48)
+# Far longer than any request may run (graceful shutdown included): a key still unanswered then was abandoned.
+ABANDONED_AFTER = timedelta(minutes=2)
 _METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -44,6 +47,10 @@ class KeyReused(Exception):
 
 class KeyInProgress(Exception):
     pass
+
+
+class KeyAbandoned(Exception):
+    """The first request with this key never stored its answer (its process died): what it did is unknown."""
 
 
 # Built once: constructing statements per request costs more than running them.
@@ -80,14 +87,12 @@ class IdempotencyStore:
             )
             if claimed.rowcount:
                 return None
-            row = (
-                await connection.execute(
-                    sa.select(idempotency_keys).where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-                )
-            ).one()
+            row = (await connection.execute(_FIND, {"this_scope": scope, "this_key": key})).one()
         if row.request_hash != request_hash:
             raise KeyReused()
         if row.response_status is None:
+            if utcnow() - row.created_at > ABANDONED_AFTER:
+                raise KeyAbandoned()
             raise KeyInProgress()
         return StoredResponse(row.response_status, row.response_body, row.response_headers)
 
@@ -163,6 +168,16 @@ class IdempotencyMiddleware:
             stored = await store.claim(caller, key, request_fingerprint(scope["method"], scope["path"], body))
         except KeyReused:
             problem = Problem(409, "idempotency-key-reuse", "This Idempotency-Key was used with another request")
+            await problem_response(problem)(scope, receive, send)
+            return
+        except KeyAbandoned:
+            problem = Problem(
+                409,
+                "idempotency-key-abandoned",
+                "The first request with this Idempotency-Key stopped before answering",
+                "It may or may not have taken effect, so it is not run again: look up its outcome "
+                "(for example the history) before sending the operation with a new key.",
+            )
             await problem_response(problem)(scope, receive, send)
             return
         except KeyInProgress:

@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,12 @@ import httpx
 import pytest
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.contracts.types import Amount
+from pay.platform.db import idempotency_keys
 from pay.platform.http import create_app
+from pay.platform.idempotency import request_fingerprint
 from pay.platform.kernel import Kernel
 from pay.platform.migrations import create_kernel_tables
 from pay.platform.problems import ProblemSpec
@@ -85,6 +89,29 @@ async def test_a_replay_keeps_the_headers_that_are_part_of_the_answer(client: ht
     assert again.status_code == 202 and again.json() == first.json()
     assert again.headers["location"] == first.headers["location"]
     assert again.headers["idempotent-replayed"] == "true"
+
+
+async def test_a_key_whose_first_request_died_is_reported_abandoned_not_run_again(
+    client: httpx.AsyncClient, pg: Any
+) -> None:
+    key, body = str(uuid.uuid4()), b'{"amount": 7}'
+    engine = create_async_engine(pg.url("kernel_http"))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                idempotency_keys.insert().values(
+                    scope="anonymous:/charges",
+                    key=key,
+                    request_hash=request_fingerprint("POST", "/charges", body),
+                    created_at=datetime.now(UTC) - timedelta(minutes=3),
+                )
+            )
+    finally:
+        await engine.dispose()
+    response = await client.post(
+        "/charges", content=body, headers={"Idempotency-Key": key, "content-type": "application/json"}
+    )
+    assert response.status_code == 409 and response.json()["code"] == "idempotency-key-abandoned"
 
 
 async def test_a_stored_problem_is_replayed_too(client: httpx.AsyncClient) -> None:
