@@ -34,14 +34,24 @@ async def _resolve_pending(deps: use_cases.Dependencies, interval: timedelta) ->
 def create_app(
     settings: Settings,
     *,
-    resilience: BankResilience = BankResilience(),
-    send_window: timedelta = timedelta(minutes=2),
-    not_received_grace: timedelta = timedelta(minutes=1),
+    resilience: BankResilience | None = None,
+    send_window: timedelta | None = None,
+    not_received_grace: timedelta | None = None,
     resolver_interval: timedelta = timedelta(seconds=1),
     recheck_max: timedelta = timedelta(seconds=30),
 ) -> FastAPI:
     """`send_window`, `not_received_grace`: see `Deadlines`; the grace must outlast one call to the bank,
-    the longest a transfer sent just before the window closed stays in flight on our side."""
+    the longest a transfer sent just before the window closed stays in flight on our side. Unless given
+    (tests shorten them), they and the bank adapter's limits come from the `PAY_BANK_*` and
+    `PAY_FIRMBANKING_*` settings."""
+    resilience = resilience or BankResilience(
+        timeout_seconds=settings.bank_timeout_seconds,
+        attempts=settings.bank_attempts,
+        breaker_threshold=settings.bank_breaker_threshold,
+        breaker_reset_seconds=settings.bank_breaker_reset_seconds,
+    )
+    send_window = send_window or timedelta(seconds=settings.firmbanking_send_window_seconds)
+    not_received_grace = not_received_grace or timedelta(seconds=settings.firmbanking_not_received_grace_seconds)
     if settings.service_token is None:
         raise ValueError("banking asks membership about members with a service credential: set PAY_SERVICE_TOKEN")
     if not_received_grace.total_seconds() < resilience.timeout_seconds:

@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     process_retry_max_seconds: float = Field(default=30.0, gt=0)
     account_check_deadline_seconds: float = Field(default=30.0, gt=0)
 
+    bank_timeout_seconds: float = Field(default=2.0, gt=0, description="Longest one call to the bank may take")
+    bank_attempts: int = Field(default=3, ge=1, le=10)
+    bank_breaker_threshold: int = Field(default=5, ge=1, description="Failed calls in a row that open the circuit")
+    bank_breaker_reset_seconds: float = Field(default=15.0, gt=0)
+    firmbanking_send_window_seconds: float = Field(
+        default=120.0, gt=0, description="How long an unanswered transfer may be sent to the bank again"
+    )
+    firmbanking_not_received_grace_seconds: float = Field(
+        default=60.0, gt=0, description="After the window, how long before 'never received' becomes FAILED"
+    )
+
     http_timeout_seconds: float = Field(default=5.0, gt=0)
     service_urls: dict[str, str] = Field(default_factory=dict)
 
