@@ -175,6 +175,7 @@ class FakeBank:
         self.executed: dict[str, Settled] = {}
         self.sent: list[tuple[TransferOrder, datetime]] = []
         self.down = False
+        self.garbled: set[str] = set()
 
     async def account(self, account: AccountRef) -> AccountStanding:
         if self.down:
@@ -191,6 +192,8 @@ class FakeBank:
         return answer
 
     async def outcome_of(self, transfer_id: str) -> BankAnswer:
+        if transfer_id in self.garbled:
+            raise ValueError("the bank answered something unreadable")
         if self.down:
             return Unknown("the bank is down")
         return self.executed.get(transfer_id, NotReceived())
@@ -328,6 +331,18 @@ async def test_the_resolver_sends_again_what_the_bank_never_received_within_the_
     assert [order.transfer_id for order, _ in world.bank.sent] == [pending.transfer_id] * 2
     request = await use_cases.get_firmbanking(world.deps, pending.firmbanking_request_id)
     assert request.status is FirmbankingStatus.SUCCEEDED
+
+
+async def test_a_request_the_bank_answers_unreadably_about_does_not_hold_up_the_others(world: World) -> None:
+    world.bank.answers = [Unknown("timeout"), Unknown("timeout")]
+    garbled = await use_cases.request_firmbanking(world.deps, KB, PAY, 5_000)
+    fine = await use_cases.request_firmbanking(world.deps, KB, OTHER, 7_000)
+    world.bank.garbled.add(garbled.transfer_id)
+    world.clock.now = max(garbled.next_check_at, fine.next_check_at)
+    await use_cases.settle_due_requests(world.deps)
+    assert (await use_cases.get_firmbanking(world.deps, fine.firmbanking_request_id)).is_settled
+    still = await use_cases.get_firmbanking(world.deps, garbled.firmbanking_request_id)
+    assert still.status is FirmbankingStatus.REQUESTED and still.next_check_at > world.clock.now
 
 
 async def test_a_bank_down_past_the_window_fails_the_request_only_once_it_says_never_received(world: World) -> None:

@@ -1,5 +1,6 @@
 """The banking operations, one function each."""
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from pay.banking.application.ports import Bank, Clock, Members, UnitOfWork
 from pay.banking.domain.model import (
     AccountRef,
+    BankAnswer,
     Deadlines,
     FirmbankingRequest,
     FirmbankingRequestNotFound,
@@ -16,8 +18,11 @@ from pay.banking.domain.model import (
     SameAccount,
     TransferIdReused,
     TransferOrder,
+    Unknown,
     ensure_not_linked,
 )
+
+_log = logging.getLogger(__name__)
 
 # The inbox name under which firm banking commands are recorded as applied.
 COMMAND_CONSUMER = "banking-request-firmbanking"
@@ -166,9 +171,15 @@ async def settle_due_requests(deps: Dependencies) -> int:
             request = await uow.requests.next_due(deps.clock())
             if request is None:
                 return settled
-            answer = await deps.bank.outcome_of(request.transfer_id)
-            if isinstance(answer, NotReceived) and request.may_send(deps.clock(), deps.deadlines):
-                answer = await deps.bank.transfer(request.order, request.send_until(deps.deadlines))
+            try:
+                answer: BankAnswer = await deps.bank.outcome_of(request.transfer_id)
+                if isinstance(answer, NotReceived) and request.may_send(deps.clock(), deps.deadlines):
+                    answer = await deps.bank.transfer(request.order, request.send_until(deps.deadlines))
+            except Exception as error:
+                # Whatever went wrong with this one request, it waits for its next look like any unanswered
+                # one, so it can never hold up the others behind it.
+                _log.exception("firmbanking request %s could not be resolved", request.firmbanking_request_id)
+                answer = Unknown(repr(error))
             request.apply(answer, deps.clock(), deps.deadlines)
             await uow.requests.save(request)
             await uow.commit()
