@@ -7,7 +7,7 @@ from pydantic import ConfigDict, Field
 
 from pay.contracts.membership import Name
 from pay.contracts.messages import CamelModel
-from pay.contracts.types import Amount, Balance, BankAccountNumber, BankName, Identifier
+from pay.contracts.types import Amount, Balance, BankAccountNumber, BankName, TransferId
 
 
 class OpenBankAccountRequest(CamelModel):
@@ -29,7 +29,7 @@ class BankAccount(CamelModel):
 
 
 class BankTransferRequest(CamelModel):
-    transfer_id: Identifier
+    transfer_id: TransferId
     from_bank_name: BankName
     from_bank_account_number: BankAccountNumber
     to_bank_name: BankName

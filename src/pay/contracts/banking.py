@@ -2,15 +2,11 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import ConfigDict
 
 from pay.contracts.messages import CamelModel, Message
-from pay.contracts.types import Amount, BankAccountNumber, BankName, Identifier
-
-# Not stripped, unlike the API's identifiers: an answer must carry the transfer id exactly as sent.
-TransferId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+from pay.contracts.types import Amount, BankAccountNumber, BankName, Identifier, TransferId
 
 
 class RegisterBankAccountRequest(CamelModel):

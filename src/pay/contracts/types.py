@@ -14,3 +14,5 @@ BankName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 BankAccountNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[0-9A-Za-z-]+$")
 ]
+# Not stripped, unlike other identifiers: a transfer id must reach the bank and come back exactly as sent.
+TransferId = Annotated[str, StringConstraints(min_length=1, max_length=64)]

@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     admin_email: str = "admin@pay.local"
     admin_password: SecretStr = SecretStr("pay-admin-local")
 
-    corporate_bank_name: str = "PAYBANK"
-    corporate_bank_account_number: str = "100-0000-0001"
+    corporate_bank_name: str = Field(default="PAYBANK", min_length=1, max_length=50)
+    corporate_bank_account_number: str = Field(default="100-0000-0001", pattern=r"^[0-9A-Za-z-]{1,40}$")
     corporate_seed_balance: int = Field(default=0, ge=0)
 
     money_wait_seconds: float = Field(default=5.0, ge=0, description="How long /money/increase waits")
