@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from pay.contracts.clients import MembershipClient, NotFound
 from pay.contracts.membership import MembershipModified, MembershipRegistered
 from pay.membership.app import create_app
 from pay.platform import auth
@@ -193,6 +194,19 @@ async def test_members_by_address_is_for_admins_and_services(
     for token in (admin_token, service_token):
         response = await client.get(f"/membership/address/{region}", headers=bearer(token))
         assert sorted(m["membershipId"] for m in response.json()) == sorted(m["membershipId"] for m in members)
+
+
+async def test_the_typed_client_reads_members_as_a_service(client: httpx.AsyncClient, data_dir: Path) -> None:
+    region = f"region-{uuid.uuid4().hex[:6]}"
+    member = await register(client, address=region)
+    service = MembershipClient(
+        "http://testserver", token=token_for(data_dir, "money", auth.Role.SERVICE), transport=client._transport
+    )
+    async with service:
+        assert [found.membership_id for found in await service.members_by_address(region)] == [member["membershipId"]]
+        assert (await service.get_member(member["membershipId"])).address == region
+        with pytest.raises(NotFound):
+            await service.get_member("nobody")
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
