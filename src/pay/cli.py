@@ -91,16 +91,15 @@ def up(
     processes = parse_workers(workers or [])
     _quiet_logs()
     started = time.monotonic()
-    data_dir = data_dir.resolve()
-    keys_dir = data_dir / "keys"
-    auth.ensure_signing_keys(keys_dir)
-    issuer = auth.TokenIssuer((keys_dir / auth.PRIVATE_KEY_FILE).read_text(), SERVICE_TOKEN_TTL)
+    settings = Settings(data_dir=data_dir.resolve(), port_offset=port_offset)
+    data_dir = settings.data_dir
+    auth.ensure_signing_keys(settings.keys_dir)
+    issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, settings.jwt_private_key), SERVICE_TOKEN_TTL)
     supervisor = Supervisor(data_dir / "logs")
     supervisor.install_signal_handlers()
     with _infrastructure(data_dir, database_url, broker_url) as (server_url, broker):
         console.print("[bold]Pay[/bold] infrastructure is up; migrating the databases…")
         database_urls = _prepare_databases(server_url, list(SERVICES))
-        settings = Settings(data_dir=data_dir, port_offset=port_offset)
         specs = [
             ServiceProcessSpec(
                 name=service,
@@ -184,8 +183,7 @@ def token(
 ) -> None:
     """Print a signed access token, e.g. a service credential (PAY_SERVICE_TOKEN) for `pay serve`."""
     settings = Settings(data_dir=data_dir)
-    private_key = settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None
-    issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, private_key), timedelta(days=days))
+    issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, settings.jwt_private_key), timedelta(days=days))
     typer.echo(issuer.issue(subject, role))
 
 
@@ -197,8 +195,7 @@ PortOffset = Annotated[int, typer.Option(help="The --port-offset `pay up` was st
 def _operator_settings(data_dir: Path, port_offset: int) -> tuple[Settings, str]:
     """Settings for talking to a running system, and a short-lived service credential for it."""
     settings = Settings(data_dir=data_dir.resolve(), port_offset=port_offset)
-    private_key = settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None
-    issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, private_key), timedelta(minutes=10))
+    issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, settings.jwt_private_key), timedelta(minutes=10))
     return settings, issuer.issue("operator", auth.Role.SERVICE)
 
 

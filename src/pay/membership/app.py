@@ -30,8 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
         _secret(settings.email_index_key, settings, "membership-email-index.key"),
     )
     access_ttl = timedelta(seconds=settings.access_token_ttl_seconds)
-    private_key = settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None
-    issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, private_key), access_ttl)
+    issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, settings.jwt_private_key), access_ttl)
     deps = use_cases.Dependencies(
         uow=partial(MembershipUnitOfWork, kernel.engine, vault, kernel.on_outbox_commit),
         passwords=Argon2Passwords(),

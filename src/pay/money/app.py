@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
         corporate_account=BankAccount(settings.corporate_bank_name, settings.corporate_bank_account_number),
         balance_limit=settings.wallet_balance_limit,
         transfers=TransferDesk(new_uow, clock, settings.wallet_balance_limit),
+        answer_within_seconds=settings.money_wait_seconds,
         retry_policy=RetryPolicy(
             first_delay=timedelta(seconds=settings.process_retry_first_seconds),
             max_delay=timedelta(seconds=settings.process_retry_max_seconds),
@@ -63,5 +64,4 @@ def create_app(settings: Settings) -> FastAPI:
         on_shutdown=[close_clients],
     )
     app.state.money = deps
-    app.state.money_wait_seconds = settings.money_wait_seconds
     return app

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
 from pay.platform.problems import Problem
 
@@ -90,8 +91,8 @@ def ensure_signing_keys(keys_dir: Path) -> None:
         write_secret_file(public_path, public_pem)
 
 
-def read_private_key(keys_dir: Path, from_environment: str | None) -> str:
-    return from_environment or (keys_dir / PRIVATE_KEY_FILE).read_text()
+def read_private_key(keys_dir: Path, from_environment: SecretStr | None) -> str:
+    return from_environment.get_secret_value() if from_environment else (keys_dir / PRIVATE_KEY_FILE).read_text()
 
 
 def read_public_key(keys_dir: Path, from_environment: str | None) -> str:

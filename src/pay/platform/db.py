@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Protocol, Self
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -113,6 +113,17 @@ class Inbox:
         return bool(result.rowcount)
 
 
+class HasEvents(Protocol):
+    events: list[Any]
+
+
+def drain_events(aggregates: Iterable[HasEvents], to_message: Callable[[Any], Message]) -> Iterator[Message]:
+    """The aggregates' recorded events as messages, oldest first, each taken off its aggregate once."""
+    for aggregate in aggregates:
+        while aggregate.events:
+            yield to_message(aggregate.events.pop(0))
+
+
 class SqlUnitOfWork:
     """One database transaction; nothing is kept unless `commit()` is called.
 
@@ -147,7 +158,13 @@ class SqlUnitOfWork:
         finally:
             await self.connection.close()
 
+    def _new_messages(self) -> Iterator[Message]:
+        """Hook: the messages for the events the aggregates of this unit of work recorded."""
+        return iter(())
+
     async def commit(self) -> None:
+        for message in self._new_messages():
+            await self.outbox.add(message)
         await self.connection.commit()
         if self.outbox.written:
             self._on_commit()

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pay.platform.idempotency import IdempotencyMiddleware, IdempotencyStore
+from pay.platform.idempotency import IdempotencyMiddleware
 from pay.platform.kernel import Kernel
 from pay.platform.problems import ErrorMap, Problem, install_problem_handlers
 
@@ -121,7 +121,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.token_verifier = kernel.token_verifier
-    app.state.idempotency_store = IdempotencyStore(kernel.bookkeeping_engine)
+    app.state.idempotency_store = kernel.idempotency_store
     install_problem_handlers(app, error_map)
     app.include_router(_health_router(kernel))
     for router in routers:

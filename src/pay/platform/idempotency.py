@@ -41,16 +41,35 @@ class StoredResponse:
     headers: dict[str, str]
 
 
-class KeyReused(Exception):
-    pass
+class KeyRefused(Exception):
+    """The request is not run: the problem says why."""
+
+    problem: Problem
 
 
-class KeyInProgress(Exception):
-    pass
+class KeyReused(KeyRefused):
+    problem = Problem(409, "idempotency-key-reuse", "This Idempotency-Key was used with another request")
 
 
-class KeyAbandoned(Exception):
+class KeyInProgress(KeyRefused):
+    problem = Problem(
+        409,
+        "idempotency-key-in-progress",
+        "A request with this Idempotency-Key is still being processed",
+        headers={"Retry-After": "1"},
+    )
+
+
+class KeyAbandoned(KeyRefused):
     """The first request with this key never stored its answer (its process died): what it did is unknown."""
+
+    problem = Problem(
+        409,
+        "idempotency-key-abandoned",
+        "The first request with this Idempotency-Key stopped before answering",
+        "It may or may not have taken effect, so it is not run again: look up its outcome "
+        "(for example the history) before sending the operation with a new key.",
+    )
 
 
 # Built once: constructing statements per request costs more than running them.
@@ -81,9 +100,7 @@ class IdempotencyStore:
         """Claim the key for this request, or return the response stored for an identical one."""
         async with self._engine.connect() as connection:
             claimed = await connection.execute(
-                insert(idempotency_keys)
-                .values(scope=scope, key=key, request_hash=request_hash, created_at=utcnow())
-                .on_conflict_do_nothing()
+                _CLAIM, {"scope": scope, "key": key, "request_hash": request_hash, "created_at": utcnow()}
             )
             if claimed.rowcount:
                 return None
@@ -166,28 +183,8 @@ class IdempotencyMiddleware:
         caller = f"{_caller(scope, headers, getattr(state, 'token_verifier', None))}:{scope['path']}"
         try:
             stored = await store.claim(caller, key, request_fingerprint(scope["method"], scope["path"], body))
-        except KeyReused:
-            problem = Problem(409, "idempotency-key-reuse", "This Idempotency-Key was used with another request")
-            await problem_response(problem)(scope, receive, send)
-            return
-        except KeyAbandoned:
-            problem = Problem(
-                409,
-                "idempotency-key-abandoned",
-                "The first request with this Idempotency-Key stopped before answering",
-                "It may or may not have taken effect, so it is not run again: look up its outcome "
-                "(for example the history) before sending the operation with a new key.",
-            )
-            await problem_response(problem)(scope, receive, send)
-            return
-        except KeyInProgress:
-            problem = Problem(
-                409,
-                "idempotency-key-in-progress",
-                "A request with this Idempotency-Key is still being processed",
-                headers={"Retry-After": "1"},
-            )
-            await problem_response(problem)(scope, receive, send)
+        except KeyRefused as refusal:
+            await problem_response(refusal.problem)(scope, receive, send)
             return
         if stored is not None:
             await _replay(stored, send)

@@ -25,6 +25,7 @@ class Kernel:
         self.bookkeeping_engine: AsyncEngine = create_bookkeeping_engine(
             settings.database_url, pool_size=settings.database_pool_size
         )
+        self.idempotency_store = IdempotencyStore(self.bookkeeping_engine)
         self.broker: Broker | None = Broker(settings.broker_url, settings.service) if uses_broker else None
         self.relay: OutboxRelay | None = (
             OutboxRelay(self.engine, self.broker.publish) if self.broker is not None else None
@@ -76,10 +77,9 @@ class Kernel:
         _log.info("service_stopped", service=self.settings.service)
 
     async def _forget_expired_idempotency_keys(self) -> None:
-        store = IdempotencyStore(self.bookkeeping_engine)
         while True:
             try:
-                await store.forget_expired()
+                await self.idempotency_store.forget_expired()
             except Exception:
                 _log.exception("idempotency_cleanup_failed")
             await asyncio.sleep(3600)

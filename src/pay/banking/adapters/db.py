@@ -1,6 +1,6 @@
 """Banking's tables, repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,8 @@ from pay.banking.domain.model import (
     RegisteredBankAccount,
     TransferOrder,
 )
-from pay.platform.db import SqlUnitOfWork
+from pay.contracts.messages import Message
+from pay.platform.db import SqlUnitOfWork, drain_events
 
 metadata = sa.MetaData()
 
@@ -231,8 +232,5 @@ class BankingUnitOfWork(SqlUnitOfWork):
         self.accounts = SqlLinkedAccountRepository(self.connection)
         self.requests = SqlFirmbankingRequestRepository(self.connection)
 
-    async def commit(self) -> None:
-        for request in self.requests.seen:
-            while request.events:
-                await self.outbox.add(to_message(request.events.pop(0)))
-        await super().commit()
+    def _new_messages(self) -> Iterator[Message]:
+        return drain_events(self.requests.seen, to_message)

@@ -1,16 +1,17 @@
 """Membership's tables, repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from pay.contracts.messages import Message
 from pay.membership.adapters.messaging import to_message
 from pay.membership.adapters.security import EmailVault
 from pay.membership.domain.model import EmailAlreadyRegistered, Member, RefreshToken, Role
-from pay.platform.db import SqlUnitOfWork
+from pay.platform.db import SqlUnitOfWork, drain_events
 
 metadata = sa.MetaData()
 
@@ -148,8 +149,5 @@ class MembershipUnitOfWork(SqlUnitOfWork):
         self.members = SqlMemberRepository(self.connection, self._vault)
         self.refresh_tokens = SqlRefreshTokenRepository(self.connection)
 
-    async def commit(self) -> None:
-        for member in self.members.seen:
-            while member.events:
-                await self.outbox.add(to_message(member.events.pop(0)))
-        await super().commit()
+    def _new_messages(self) -> Iterator[Message]:
+        return drain_events(self.members.seen, to_message)

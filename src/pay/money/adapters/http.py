@@ -28,13 +28,7 @@ async def _deps(request: Request) -> Dependencies:
     return deps
 
 
-async def _wait_seconds(request: Request) -> float:
-    seconds: float = request.app.state.money_wait_seconds
-    return seconds
-
-
 Deps = Annotated[Dependencies, Depends(_deps)]
-WaitSeconds = Annotated[float, Depends(_wait_seconds)]
 
 router = APIRouter(prefix="/money", tags=["money"])
 
@@ -90,12 +84,12 @@ async def member_money(
 
 @router.post("/increase", responses=_LONG_RUNNING)
 async def increase(
-    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, wait: WaitSeconds, response: Response
+    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, response: Response
 ) -> api.MoneyChangingRequest:
     """Recharge from the member's linked bank account; answers the outcome, or 202 if it takes longer."""
     ensure_may_act_for(principal, body.target_membership_id)
     started = await use_cases.start_recharge(deps, body.target_membership_id, body.amount)
-    return _answer(await use_cases.wait_for_request(deps, started, wait), response)
+    return _answer(await use_cases.wait_for_request(deps, started, deps.answer_within_seconds), response)
 
 
 @router.post("/increase-async", status_code=status.HTTP_202_ACCEPTED)
@@ -111,12 +105,12 @@ async def increase_async(
 
 @router.post("/decrease", responses=_LONG_RUNNING)
 async def decrease(
-    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, wait: WaitSeconds, response: Response
+    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, response: Response
 ) -> api.MoneyChangingRequest:
     """Withdraw to the member's linked bank account; the amount is held until the bank paid it out."""
     ensure_may_act_for(principal, body.target_membership_id)
     started = await use_cases.start_withdrawal(deps, body.target_membership_id, body.amount)
-    return _answer(await use_cases.wait_for_request(deps, started, wait), response)
+    return _answer(await use_cases.wait_for_request(deps, started, deps.answer_within_seconds), response)
 
 
 @router.post("/transfer")
@@ -155,7 +149,7 @@ async def history(
             api.HistoryEntry(
                 version=event.version,
                 kind=event.kind.value,
-                amount=event.amount * _EFFECT_ON_AVAILABLE[event.kind],
+                amount=event.available_change,
                 money_changing_request_id=event.request_id,
                 occurred_at=event.occurred_at,
             )
@@ -163,16 +157,6 @@ async def history(
         ],
         next_cursor=page.next_cursor,
     )
-
-
-_EFFECT_ON_AVAILABLE = {
-    wallet.WalletEventKind.OPENED: 0,
-    wallet.WalletEventKind.CREDITED: 1,
-    wallet.WalletEventKind.DEBITED: -1,
-    wallet.WalletEventKind.HELD: -1,
-    wallet.WalletEventKind.HOLD_RELEASED: 1,
-    wallet.WalletEventKind.HOLD_CAPTURED: 0,
-}
 
 
 @router.get("/summary")

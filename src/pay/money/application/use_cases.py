@@ -55,6 +55,7 @@ class Dependencies:
     corporate_account: BankAccount
     balance_limit: int
     transfers: TransferDesk
+    answer_within_seconds: float = 5.0
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     wake_processes: Callable[[], None] = lambda: None
     watch: RequestWatch = field(default_factory=RequestWatch)

@@ -50,6 +50,21 @@ class WalletEvent:
     request_id: str
     occurred_at: datetime
 
+    @property
+    def available_change(self) -> int:
+        """What the event did to the spendable balance: a withdrawal counts when its amount is set aside."""
+        return self.amount * _EFFECT_ON_AVAILABLE[self.kind]
+
+
+_EFFECT_ON_AVAILABLE = {
+    WalletEventKind.OPENED: 0,
+    WalletEventKind.CREDITED: 1,
+    WalletEventKind.DEBITED: -1,
+    WalletEventKind.HELD: -1,
+    WalletEventKind.HOLD_RELEASED: 1,
+    WalletEventKind.HOLD_CAPTURED: 0,
+}
+
 
 @dataclass
 class Wallet:
