@@ -20,12 +20,15 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 import httpx
+import orjson
 import psutil
+import uvloop
 
 from pay.platform.infra import EmbeddedPostgres
 from pay.platform.settings import Settings
+
+import load
 
 ADMIN = {"email": "admin@pay.local", "password": "pay-admin-local"}
 PASSWORD = "bench-password-1"
@@ -105,31 +108,34 @@ async def prepare(settings: Settings, members: int) -> list[Member]:
 
 
 async def drive(settings: Settings, members: list[Member], clients: int, seconds: float) -> Results:
-    """The measured load. aiohttp rather than httpx: on two cores the load generator shares the CPU with
-    the system under test, and httpx would spend about twice as much of it per request."""
+    """The measured load: C clients, each on its own keep-alive connection, one request at a time."""
     results = Results()
-    url = f"{settings.url_of('money')}/money/transfer"
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
-        deadline = time.perf_counter() + seconds
+    host, port = settings.host, settings.port_of("money")
+    deadline = time.perf_counter() + seconds
 
-        async def client(seed: int) -> None:
-            rng = random.Random(seed)
+    async def client(seed: int) -> None:
+        rng = random.Random(seed)
+        connection = await load.connect(host, port)
+        try:
             while time.perf_counter() < deadline:
                 source, target = rng.sample(members, 2)
-                body = {
-                    "fromMembershipId": source.membership_id,
-                    "toMembershipId": target.membership_id,
-                    "amount": rng.randint(1, 1_000),
-                }
+                body = orjson.dumps(
+                    {
+                        "fromMembershipId": source.membership_id,
+                        "toMembershipId": target.membership_id,
+                        "amount": rng.randint(1, 1_000),
+                    }
+                )
                 headers = source.headers | {"Idempotency-Key": str(uuid.uuid4())}
+                request = load.post(f"{host}:{port}", "/money/transfer", body, headers)
                 started = time.perf_counter()
-                async with http.post(url, json=body, headers=headers) as response:
-                    await response.read()
+                status, _ = await connection.send(request)
                 results.latencies.append(time.perf_counter() - started)
-                results.statuses[response.status] = results.statuses.get(response.status, 0) + 1
+                results.statuses[status] = results.statuses.get(status, 0) + 1
+        finally:
+            connection.close()
 
-        await asyncio.gather(*(client(seed) for seed in range(clients)))
+    await asyncio.gather(*(client(seed) for seed in range(clients)))
     return results
 
 
@@ -176,7 +182,7 @@ def main(arguments: list[str] | None = None) -> None:
     members = asyncio.run(prepare(settings, options.members))
     print(f"{options.clients} clients send transfers for {options.seconds} s…", flush=True)
     started = time.perf_counter()
-    results = asyncio.run(drive(settings, members, options.clients, options.seconds))
+    results = uvloop.run(drive(settings, members, options.clients, options.seconds))
     elapsed = time.perf_counter() - started
     money_rss = rss_mb_listening_on(settings.port_of("money"))
     print(f"answers by status: {dict(sorted(results.statuses.items()))}", flush=True)

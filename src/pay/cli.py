@@ -272,6 +272,7 @@ def bench(
     if not script.exists():
         raise typer.BadParameter(f"no benchmark {script}")
     sys.argv = [str(script), *context.args]
+    sys.path.insert(0, str(script.parent))
     runpy.run_path(str(script), run_name="__main__")
 
 

@@ -11,9 +11,10 @@ from pay.money.adapters.clients import HttpBanking
 from pay.money.adapters.db import MoneyUnitOfWork
 from pay.money.adapters.http import ERRORS, router
 from pay.money.application import use_cases
-from pay.money.application.transfers import TransferDesk
+from pay.money.application.transfers import transfer_together
 from pay.money.domain.processes import BankAccount, RetryPolicy
 from pay.platform import http
+from pay.platform.batching import Batcher
 from pay.platform.kernel import Kernel
 from pay.platform.saga import SagaTimer
 from pay.platform.settings import Settings
@@ -37,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
         clock=clock,
         corporate_account=BankAccount(settings.corporate_bank_name, settings.corporate_bank_account_number),
         balance_limit=settings.wallet_balance_limit,
-        transfers=TransferDesk(new_uow, clock, settings.wallet_balance_limit),
+        transfers=Batcher(partial(transfer_together, new_uow, clock, settings.wallet_balance_limit)),
         answer_within_seconds=settings.money_wait_seconds,
         retry_policy=RetryPolicy(
             first_delay=timedelta(seconds=settings.process_retry_first_seconds),

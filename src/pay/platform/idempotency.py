@@ -1,7 +1,7 @@
 """The Idempotency-Key mechanism for every money-moving request.
 
-The key is claimed (committed) before the handler runs, and the response is stored after it:
-the same key and body replay the stored response; another body is refused with 409
+The key is claimed (committed) before the handler runs, and the response is stored after it and
+before the caller receives it: the same key and body replay the stored response; another body is refused with 409
 `idempotency-key-reuse`; a retry that arrives while the first is still running gets 409
 `idempotency-key-in-progress`, or `idempotency-key-abandoned` once the first request has clearly died
 without answering. 5xx answers are not stored, so the client may retry them. Keys are scoped to the
@@ -10,15 +10,17 @@ caller's identity so one member can never replay another's response.
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pay.platform.auth import VERIFIED_PRINCIPAL, InvalidToken, TokenVerifier
+from pay.platform.batching import Batcher
 from pay.platform.db import idempotency_keys, utcnow
 from pay.platform.problems import Problem, problem_response
 
@@ -72,59 +74,71 @@ class KeyAbandoned(KeyRefused):
     )
 
 
-# Built once: constructing statements per request costs more than running them.
-_CLAIM = insert(idempotency_keys).on_conflict_do_nothing()
-_THIS_KEY = sa.and_(
-    idempotency_keys.c.scope == sa.bindparam("this_scope"), idempotency_keys.c.key == sa.bindparam("this_key")
+@dataclass(frozen=True)
+class _Claim:
+    scope: str
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class _Answer:
+    scope: str
+    key: str
+    response: StoredResponse
+
+
+# A whole group in one statement each: arrays in, one row per key out.
+_CLAIM_GROUP = sa.text(
+    """
+    INSERT INTO idempotency_keys (scope, key, request_hash, created_at)
+    SELECT scope, key, request_hash, :now
+    FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:hashes AS text[])) AS c(scope, key, request_hash)
+    ON CONFLICT DO NOTHING
+    RETURNING scope, key
+    """
 )
-_FIND = sa.select(idempotency_keys).where(_THIS_KEY)
-_COMPLETE = (
-    idempotency_keys.update()
-    .where(_THIS_KEY)
-    .values(
-        response_status=sa.bindparam("status"),
-        response_body=sa.bindparam("body"),
-        response_headers=sa.bindparam("headers"),
-    )
+_FIND_GROUP = sa.text(
+    """
+    SELECT k.scope, k.key, k.request_hash, k.response_status, k.response_body, k.response_headers, k.created_at
+    FROM idempotency_keys AS k
+    JOIN unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS f(scope, key) USING (scope, key)
+    """
 )
-_RELEASE = idempotency_keys.delete().where(_THIS_KEY)
+_COMPLETE_GROUP = sa.text(
+    """
+    UPDATE idempotency_keys AS k
+    SET response_status = a.status, response_body = a.body, response_headers = CAST(a.headers AS jsonb)
+    FROM unnest(
+        CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:statuses AS integer[]),
+        CAST(:bodies AS bytea[]), CAST(:headers AS text[])
+    ) AS a(scope, key, status, body, headers)
+    WHERE k.scope = a.scope AND k.key = a.key
+    """
+)
+_RELEASE = idempotency_keys.delete().where(
+    sa.and_(idempotency_keys.c.scope == sa.bindparam("this_scope"), idempotency_keys.c.key == sa.bindparam("this_key"))
+)
 
 
 class IdempotencyStore:
-    """Keys and answers, on an autocommit engine (see `create_bookkeeping_engine`)."""
+    """Keys and answers, on an autocommit engine (see `create_bookkeeping_engine`).
+
+    Claims and answers are written in groups (`pay.platform.batching`): under load, one statement
+    carries the keys of every request that arrived meanwhile.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._claims: Batcher[_Claim, StoredResponse | None] = Batcher(self._claim_group)
+        self._answers: Batcher[_Answer, None] = Batcher(self._complete_group)
 
     async def claim(self, scope: str, key: str, request_hash: str) -> StoredResponse | None:
         """Claim the key for this request, or return the response stored for an identical one."""
-        async with self._engine.connect() as connection:
-            claimed = await connection.execute(
-                _CLAIM, {"scope": scope, "key": key, "request_hash": request_hash, "created_at": utcnow()}
-            )
-            if claimed.rowcount:
-                return None
-            row = (await connection.execute(_FIND, {"this_scope": scope, "this_key": key})).one()
-        if row.request_hash != request_hash:
-            raise KeyReused()
-        if row.response_status is None:
-            if utcnow() - row.created_at > ABANDONED_AFTER:
-                raise KeyAbandoned()
-            raise KeyInProgress()
-        return StoredResponse(row.response_status, row.response_body, row.response_headers)
+        return await self._claims.submit(_Claim(scope, key, request_hash))
 
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
-        async with self._engine.connect() as connection:
-            await connection.execute(
-                _COMPLETE,
-                {
-                    "this_scope": scope,
-                    "this_key": key,
-                    "status": response.status,
-                    "body": response.body,
-                    "headers": response.headers,
-                },
-            )
+        await self._answers.submit(_Answer(scope, key, response))
 
     async def release(self, scope: str, key: str) -> None:
         async with self._engine.connect() as connection:
@@ -135,6 +149,61 @@ class IdempotencyStore:
             await connection.execute(
                 idempotency_keys.delete().where(idempotency_keys.c.created_at < utcnow() - KEEP_FOR)
             )
+
+    async def _claim_group(self, claims: Sequence[_Claim]) -> list[StoredResponse | Exception | None]:
+        # A key twice in one group: its first request claims it, the others meet it as already claimed.
+        first_with_key: dict[tuple[str, str], int] = {}
+        for index, claim in enumerate(claims):
+            first_with_key.setdefault((claim.scope, claim.key), index)
+        candidates = [claims[index] for index in first_with_key.values()]
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                _CLAIM_GROUP,
+                {
+                    "now": utcnow(),
+                    "scopes": [claim.scope for claim in candidates],
+                    "keys": [claim.key for claim in candidates],
+                    "hashes": [claim.request_hash for claim in candidates],
+                },
+            )
+            winners = {first_with_key[(row.scope, row.key)] for row in rows}
+            others = [claim for index, claim in enumerate(claims) if index not in winners]
+            found = {}
+            if others:
+                rows = await connection.execute(
+                    _FIND_GROUP, {"scopes": [claim.scope for claim in others], "keys": [claim.key for claim in others]}
+                )
+                found = {(row.scope, row.key): row for row in rows}
+        return [
+            None if index in winners else _earlier_answer(claim, found.get((claim.scope, claim.key)))
+            for index, claim in enumerate(claims)
+        ]
+
+    async def _complete_group(self, answers: Sequence[_Answer]) -> list[Exception | None]:
+        async with self._engine.connect() as connection:
+            await connection.execute(
+                _COMPLETE_GROUP,
+                {
+                    "scopes": [answer.scope for answer in answers],
+                    "keys": [answer.key for answer in answers],
+                    "statuses": [answer.response.status for answer in answers],
+                    "bodies": [answer.response.body for answer in answers],
+                    "headers": [json.dumps(answer.response.headers) for answer in answers],
+                },
+            )
+        return [None] * len(answers)
+
+
+def _earlier_answer(claim: _Claim, row: sa.Row[Any] | None) -> StoredResponse | Exception:
+    """What a request meets when its key was claimed before: the stored answer, or why it is refused."""
+    if row is None:
+        # Claimed by a request whose row this statement's snapshot could not see yet: still running.
+        return KeyInProgress()
+    if row.request_hash != claim.request_hash:
+        return KeyReused()
+    if row.response_status is None:
+        return KeyAbandoned() if utcnow() - row.created_at > ABANDONED_AFTER else KeyInProgress()
+    return StoredResponse(row.response_status, row.response_body, row.response_headers)
 
 
 def _canonical(body: bytes) -> bytes:
@@ -190,9 +259,10 @@ class IdempotencyMiddleware:
             await _replay(stored, send)
             return
 
-        recorder = _ResponseRecorder(send)
+        # The answer is stored before the caller sees it, so a caller holding an answer can always replay it.
+        recorder = _ResponseRecorder()
         try:
-            await self.app(scope, _replaying(body), recorder.send)
+            await self.app(scope, _replaying(body), recorder.record)
         except BaseException:
             await store.release(caller, key)
             raise
@@ -200,6 +270,7 @@ class IdempotencyMiddleware:
             await store.complete(caller, key, recorder.stored())
         else:
             await store.release(caller, key)
+        await recorder.forward(send)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -240,13 +311,14 @@ async def _replay(stored: StoredResponse, send: Send) -> None:
 
 
 class _ResponseRecorder:
-    def __init__(self, send: Send) -> None:
-        self._send = send
+    def __init__(self) -> None:
         self.status: int | None = None
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
+        self._messages: list[Message] = []
 
-    async def send(self, message: Message) -> None:
+    async def record(self, message: Message) -> None:
+        self._messages.append(message)
         if message["type"] == "http.response.start":
             self.status = message["status"]
             for name, value in message.get("headers", []):
@@ -254,7 +326,10 @@ class _ResponseRecorder:
                     self._headers[name.lower().decode()] = value.decode()
         elif message["type"] == "http.response.body":
             self._body.append(message.get("body", b""))
-        await self._send(message)
+
+    async def forward(self, send: Send) -> None:
+        for message in self._messages:
+            await send(message)
 
     def stored(self) -> StoredResponse:
         assert self.status is not None

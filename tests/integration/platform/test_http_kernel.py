@@ -82,6 +82,38 @@ async def test_concurrent_retries_run_the_handler_once(client: httpx.AsyncClient
     assert replay.json() == done.json()
 
 
+async def test_the_same_key_with_another_body_is_refused_even_in_the_same_group(client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    answers = await asyncio.gather(
+        client.post("/charges", json={"amount": 5}, headers=headers),
+        client.post("/charges", json={"amount": 6}, headers=headers),
+    )
+    assert sorted(answer.status_code for answer in answers) == [201, 409]
+    refused = next(answer for answer in answers if answer.status_code == 409)
+    assert refused.json()["code"] in ("idempotency-key-reuse", "idempotency-key-in-progress")
+
+
+async def test_many_keys_at_once_each_run_once_and_replay_their_own_answer(client: httpx.AsyncClient) -> None:
+    keys = [str(uuid.uuid4()) for _ in range(20)]
+    first = await asyncio.gather(
+        *(client.post("/jobs", json={"amount": n + 1}, headers={"Idempotency-Key": key}) for n, key in enumerate(keys))
+    )
+    again = await asyncio.gather(
+        *(client.post("/jobs", json={"amount": n + 1}, headers={"Idempotency-Key": key}) for n, key in enumerate(keys))
+    )
+    assert [answer.status_code for answer in first] == [202] * 20
+    assert [answer.json() for answer in again] == [answer.json() for answer in first]
+    assert len({answer.json()["job"] for answer in first}) == 20
+    assert all(answer.headers["idempotent-replayed"] == "true" for answer in again)
+
+
+async def test_an_answer_is_stored_before_the_caller_receives_it(client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await client.post("/jobs", json={"amount": 9}, headers=headers)
+    again = await client.post("/jobs", json={"amount": 9}, headers=headers)
+    assert again.status_code == 202 and again.json() == first.json()
+
+
 async def test_a_replay_keeps_the_headers_that_are_part_of_the_answer(client: httpx.AsyncClient) -> None:
     headers = {"Idempotency-Key": str(uuid.uuid4())}
     first = await client.post("/jobs", json={"amount": 5}, headers=headers)

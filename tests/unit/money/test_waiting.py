@@ -1,12 +1,14 @@
 """Watching a started request never turns into an error that would make the caller start it again."""
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from pay.money.application import use_cases
-from pay.money.application.transfers import TransferDesk
+from pay.money.application.transfers import transfer_together
 from pay.money.domain.processes import BankAccount
 from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingRequest
+from pay.platform.batching import Batcher
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -26,7 +28,7 @@ async def test_a_failing_watch_answers_the_request_as_it_was_started() -> None:
         clock=lambda: NOW,
         corporate_account=BankAccount("PAYBANK", "100"),
         balance_limit=10**13,
-        transfers=TransferDesk(UnreachableDatabase, lambda: NOW, 10**13),  # type: ignore[arg-type]
+        transfers=Batcher(partial(transfer_together, UnreachableDatabase, lambda: NOW, 10**13)),  # type: ignore[arg-type]
     )
     started = MoneyChangingRequest.new("r-1", ChangeType.INCREASE, "m-1", 1_000, NOW)
     answered = await use_cases.wait_for_request(deps, started, seconds=1)

@@ -2,19 +2,18 @@
 
 Every transfer that arrives while a transaction is being written joins the next one, so a busy
 service pays for one lock round, one journal write and one commit per group instead of per
-transfer. Nothing waits on purpose: a transfer arriving at an idle desk is written at once. Each
-transfer in a group still succeeds or fails on its own: one that would overdraw is refused and the
-others go through; when the transaction as a whole fails, none of them happened.
+transfer. Each transfer in a group still succeeds or fails on its own: one that would overdraw is
+refused and the others go through; when the transaction as a whole fails, none of them happened.
 """
 
-import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from pay.money.application.ports import Clock, UnitOfWork
 from pay.money.domain import wallet
-from pay.money.domain.requests import ChangeType, MoneyChangingRequest, SameWallet
+from pay.money.domain.requests import ChangeType, MoneyChangingRequest
 from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, WalletNotFound
 
 Outcome = MoneyChangingRequest | WalletNotFound | InsufficientBalance | BalanceLimitExceeded
@@ -61,42 +60,10 @@ async def transfer_together(
     return outcomes
 
 
-class TransferDesk:
-    def __init__(
-        self, uow_factory: Callable[[], UnitOfWork], clock: Clock, balance_limit: int, max_group: int = 200
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-        self._balance_limit = balance_limit
-        self._max_group = max_group
-        self._waiting: list[tuple[TransferOrder, asyncio.Future[Outcome]]] = []
-        self._writer: asyncio.Task[None] | None = None
+class TransferDesk(Protocol):
+    """Where transfers queue to be written together with the others arriving at the same time.
 
-    async def transfer(self, source: str, target: str, amount: int) -> MoneyChangingRequest:
-        if source == target:
-            raise SameWallet()
-        outcome: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._waiting.append((TransferOrder(source, target, amount), outcome))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_groups())
-        result = await outcome
-        if isinstance(result, Exception):
-            raise result
-        return result
+    The composition root builds it from `transfer_together` (see `pay.platform.batching`).
+    """
 
-    async def _write_groups(self) -> None:
-        while self._waiting:
-            group = self._waiting[: self._max_group]
-            del self._waiting[: self._max_group]
-            try:
-                outcomes = await transfer_together(
-                    self._uow_factory, self._clock, self._balance_limit, [order for order, _ in group]
-                )
-            except Exception as failure:
-                for _, waiting in group:
-                    if not waiting.done():
-                        waiting.set_exception(failure)
-                continue
-            for (_, waiting), outcome in zip(group, outcomes, strict=True):
-                if not waiting.done():
-                    waiting.set_result(outcome)
+    async def submit(self, order: TransferOrder) -> MoneyChangingRequest: ...

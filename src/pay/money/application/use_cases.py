@@ -15,9 +15,9 @@ from pay.money.application.ports import (
     LinkedAccountUnusable,
     UnitOfWork,
 )
-from pay.money.application.transfers import TransferDesk
+from pay.money.application.transfers import TransferDesk, TransferOrder
 from pay.money.domain.processes import BankAccount, MoneyProcess, ProcessKind, RetryPolicy, Step
-from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound
+from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
 from pay.money.domain.wallet import BalanceLimitExceeded, Wallet, WalletNotFound
 
 _log = logging.getLogger(__name__)
@@ -129,7 +129,9 @@ async def get_request(deps: Dependencies, request_id: str) -> MoneyChangingReque
 
 async def transfer(deps: Dependencies, source: str, target: str, amount: int) -> MoneyChangingRequest:
     """Both wallets change in one transaction, or neither does."""
-    return await deps.transfers.transfer(source, target, amount)
+    if source == target:
+        raise SameWallet()
+    return await deps.transfers.submit(TransferOrder(source, target, amount))
 
 
 async def start_recharge(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
