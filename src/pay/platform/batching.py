@@ -36,17 +36,15 @@ class Batcher(Generic[Item, Outcome]):
             del self._waiting[: self._max_group]
             try:
                 outcomes = await self._handle_group([item for item, _ in group])
-            except BaseException as failure:
+            except Exception as failure:
                 for _, waiting in group:
-                    if waiting.done():
-                        continue
-                    if isinstance(failure, Exception):
+                    if not waiting.done():
                         waiting.set_exception(failure)
-                    else:
-                        waiting.cancel()
-                if not isinstance(failure, Exception):
-                    raise
                 continue
+            except BaseException:
+                for _, waiting in group:
+                    waiting.cancel()
+                raise
             for (_, waiting), outcome in zip(group, outcomes, strict=True):
                 if waiting.done():
                     continue

@@ -9,8 +9,9 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.types import TypeEngine
 
 from pay.contracts.messages import Message
 
@@ -48,6 +49,15 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("idempotency_keys_created_at", "created_at"),
 )
+
+
+def array_parameters(**element_types: type[TypeEngine[Any]] | TypeEngine[Any]) -> list[sa.BindParameter[Any]]:
+    """Bind parameters that each carry one column of a group of rows, for statements that `unnest` them.
+
+    The statement text then stays the same whatever the number of rows, so it is prepared once, and
+    the rows cost no per-row work in the driver.
+    """
+    return [sa.bindparam(name, type_=ARRAY(element_type)) for name, element_type in element_types.items()]
 
 
 def utcnow() -> datetime:

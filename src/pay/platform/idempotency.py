@@ -1,10 +1,10 @@
 """The Idempotency-Key mechanism for every money-moving request.
 
 The key is claimed (committed) before the handler runs, and the response is stored after it and
-before the caller receives it: the same key and body replay the stored response; another body is refused with 409
-`idempotency-key-reuse`; a retry that arrives while the first is still running gets 409
-`idempotency-key-in-progress`, or `idempotency-key-abandoned` once the first request has clearly died
-without answering. 5xx answers are not stored, so the client may retry them. Keys are scoped to the
+before the caller receives it: the same key and body replay the stored response; another body is
+refused with 409 `idempotency-key-reuse`; a retry that arrives while the first is still running gets
+409 `idempotency-key-in-progress`, or `idempotency-key-abandoned` once the first request has clearly
+died without answering. 5xx answers are not stored, so the client may retry them. Keys are scoped to the
 caller's identity so one member can never replay another's response.
 """
 
@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pay.platform.auth import VERIFIED_PRINCIPAL, InvalidToken, TokenVerifier
 from pay.platform.batching import Batcher
-from pay.platform.db import idempotency_keys, utcnow
+from pay.platform.db import array_parameters, idempotency_keys, utcnow
 from pay.platform.problems import Problem, problem_response
 
 HEADER = "idempotency-key"
@@ -93,28 +93,27 @@ _CLAIM_GROUP = sa.text(
     """
     INSERT INTO idempotency_keys (scope, key, request_hash, created_at)
     SELECT scope, key, request_hash, :now
-    FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:hashes AS text[])) AS c(scope, key, request_hash)
+    FROM unnest(:scopes, :keys, :hashes) AS c(scope, key, request_hash)
     ON CONFLICT DO NOTHING
     RETURNING scope, key
     """
-)
+).bindparams(*array_parameters(scopes=sa.String, keys=sa.String, hashes=sa.String))
 _FIND_GROUP = sa.text(
     """
     SELECT k.scope, k.key, k.request_hash, k.response_status, k.response_body, k.response_headers, k.created_at
     FROM idempotency_keys AS k
-    JOIN unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS f(scope, key) USING (scope, key)
+    JOIN unnest(:scopes, :keys) AS f(scope, key) USING (scope, key)
     """
-)
+).bindparams(*array_parameters(scopes=sa.String, keys=sa.String))
 _COMPLETE_GROUP = sa.text(
     """
     UPDATE idempotency_keys AS k
     SET response_status = a.status, response_body = a.body, response_headers = CAST(a.headers AS jsonb)
-    FROM unnest(
-        CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:statuses AS integer[]),
-        CAST(:bodies AS bytea[]), CAST(:headers AS text[])
-    ) AS a(scope, key, status, body, headers)
+    FROM unnest(:scopes, :keys, :statuses, :bodies, :headers) AS a(scope, key, status, body, headers)
     WHERE k.scope = a.scope AND k.key = a.key
     """
+).bindparams(
+    *array_parameters(scopes=sa.String, keys=sa.String, statuses=sa.Integer, bodies=sa.LargeBinary, headers=sa.Text)
 )
 _RELEASE = idempotency_keys.delete().where(
     sa.and_(idempotency_keys.c.scope == sa.bindparam("this_scope"), idempotency_keys.c.key == sa.bindparam("this_key"))
@@ -197,7 +196,7 @@ class IdempotencyStore:
 def _earlier_answer(claim: _Claim, row: sa.Row[Any] | None) -> StoredResponse | Exception:
     """What a request meets when its key was claimed before: the stored answer, or why it is refused."""
     if row is None:
-        # Claimed by a request whose row this statement's snapshot could not see yet: still running.
+        # The request that claimed it failed and released it between our claim and our look: let the caller retry.
         return KeyInProgress()
     if row.request_hash != claim.request_hash:
         return KeyReused()
@@ -311,26 +310,35 @@ async def _replay(stored: StoredResponse, send: Send) -> None:
 
 
 class _ResponseRecorder:
+    """Holds the handler's answer back until it is stored."""
+
     def __init__(self) -> None:
-        self.status: int | None = None
-        self._headers: dict[str, str] = {}
-        self._body: list[bytes] = []
         self._messages: list[Message] = []
 
     async def record(self, message: Message) -> None:
         self._messages.append(message)
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            for name, value in message.get("headers", []):
-                if name.lower() in _KEPT_HEADERS:
-                    self._headers[name.lower().decode()] = value.decode()
-        elif message["type"] == "http.response.body":
-            self._body.append(message.get("body", b""))
 
     async def forward(self, send: Send) -> None:
         for message in self._messages:
             await send(message)
 
+    @property
+    def status(self) -> int | None:
+        start = self._start()
+        return start["status"] if start is not None else None
+
     def stored(self) -> StoredResponse:
-        assert self.status is not None
-        return StoredResponse(self.status, b"".join(self._body), self._headers)
+        start = self._start()
+        assert start is not None
+        headers = {
+            name.lower().decode(): value.decode()
+            for name, value in start.get("headers", [])
+            if name.lower() in _KEPT_HEADERS
+        }
+        body = b"".join(
+            message.get("body", b"") for message in self._messages if message["type"] == "http.response.body"
+        )
+        return StoredResponse(start["status"], body, headers)
+
+    def _start(self) -> Message | None:
+        return next((message for message in self._messages if message["type"] == "http.response.start"), None)

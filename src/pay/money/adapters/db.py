@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pay.money.adapters.messaging import firmbanking_command
@@ -14,7 +14,7 @@ from pay.money.application.ports import HistoryPage
 from pay.money.domain.processes import BankAccount, BankTransfer, MoneyProcess, ProcessKind, Step
 from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingRequest
 from pay.money.domain.wallet import Wallet, WalletAlreadyExists, WalletEvent, WalletEventKind
-from pay.platform.db import SqlUnitOfWork, utcnow
+from pay.platform.db import SqlUnitOfWork, array_parameters, utcnow
 from pay.platform.saga import SagaRecord, SagaStore
 
 metadata = sa.MetaData()
@@ -57,9 +57,8 @@ requests = sa.Table(
 )
 
 
-# Groups of rows go in as arrays, one statement per table: the statement text stays the same whatever
-# the number of rows, so it is prepared once, and the rows cost no per-row round of the driver.
-# Every changed wallet is guarded by the version it was read at.
+# Groups of rows go in as arrays (`array_parameters`), one statement per table. Every changed wallet
+# is guarded by the version it was read at.
 _UPDATE_FOLDS = sa.text(
     """
     UPDATE wallets AS w
@@ -70,12 +69,14 @@ _UPDATE_FOLDS = sa.text(
     RETURNING w.membership_id
     """
 ).bindparams(
-    sa.bindparam("ids", type_=ARRAY(sa.String)),
-    sa.bindparam("balances", type_=ARRAY(sa.BigInteger)),
-    sa.bindparam("helds", type_=ARRAY(sa.BigInteger)),
-    sa.bindparam("versions", type_=ARRAY(sa.Integer)),
-    sa.bindparam("read_versions", type_=ARRAY(sa.Integer)),
-    sa.bindparam("holds", type_=ARRAY(sa.Text)),
+    *array_parameters(
+        ids=sa.String,
+        balances=sa.BigInteger,
+        helds=sa.BigInteger,
+        versions=sa.Integer,
+        read_versions=sa.Integer,
+        holds=sa.Text,
+    ),
     sa.bindparam("now", type_=sa.DateTime(timezone=True)),
 )
 
@@ -86,12 +87,14 @@ _APPEND_EVENTS = sa.text(
     SELECT * FROM unnest(:ids, :versions, :kinds, :amounts, :request_ids, :occurred_ats)
     """
 ).bindparams(
-    sa.bindparam("ids", type_=ARRAY(sa.String)),
-    sa.bindparam("versions", type_=ARRAY(sa.Integer)),
-    sa.bindparam("kinds", type_=ARRAY(sa.String)),
-    sa.bindparam("amounts", type_=ARRAY(sa.BigInteger)),
-    sa.bindparam("request_ids", type_=ARRAY(sa.String)),
-    sa.bindparam("occurred_ats", type_=ARRAY(sa.DateTime(timezone=True))),
+    *array_parameters(
+        ids=sa.String,
+        versions=sa.Integer,
+        kinds=sa.String,
+        amounts=sa.BigInteger,
+        request_ids=sa.String,
+        occurred_ats=sa.DateTime(timezone=True),
+    )
 )
 
 _ADD_REQUESTS = sa.text(
@@ -105,15 +108,17 @@ _ADD_REQUESTS = sa.text(
     )
     """
 ).bindparams(
-    sa.bindparam("request_ids", type_=ARRAY(sa.String)),
-    sa.bindparam("change_types", type_=ARRAY(sa.String)),
-    sa.bindparam("targets", type_=ARRAY(sa.String)),
-    sa.bindparam("counterparts", type_=ARRAY(sa.String)),
-    sa.bindparam("amounts", type_=ARRAY(sa.BigInteger)),
-    sa.bindparam("statuses", type_=ARRAY(sa.String)),
-    sa.bindparam("reasons", type_=ARRAY(sa.String)),
-    sa.bindparam("created_ats", type_=ARRAY(sa.DateTime(timezone=True))),
-    sa.bindparam("updated_ats", type_=ARRAY(sa.DateTime(timezone=True))),
+    *array_parameters(
+        request_ids=sa.String,
+        change_types=sa.String,
+        targets=sa.String,
+        counterparts=sa.String,
+        amounts=sa.BigInteger,
+        statuses=sa.String,
+        reasons=sa.String,
+        created_ats=sa.DateTime(timezone=True),
+        updated_ats=sa.DateTime(timezone=True),
+    )
 )
 
 
