@@ -9,7 +9,7 @@ from pay.contracts.clients import BankingClient
 from pay.money.adapters import messaging
 from pay.money.adapters.clients import HttpBanking
 from pay.money.adapters.db import MoneyUnitOfWork
-from pay.money.adapters.http import ERRORS, router
+from pay.money.adapters.http import DIRECT_ROUTES, ERRORS, router
 from pay.money.application import use_cases
 from pay.money.application.transfers import transfer_together
 from pay.money.domain.processes import BankAccount, RetryPolicy
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         error_map=ERRORS,
         on_startup=[start_timer],
         on_shutdown=[close_clients],
+        direct_routes=DIRECT_ROUTES,
     )
     app.state.money = deps
     return app

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.types import TypeEngine
 
 from pay.contracts.messages import Message
 
@@ -51,13 +51,18 @@ idempotency_keys = sa.Table(
 )
 
 
-def array_parameters(**element_types: type[TypeEngine[Any]] | TypeEngine[Any]) -> list[sa.BindParameter[Any]]:
-    """Bind parameters that each carry one column of a group of rows, for statements that `unnest` them.
+def rows_parameter(name: str) -> sa.BindParameter[str]:
+    """A bind parameter that carries a group of rows as one JSON document (see `as_rows`).
 
-    The statement text then stays the same whatever the number of rows, so it is prepared once, and
-    the rows cost no per-row work in the driver.
+    Statements read it with `json_populate_recordset` or `json_to_recordset`. Their text then stays
+    the same whatever the number of rows, so it is prepared once, and a whole group costs the driver
+    one string rather than one encoded value per field.
     """
-    return [sa.bindparam(name, type_=ARRAY(element_type)) for name, element_type in element_types.items()]
+    return sa.bindparam(name, type_=sa.String)
+
+
+def as_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    return orjson.dumps(rows).decode()
 
 
 def utcnow() -> datetime:

@@ -2,8 +2,10 @@
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
+from types import MappingProxyType
 
 import sqlalchemy as sa
 import structlog
@@ -12,6 +14,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pay.platform.direct import DirectRoute
 from pay.platform.idempotency import IdempotencyMiddleware
 from pay.platform.kernel import Kernel
 from pay.platform.problems import ErrorMap, Problem, install_problem_handlers
@@ -60,6 +63,38 @@ class RequestContextMiddleware:
             REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
 
 
+class ServiceApp(FastAPI):
+    """A service's FastAPI app that answers its direct routes itself, ahead of FastAPI's own stack.
+
+    Direct routes (`pay.platform.direct`, decision 12) still pass through the kernel's middleware:
+    request ids, metrics and idempotency.
+    """
+
+    _direct: Mapping[tuple[str, str], ASGIApp] = MappingProxyType({})
+
+    def answer_directly(self, routes: Sequence[DirectRoute], error_map: ErrorMap, service: str) -> None:
+        self._direct = {
+            (route.method, route.path): RequestContextMiddleware(
+                IdempotencyMiddleware(partial(self._answer, route, error_map), kept_by_handler=route.keeps_answers),
+                service,
+            )
+            for route in routes
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        direct = self._direct.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        if direct is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        await direct(scope, receive, send)
+
+    @staticmethod
+    async def _answer(route: DirectRoute, error_map: ErrorMap, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = route
+        await route.answer(scope, receive, send, error_map)
+
+
 def _health_router(kernel: Kernel) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -100,7 +135,8 @@ def create_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     description: str = "",
-) -> FastAPI:
+    direct_routes: Sequence[DirectRoute] = (),
+) -> ServiceApp:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await kernel.start()
@@ -114,7 +150,7 @@ def create_app(
                 await hook()
             await kernel.close()
 
-    app = FastAPI(
+    app = ServiceApp(
         title=title,
         description=description,
         version="1.0.0",
@@ -128,4 +164,5 @@ def create_app(
         app.include_router(router)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContextMiddleware, service=kernel.settings.service)
+    app.answer_directly(direct_routes, error_map, kernel.settings.service)
     return app

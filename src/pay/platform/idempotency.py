@@ -6,25 +6,32 @@ refused with 409 `idempotency-key-reuse`; a retry that arrives while the first i
 409 `idempotency-key-in-progress`, or `idempotency-key-abandoned` once the first request has clearly
 died without answering. 5xx answers are not stored, so the client may retry them. Keys are scoped to the
 caller's identity so one member can never replay another's response.
+
+A handler may instead keep the key in the very transaction of its effect (`KeptInTransaction`,
+`KeptAnswers`): the claim, the effect and the answer then commit together or not at all.
 """
 
+import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from fastapi import Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pay.platform.auth import VERIFIED_PRINCIPAL, InvalidToken, TokenVerifier
 from pay.platform.batching import Batcher
-from pay.platform.db import array_parameters, idempotency_keys, utcnow
+from pay.platform.db import as_rows, idempotency_keys, rows_parameter, utcnow
 from pay.platform.problems import Problem, problem_response
 
 HEADER = "idempotency-key"
+# Where the middleware names the key for a handler that keeps its own answer.
+CLAIM = "pay.idempotency.claim"
 MAX_KEY_LENGTH = 200
 KEEP_FOR = timedelta(hours=48)
 # Far longer than any request may run (graceful shutdown included): a key still unanswered then was abandoned.
@@ -75,7 +82,9 @@ class KeyAbandoned(KeyRefused):
 
 
 @dataclass(frozen=True)
-class _Claim:
+class KeyClaim:
+    """A request's Idempotency-Key: whose (`scope`), which, and a fingerprint of the request it names."""
+
     scope: str
     key: str
     request_hash: str
@@ -83,41 +92,122 @@ class _Claim:
 
 @dataclass(frozen=True)
 class _Answer:
-    scope: str
-    key: str
+    claim: KeyClaim
     response: StoredResponse
 
 
-# A whole group in one statement each: arrays in, one row per key out.
+@dataclass(frozen=True)
+class KeptInTransaction:
+    """A keyed request whose handler claims the key and keeps the answer in the transaction of its effect.
+
+    The middleware then only names the key (`CLAIM`); `render` turns the handler's outcome into the
+    answer the caller will receive, so that it can be stored before the transaction commits.
+    """
+
+    claim: KeyClaim
+    render: Callable[[object], StoredResponse]
+
+
+# A whole group in one statement each: rows in as one JSON document, one row per key out. Keys are claimed
+# in one order, so two transactions claiming overlapping keys wait on each other instead of deadlocking.
 _CLAIM_GROUP = sa.text(
     """
     INSERT INTO idempotency_keys (scope, key, request_hash, created_at)
     SELECT scope, key, request_hash, :now
-    FROM unnest(:scopes, :keys, :hashes) AS c(scope, key, request_hash)
+    FROM json_to_recordset(CAST(:claims AS json)) AS c(scope text, key text, request_hash text)
+    ORDER BY scope, key
     ON CONFLICT DO NOTHING
     RETURNING scope, key
     """
-).bindparams(*array_parameters(scopes=sa.String, keys=sa.String, hashes=sa.String))
+).bindparams(rows_parameter("claims"))
 _FIND_GROUP = sa.text(
     """
     SELECT k.scope, k.key, k.request_hash, k.response_status, k.response_body, k.response_headers, k.created_at
     FROM idempotency_keys AS k
-    JOIN unnest(:scopes, :keys) AS f(scope, key) USING (scope, key)
+    JOIN json_to_recordset(CAST(:claims AS json)) AS f(scope text, key text) USING (scope, key)
     """
-).bindparams(*array_parameters(scopes=sa.String, keys=sa.String))
-_COMPLETE_GROUP = sa.text(
-    """
+).bindparams(rows_parameter("claims"))
+# Also a part of other statements (`WITH answered AS (...)`): a transaction that keeps its answers with
+# its effect stores them in the same round trip as the effect (see `KeptAnswers`).
+STORE_ANSWERS_SQL = """
     UPDATE idempotency_keys AS k
-    SET response_status = a.status, response_body = a.body, response_headers = CAST(a.headers AS jsonb)
-    FROM unnest(:scopes, :keys, :statuses, :bodies, :headers) AS a(scope, key, status, body, headers)
+    SET response_status = a.status, response_body = decode(a.body, 'base64'), response_headers = a.headers
+    FROM json_to_recordset(CAST(:answers AS json)) AS a(scope text, key text, status int, body text, headers jsonb)
     WHERE k.scope = a.scope AND k.key = a.key
-    """
-).bindparams(
-    *array_parameters(scopes=sa.String, keys=sa.String, statuses=sa.Integer, bodies=sa.LargeBinary, headers=sa.Text)
-)
+"""
+ANSWERS_PARAMETER = rows_parameter("answers")
+_STORE_ANSWERS = sa.text(STORE_ANSWERS_SQL).bindparams(ANSWERS_PARAMETER)
 _RELEASE = idempotency_keys.delete().where(
     sa.and_(idempotency_keys.c.scope == sa.bindparam("this_scope"), idempotency_keys.c.key == sa.bindparam("this_key"))
 )
+
+
+ClaimResult = StoredResponse | Exception | None
+
+
+async def claim_keys(connection: AsyncConnection, claims: Sequence[KeyClaim]) -> list[ClaimResult]:
+    """Claim every key in one statement: None for a key claimed now, else the earlier answer or a refusal.
+
+    A key twice in one group is claimed by its first request; the others meet it as already claimed.
+    """
+    first_with_key: dict[tuple[str, str], int] = {}
+    for index, claim in enumerate(claims):
+        first_with_key.setdefault((claim.scope, claim.key), index)
+    candidates = [claims[index] for index in first_with_key.values()]
+    rows = await connection.execute(_CLAIM_GROUP, {"now": utcnow(), "claims": _claim_rows(candidates)})
+    winners = {first_with_key[(row.scope, row.key)] for row in rows}
+    others = [claim for index, claim in enumerate(claims) if index not in winners]
+    found = {}
+    if others:
+        rows = await connection.execute(_FIND_GROUP, {"claims": _claim_rows(others)})
+        found = {(row.scope, row.key): row for row in rows}
+    return [
+        None if index in winners else _earlier_answer(claim, found.get((claim.scope, claim.key)))
+        for index, claim in enumerate(claims)
+    ]
+
+
+def _claim_rows(claims: Sequence[KeyClaim]) -> str:
+    return as_rows([{"scope": c.scope, "key": c.key, "request_hash": c.request_hash} for c in claims])
+
+
+def answer_rows(answers: Sequence[tuple[KeyClaim, StoredResponse]]) -> str:
+    """The value of `ANSWERS_PARAMETER` that stores these answers."""
+    return as_rows(
+        [
+            {
+                "scope": claim.scope,
+                "key": claim.key,
+                "status": response.status,
+                "body": base64.b64encode(response.body).decode(),
+                "headers": response.headers,
+            }
+            for claim, response in answers
+        ]
+    )
+
+
+class KeptAnswers:
+    """Claims keys and keeps answers in the caller's transaction, for `KeptInTransaction` requests.
+
+    Units of work offer it to use cases that take an Idempotency-Key through to their effect; to
+    them the keys are opaque.
+    """
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def claim(self, calls: Sequence[object]) -> list[ClaimResult]:
+        return await claim_keys(self._connection, [_kept(call).claim for call in calls])
+
+    def answer_rows(self, outcomes: Sequence[tuple[object, object]]) -> str:
+        """The value of `ANSWERS_PARAMETER` that keeps the answer each keyed call gets for its outcome."""
+        return answer_rows([(_kept(call).claim, _kept(call).render(outcome)) for call, outcome in outcomes])
+
+
+def _kept(call: object) -> KeptInTransaction:
+    assert isinstance(call, KeptInTransaction), call
+    return call
 
 
 class IdempotencyStore:
@@ -129,19 +219,19 @@ class IdempotencyStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._claims: Batcher[_Claim, StoredResponse | None] = Batcher(self._claim_group)
+        self._claims: Batcher[KeyClaim, StoredResponse | None] = Batcher(self._claim_group)
         self._answers: Batcher[_Answer, None] = Batcher(self._complete_group)
 
-    async def claim(self, scope: str, key: str, request_hash: str) -> StoredResponse | None:
+    async def claim(self, claim: KeyClaim) -> StoredResponse | None:
         """Claim the key for this request, or return the response stored for an identical one."""
-        return await self._claims.submit(_Claim(scope, key, request_hash))
+        return await self._claims.submit(claim)
 
-    async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
-        await self._answers.submit(_Answer(scope, key, response))
+    async def complete(self, claim: KeyClaim, response: StoredResponse) -> None:
+        await self._answers.submit(_Answer(claim, response))
 
-    async def release(self, scope: str, key: str) -> None:
+    async def release(self, claim: KeyClaim) -> None:
         async with self._engine.connect() as connection:
-            await connection.execute(_RELEASE, {"this_scope": scope, "this_key": key})
+            await connection.execute(_RELEASE, {"this_scope": claim.scope, "this_key": claim.key})
 
     async def forget_expired(self) -> None:
         async with self._engine.connect() as connection:
@@ -149,51 +239,18 @@ class IdempotencyStore:
                 idempotency_keys.delete().where(idempotency_keys.c.created_at < utcnow() - KEEP_FOR)
             )
 
-    async def _claim_group(self, claims: Sequence[_Claim]) -> list[StoredResponse | Exception | None]:
-        # A key twice in one group: its first request claims it, the others meet it as already claimed.
-        first_with_key: dict[tuple[str, str], int] = {}
-        for index, claim in enumerate(claims):
-            first_with_key.setdefault((claim.scope, claim.key), index)
-        candidates = [claims[index] for index in first_with_key.values()]
+    async def _claim_group(self, claims: Sequence[KeyClaim]) -> list[ClaimResult]:
         async with self._engine.connect() as connection:
-            rows = await connection.execute(
-                _CLAIM_GROUP,
-                {
-                    "now": utcnow(),
-                    "scopes": [claim.scope for claim in candidates],
-                    "keys": [claim.key for claim in candidates],
-                    "hashes": [claim.request_hash for claim in candidates],
-                },
-            )
-            winners = {first_with_key[(row.scope, row.key)] for row in rows}
-            others = [claim for index, claim in enumerate(claims) if index not in winners]
-            found = {}
-            if others:
-                rows = await connection.execute(
-                    _FIND_GROUP, {"scopes": [claim.scope for claim in others], "keys": [claim.key for claim in others]}
-                )
-                found = {(row.scope, row.key): row for row in rows}
-        return [
-            None if index in winners else _earlier_answer(claim, found.get((claim.scope, claim.key)))
-            for index, claim in enumerate(claims)
-        ]
+            return await claim_keys(connection, claims)
 
     async def _complete_group(self, answers: Sequence[_Answer]) -> list[Exception | None]:
         async with self._engine.connect() as connection:
-            await connection.execute(
-                _COMPLETE_GROUP,
-                {
-                    "scopes": [answer.scope for answer in answers],
-                    "keys": [answer.key for answer in answers],
-                    "statuses": [answer.response.status for answer in answers],
-                    "bodies": [answer.response.body for answer in answers],
-                    "headers": [json.dumps(answer.response.headers) for answer in answers],
-                },
-            )
+            answered = answer_rows([(answer.claim, answer.response) for answer in answers])
+            await connection.execute(_STORE_ANSWERS, {"answers": answered})
         return [None] * len(answers)
 
 
-def _earlier_answer(claim: _Claim, row: sa.Row[Any] | None) -> StoredResponse | Exception:
+def _earlier_answer(claim: KeyClaim, row: sa.Row[Any] | None) -> StoredResponse | Exception:
     """What a request meets when its key was claimed before: the stored answer, or why it is refused."""
     if row is None:
         # The request that claimed it failed and released it between our claim and our look: let the caller retry.
@@ -231,8 +288,12 @@ def _caller(scope: Scope, headers: dict[bytes, bytes], verifier: TokenVerifier |
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Claims keys and keeps answers around the app; or, for a handler that keeps them in its own
+    transaction (`kept_by_handler`), only names the key in the scope under `CLAIM`."""
+
+    def __init__(self, app: ASGIApp, *, kept_by_handler: bool = False) -> None:
         self.app = app
+        self._kept_by_handler = kept_by_handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
@@ -247,15 +308,20 @@ class IdempotencyMiddleware:
 
         state = scope["app"].state
         store: IdempotencyStore = state.idempotency_store
-        body = await _read_body(receive)
+        body = await read_body(receive)
         caller = f"{_caller(scope, headers, getattr(state, 'token_verifier', None))}:{scope['path']}"
+        claim = KeyClaim(caller, key, request_fingerprint(scope["method"], scope["path"], body))
+        if self._kept_by_handler:
+            scope[CLAIM] = claim
+            await self.app(scope, _replaying(body), send)
+            return
         try:
-            stored = await store.claim(caller, key, request_fingerprint(scope["method"], scope["path"], body))
+            stored = await store.claim(claim)
         except KeyRefused as refusal:
             await problem_response(refusal.problem)(scope, receive, send)
             return
         if stored is not None:
-            await _replay(stored, send)
+            await replayed(stored)(scope, receive, send)
             return
 
         # The answer is stored before the caller sees it, so a caller holding an answer can always replay it.
@@ -263,16 +329,38 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, _replaying(body), recorder.record)
         except BaseException:
-            await store.release(caller, key)
+            await store.release(claim)
             raise
         if recorder.status is not None and recorder.status < 500:
-            await store.complete(caller, key, recorder.stored())
+            await store.complete(claim, recorder.stored())
         else:
-            await store.release(caller, key)
+            await store.release(claim)
         await recorder.forward(send)
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def claimed_key(request: Request) -> KeyClaim | None:
+    """The key of a request whose handler keeps its own answer (see `KeptInTransaction`), if it sent one."""
+    claim = request.scope.get(CLAIM)
+    return claim if isinstance(claim, KeyClaim) else None
+
+
+ClaimedKey = Annotated[KeyClaim | None, Depends(claimed_key)]
+
+
+def replayed(stored: StoredResponse) -> Response:
+    return Response(stored.body, stored.status, headers={**stored.headers, "idempotent-replayed": "true"})
+
+
+def answer_of(response: Response) -> StoredResponse:
+    """What a replay of this response must answer."""
+    return StoredResponse(response.status_code, bytes(response.body), _kept_headers(response.raw_headers))
+
+
+def _kept_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {name.lower().decode(): value.decode() for name, value in headers if name.lower() in _KEPT_HEADERS}
+
+
+async def read_body(receive: Receive) -> bytes:
     chunks = []
     while True:
         message = await receive()
@@ -292,21 +380,6 @@ def _replaying(body: bytes) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
-
-
-async def _replay(stored: StoredResponse, send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": stored.status,
-            "headers": [
-                *((name.encode(), value.encode()) for name, value in stored.headers.items()),
-                (b"content-length", str(len(stored.body)).encode()),
-                (b"idempotent-replayed", b"true"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": stored.body})
 
 
 class _ResponseRecorder:
@@ -330,11 +403,7 @@ class _ResponseRecorder:
     def stored(self) -> StoredResponse:
         start = self._start()
         assert start is not None
-        headers = {
-            name.lower().decode(): value.decode()
-            for name, value in start.get("headers", [])
-            if name.lower() in _KEPT_HEADERS
-        }
+        headers = _kept_headers(start.get("headers", []))
         body = b"".join(
             message.get("body", b"") for message in self._messages if message["type"] == "http.response.body"
         )

@@ -1,6 +1,6 @@
 """RFC 9457 problem+json: every error a service returns has this shape and a stable `code`."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,16 +69,25 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
     return JSONResponse(body, status_code=problem.status, headers=dict(problem.headers), media_type=PROBLEM_MEDIA_TYPE)
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
     # Echoing the rejected input back could leak secrets such as passwords, so only location and reason go out.
-    return [
+    reasons = [
         {
             "loc": [str(part) for part in error.get("loc", ())],
             "msg": error.get("msg", ""),
             "type": error.get("type", ""),
         }
-        for error in exc.errors()
+        for error in errors
     ]
+    return Problem(422, "validation-error", "Invalid request", extra={"errors": reasons})
+
+
+def mapped_problem(exc: Exception, error_map: ErrorMap) -> Problem | None:
+    """The problem a domain or application exception maps onto, or None if it is not in the map."""
+    spec = next((error_map[kind] for kind in type(exc).__mro__ if kind in error_map), None)
+    if spec is None:
+        return None
+    return Problem(spec.status, spec.code, spec.title, str(exc) or None, spec.headers)
 
 
 def install_problem_handlers(app: FastAPI, error_map: ErrorMap) -> None:
@@ -88,8 +97,7 @@ def install_problem_handlers(app: FastAPI, error_map: ErrorMap) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problem = Problem(422, "validation-error", "Invalid request", extra={"errors": _validation_errors(exc)})
-        return problem_response(problem, request.url.path)
+        return problem_response(validation_problem(exc.errors()), request.url.path)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -98,8 +106,8 @@ def install_problem_handlers(app: FastAPI, error_map: ErrorMap) -> None:
         return problem_response(Problem(exc.status_code, code, title, detail, exc.headers or {}), request.url.path)
 
     async def on_mapped(request: Request, exc: Exception) -> JSONResponse:
-        spec = next(error_map[kind] for kind in type(exc).__mro__ if kind in error_map)
-        problem = Problem(spec.status, spec.code, spec.title, str(exc) or None, spec.headers)
+        problem = mapped_problem(exc, error_map)
+        assert problem is not None
         return problem_response(problem, request.url.path)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

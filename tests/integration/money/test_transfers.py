@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from pay.money.adapters.db import MoneyUnitOfWork
+
 from money_support import FakeBanking, Member
 
 
@@ -79,10 +81,69 @@ async def test_the_same_idempotency_key_moves_money_once(
     key = str(uuid.uuid4())
     first = await send(client, alice, bob, 10_000, **{"Idempotency-Key": key})
     second = await send(client, alice, bob, 10_000, **{"Idempotency-Key": key})
-    assert first.json() == second.json()
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json() and second.headers["idempotent-replayed"] == "true"
     assert (await balance(client, alice), await balance(client, bob)) == (20_000, 10_000)
     reuse = await send(client, alice, bob, 5_000, **{"Idempotency-Key": key})
     assert reuse.status_code == 409 and reuse.json()["code"] == "idempotency-key-reuse"
+
+
+async def test_a_key_sent_twice_at_once_moves_money_once(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    alice, bob = await new_member(30_000, banking=banking), await new_member()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    answers = await asyncio.gather(*(send(client, alice, bob, 10_000, **key) for _ in range(5)))
+    done = [answer for answer in answers if answer.status_code == 200]
+    assert {answer.json()["moneyChangingRequestId"] for answer in done} == {done[0].json()["moneyChangingRequestId"]}
+    assert all(answer.json()["code"] == "idempotency-key-in-progress" for answer in answers if answer not in done)
+    assert (await balance(client, alice), await balance(client, bob)) == (20_000, 10_000)
+    assert (await send(client, alice, bob, 10_000, **key)).json() == done[0].json()
+
+
+async def test_a_refused_transfer_is_replayed_as_refused_even_once_it_could_succeed(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    alice, bob = await new_member(1_000, banking=banking), await new_member(5_000, banking=banking)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    refused = await send(client, alice, bob, 2_000, **key)
+    assert refused.status_code == 409 and refused.json()["code"] == "insufficient-balance"
+    assert (await send(client, bob, alice, 5_000)).status_code == 200
+    again = await send(client, alice, bob, 2_000, **key)
+    assert again.status_code == 409 and again.json() == refused.json()
+    assert again.headers["content-type"] == "application/problem+json"
+    assert (await balance(client, alice), await balance(client, bob)) == (6_000, 0)
+
+
+async def test_a_key_is_kept_only_together_with_its_effect(
+    client: httpx.AsyncClient,
+    new_member: Callable[..., Any],
+    banking: FakeBanking,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice, bob = await new_member(10_000, banking=banking), await new_member()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+
+    async def lost_connection(*_: object) -> None:
+        raise ConnectionError("the database went away mid-transaction")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(MoneyUnitOfWork, "save_transfers", lost_connection)
+        failed = await send(client, alice, bob, 4_000, **key)
+    assert failed.status_code == 500
+    retried = await send(client, alice, bob, 4_000, **key)
+    assert retried.status_code == 200 and "idempotent-replayed" not in retried.headers
+    assert (await balance(client, alice), await balance(client, bob)) == (6_000, 4_000)
+
+
+async def test_the_transfer_endpoint_is_documented_and_answers_other_methods(client: httpx.AsyncClient) -> None:
+    operation = (await client.get("/openapi.json")).json()["paths"]["/money/transfer"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/TransferMoneyRequest")
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/MoneyChangingRequest"
+    )
+    wrong_method = await client.put("/money/transfer")
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method-not-allowed"
 
 
 async def test_hundreds_of_opposite_transfers_conserve_the_total(

@@ -1,12 +1,11 @@
 """Money's tables, repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pay.money.adapters.messaging import firmbanking_command
@@ -14,7 +13,8 @@ from pay.money.application.ports import HistoryPage
 from pay.money.domain.processes import BankAccount, BankTransfer, MoneyProcess, ProcessKind, Step
 from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingRequest
 from pay.money.domain.wallet import Wallet, WalletAlreadyExists, WalletEvent, WalletEventKind
-from pay.platform.db import SqlUnitOfWork, array_parameters, utcnow
+from pay.platform.db import SqlUnitOfWork, as_rows, rows_parameter, utcnow
+from pay.platform.idempotency import ANSWERS_PARAMETER, STORE_ANSWERS_SQL, KeptAnswers
 from pay.platform.saga import SagaRecord, SagaStore
 
 metadata = sa.MetaData()
@@ -57,75 +57,41 @@ requests = sa.Table(
 )
 
 
-# Groups of rows go in as arrays (`array_parameters`), one statement per table. Every changed wallet
-# is guarded by the version it was read at.
-_UPDATE_FOLDS = sa.text(
-    """
+# Groups of rows go in as one JSON document each (`rows_parameter`), one statement part per table; the
+# parts are joined as data-modifying CTEs so that whatever changes together is written in one round
+# trip. Every changed wallet is guarded by the version it was read at.
+_EVENTS_SQL = """
+    INSERT INTO wallet_events SELECT * FROM json_populate_recordset(NULL::wallet_events, CAST(:events AS json))
+"""
+_FOLDS_SQL = """
     UPDATE wallets AS w
-    SET balance = f.balance, held = f.held, version = f.version, holds = f.holds::jsonb, updated_at = :now
-    FROM unnest(:ids, :balances, :helds, :versions, :read_versions, :holds)
-        AS f(membership_id, balance, held, version, read_version, holds)
+    SET balance = f.balance, held = f.held, version = f.version, holds = f.holds, updated_at = :now
+    FROM json_to_recordset(CAST(:folds AS json))
+        AS f(membership_id text, balance bigint, held bigint, version int, read_version int, holds jsonb)
     WHERE w.membership_id = f.membership_id AND w.version = f.read_version
     RETURNING w.membership_id
-    """
-).bindparams(
-    *array_parameters(
-        ids=sa.String,
-        balances=sa.BigInteger,
-        helds=sa.BigInteger,
-        versions=sa.Integer,
-        read_versions=sa.Integer,
-        holds=sa.Text,
-    ),
+"""
+_REQUESTS_SQL = """
+    INSERT INTO money_changing_requests
+    SELECT * FROM json_populate_recordset(NULL::money_changing_requests, CAST(:requests AS json))
+"""
+_WALLET_PARAMETERS = (
+    rows_parameter("events"),
+    rows_parameter("folds"),
     sa.bindparam("now", type_=sa.DateTime(timezone=True)),
 )
 
-
-_APPEND_EVENTS = sa.text(
-    """
-    INSERT INTO wallet_events (membership_id, version, kind, amount, request_id, occurred_at)
-    SELECT * FROM unnest(:ids, :versions, :kinds, :amounts, :request_ids, :occurred_ats)
-    """
-).bindparams(
-    *array_parameters(
-        ids=sa.String,
-        versions=sa.Integer,
-        kinds=sa.String,
-        amounts=sa.BigInteger,
-        request_ids=sa.String,
-        occurred_ats=sa.DateTime(timezone=True),
-    )
-)
-
-_ADD_REQUESTS = sa.text(
-    """
-    INSERT INTO money_changing_requests (
-        request_id, change_type, target_membership_id, counterpart_membership_id, amount, status, reason,
-        created_at, updated_at
-    )
-    SELECT * FROM unnest(
-        :request_ids, :change_types, :targets, :counterparts, :amounts, :statuses, :reasons, :created_ats, :updated_ats
-    )
-    """
-).bindparams(
-    *array_parameters(
-        request_ids=sa.String,
-        change_types=sa.String,
-        targets=sa.String,
-        counterparts=sa.String,
-        amounts=sa.BigInteger,
-        statuses=sa.String,
-        reasons=sa.String,
-        created_ats=sa.DateTime(timezone=True),
-        updated_ats=sa.DateTime(timezone=True),
-    )
-)
-
+_APPEND_EVENTS = sa.text(_EVENTS_SQL).bindparams(rows_parameter("events"))
+_SAVE_WALLETS = sa.text(f"WITH appended AS ({_EVENTS_SQL}) {_FOLDS_SQL}").bindparams(*_WALLET_PARAMETERS)
+_ADD_REQUESTS = sa.text(_REQUESTS_SQL).bindparams(rows_parameter("requests"))
+_SAVE_TRANSFERS = sa.text(
+    f"WITH appended AS ({_EVENTS_SQL}), added AS ({_REQUESTS_SQL}), answered AS ({STORE_ANSWERS_SQL}) {_FOLDS_SQL}"
+).bindparams(*_WALLET_PARAMETERS, rows_parameter("requests"), ANSWERS_PARAMETER)
 
 # Locking in key order means two transfers in opposite directions can never deadlock.
 _LOCK_WALLETS = (
     wallets.select()
-    .where(wallets.c.membership_id.in_(sa.bindparam("ids", expanding=True)))
+    .where(wallets.c.membership_id == sa.func.any(sa.bindparam("ids", type_=ARRAY(sa.String))))
     .order_by(wallets.c.membership_id)
     .with_for_update()
 )
@@ -157,41 +123,12 @@ class SqlWalletRepository:
         return {row.membership_id: _wallet(row) for row in rows}
 
     async def save(self, *changed: Wallet) -> None:
-        if not changed:
-            return
-        await self._append(*changed)
-        result = await self._connection.execute(
-            _UPDATE_FOLDS,
-            {
-                "ids": [w.membership_id for w in changed],
-                "balances": [w.balance for w in changed],
-                "helds": [w.held for w in changed],
-                "versions": [w.version for w in changed],
-                "read_versions": [w.version - len(w.changes) for w in changed],
-                "holds": [json.dumps(w.holds) for w in changed],
-                "now": utcnow(),
-            },
-        )
-        updated = set(result.scalars())
-        for wallet in changed:
-            if wallet.membership_id not in updated:
-                raise ConcurrentWalletChange(wallet.membership_id)
-            wallet.changes.clear()
+        if changed:
+            result = await self._connection.execute(_SAVE_WALLETS, _wallet_values(changed))
+            _check_saved(changed, set(result.scalars()))
 
     async def _append(self, *changed: Wallet) -> None:
-        events = [event for wallet in changed for event in wallet.changes]
-        if events:
-            await self._connection.execute(
-                _APPEND_EVENTS,
-                {
-                    "ids": [event.membership_id for event in events],
-                    "versions": [event.version for event in events],
-                    "kinds": [event.kind.value for event in events],
-                    "amounts": [event.amount for event in events],
-                    "request_ids": [event.request_id for event in events],
-                    "occurred_ats": [event.occurred_at for event in events],
-                },
-            )
+        await self._connection.execute(_APPEND_EVENTS, {"events": _event_rows(changed)})
 
     async def balances(self, membership_ids: Sequence[str]) -> Mapping[str, int]:
         statement = sa.select(wallets.c.membership_id, wallets.c.balance - wallets.c.held).where(
@@ -238,6 +175,50 @@ class SqlWalletRepository:
         return int(count), int(balance), int(held)
 
 
+def _event_rows(changed: Sequence[Wallet]) -> str:
+    return as_rows(
+        [
+            {
+                "membership_id": event.membership_id,
+                "version": event.version,
+                "kind": event.kind.value,
+                "amount": event.amount,
+                "request_id": event.request_id,
+                "occurred_at": event.occurred_at,
+            }
+            for wallet in changed
+            for event in wallet.changes
+        ]
+    )
+
+
+def _wallet_values(changed: Sequence[Wallet]) -> dict[str, Any]:
+    """The new events of these wallets and the balances they lead to."""
+    folds = [
+        {
+            "membership_id": w.membership_id,
+            "balance": w.balance,
+            "held": w.held,
+            "version": w.version,
+            "read_version": w.version - len(w.changes),
+            "holds": w.holds,
+        }
+        for w in changed
+    ]
+    return {"events": _event_rows(changed), "folds": as_rows(folds), "now": utcnow()}
+
+
+def _check_saved(changed: Sequence[Wallet], updated: set[str]) -> None:
+    for wallet in changed:
+        if wallet.membership_id not in updated:
+            raise ConcurrentWalletChange(wallet.membership_id)
+        wallet.changes.clear()
+
+
+def _request_rows(added: Sequence[MoneyChangingRequest]) -> str:
+    return as_rows([_request_columns(request) for request in added])
+
+
 def _snapshot(wallet: Wallet) -> dict[str, Any]:
     return {
         "membership_id": wallet.membership_id,
@@ -263,20 +244,7 @@ class SqlRequestRepository:
         self._connection = connection
 
     async def add(self, *added: MoneyChangingRequest) -> None:
-        await self._connection.execute(
-            _ADD_REQUESTS,
-            {
-                "request_ids": [request.request_id for request in added],
-                "change_types": [request.change_type.value for request in added],
-                "targets": [request.target_membership_id for request in added],
-                "counterparts": [request.counterpart_membership_id for request in added],
-                "amounts": [request.amount for request in added],
-                "statuses": [request.status.value for request in added],
-                "reasons": [request.reason for request in added],
-                "created_ats": [request.created_at for request in added],
-                "updated_ats": [request.updated_at for request in added],
-            },
-        )
+        await self._connection.execute(_ADD_REQUESTS, {"requests": _request_rows(added)})
 
     async def get(self, request_id: str, *, for_update: bool = False) -> MoneyChangingRequest | None:
         statement = requests.select().where(requests.c.request_id == request_id)
@@ -393,6 +361,7 @@ class MoneyUnitOfWork(SqlUnitOfWork):
     processes: SqlProcessRepository
 
     def _open(self) -> None:
+        self._answers = KeptAnswers(self.connection)
         self.wallets = SqlWalletRepository(self.connection)
         self.requests = SqlRequestRepository(self.connection)
         self.processes = SqlProcessRepository(self.connection)
@@ -402,3 +371,19 @@ class MoneyUnitOfWork(SqlUnitOfWork):
 
     async def request_bank_transfer(self, process_id: str, transfer: BankTransfer) -> None:
         await self.outbox.add(firmbanking_command(process_id, transfer))
+
+    async def claim_keys(self, keys: Sequence[object]) -> Sequence[object | Exception | None]:
+        return await self._answers.claim(keys)
+
+    async def save_transfers(
+        self,
+        added: Sequence[MoneyChangingRequest],
+        changed: Sequence[Wallet],
+        answers: Sequence[tuple[object, object]],
+    ) -> None:
+        values = {
+            **_wallet_values(changed),
+            "requests": _request_rows(added),
+            "answers": self._answers.answer_rows(answers),
+        }
+        _check_saved(changed, set((await self.connection.execute(_SAVE_TRANSFERS, values)).scalars()))

@@ -11,7 +11,9 @@ from pay.money.application import use_cases
 from pay.money.application.use_cases import Dependencies
 from pay.money.domain import requests, wallet
 from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
-from pay.platform.problems import ErrorMap, ProblemSpec
+from pay.platform.direct import DirectRoute
+from pay.platform.idempotency import ClaimedKey, KeptInTransaction, StoredResponse, answer_of, replayed
+from pay.platform.problems import ErrorMap, ProblemSpec, mapped_problem, problem_response
 
 ERRORS: ErrorMap = {
     wallet.WalletNotFound: ProblemSpec(404, "wallet-not-found", "This member has no wallet"),
@@ -113,10 +115,33 @@ async def decrease(
     return _answer(await use_cases.wait_for_request(deps, started, deps.answer_within_seconds), response)
 
 
-@router.post("/transfer")
-async def transfer(body: api.TransferMoneyRequest, principal: CurrentPrincipal, deps: Deps) -> api.MoneyChangingRequest:
+@router.post("/transfer", response_model=api.MoneyChangingRequest)
+async def transfer(
+    body: api.TransferMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey
+) -> api.MoneyChangingRequest | Response:
     ensure_may_act_for(principal, body.from_membership_id)
-    return _request(await use_cases.transfer(deps, body.from_membership_id, body.to_membership_id, body.amount))
+    key = KeptInTransaction(claim, _transfer_answer) if claim is not None else None
+    outcome = await use_cases.transfer(deps, body.from_membership_id, body.to_membership_id, body.amount, key)
+    if isinstance(outcome, requests.MoneyChangingRequest):
+        return _request(outcome)
+    assert isinstance(outcome, StoredResponse)
+    return replayed(outcome)
+
+
+def _transfer_answer(outcome: object) -> StoredResponse:
+    """What a transfer with an Idempotency-Key answers, kept with its effect for a retry to replay."""
+    if isinstance(outcome, requests.MoneyChangingRequest):
+        content = _request(outcome).model_dump_json(by_alias=True)
+        return answer_of(Response(content, media_type="application/json"))
+    assert isinstance(outcome, Exception)
+    problem = mapped_problem(outcome, ERRORS)
+    assert problem is not None, outcome
+    return answer_of(problem_response(problem, TRANSFER_PATH))
+
+
+# The busiest endpoint skips FastAPI's per-request work and keeps its keys with its effect (decision 12).
+TRANSFER_PATH = "/money/transfer"
+DIRECT_ROUTES = [DirectRoute("POST", TRANSFER_PATH, transfer, keeps_answers=True)]
 
 
 @router.get("/changing-requests/{request_id}")

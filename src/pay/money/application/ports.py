@@ -63,6 +63,14 @@ class ProcessRepository(Protocol):
     async def count_unfinished(self) -> int: ...
 
 
+class RequestKey(Protocol):
+    """A client's Idempotency-Key for one request, as the inbound adapter passed it on: opaque here."""
+
+
+class PriorAnswer(Protocol):
+    """What an earlier request with the same key was answered: opaque here, the inbound adapter replays it."""
+
+
 class UnitOfWork(Protocol):
     @property
     def wallets(self) -> WalletRepository: ...
@@ -78,6 +86,19 @@ class UnitOfWork(Protocol):
 
     async def request_bank_transfer(self, process_id: str, transfer: BankTransfer) -> None:
         """Ask banking for the transfer, sent once this unit of work commits."""
+
+    async def claim_keys(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:
+        """Claim each key until this unit of work ends: None for a new one; otherwise what its earlier
+        request was answered, or the refusal to raise for this one."""
+
+    async def save_transfers(
+        self,
+        requests: Sequence[MoneyChangingRequest],
+        wallets: Sequence[Wallet],
+        answers: Sequence[tuple[RequestKey, object]],
+    ) -> None:
+        """Store a group of transfers at once: their requests, the wallets they changed, and what each
+        keyed request is answered for its outcome."""
 
     async def __aenter__(self) -> Self: ...
 

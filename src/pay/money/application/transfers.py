@@ -4,19 +4,24 @@ Every transfer that arrives while a transaction is being written joins the next 
 service pays for one lock round, one journal write and one commit per group instead of per
 transfer. Each transfer in a group still succeeds or fails on its own: one that would overdraw is
 refused and the others go through; when the transaction as a whole fails, none of them happened.
+A transfer sent with an Idempotency-Key claims it and keeps its answer in the same transaction, so
+key and effect are committed together or not at all.
 """
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from pay.money.application.ports import Clock, UnitOfWork
+from pay.money.application.ports import Clock, PriorAnswer, RequestKey, UnitOfWork
 from pay.money.domain import wallet
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest
-from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, WalletNotFound
+from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, Wallet, WalletNotFound
 
-Outcome = MoneyChangingRequest | WalletNotFound | InsufficientBalance | BalanceLimitExceeded
+Refusal = WalletNotFound | InsufficientBalance | BalanceLimitExceeded
+# A transfer's own outcome, or, for a key used before, the earlier answer or why this request is refused.
+Outcome = MoneyChangingRequest | Refusal | PriorAnswer | Exception
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class TransferOrder:
     source: str
     target: str
     amount: int
+    key: RequestKey | None = None
 
 
 async def transfer_together(
@@ -31,33 +37,44 @@ async def transfer_together(
 ) -> list[Outcome]:
     """Apply the orders in arrival order in one transaction; the outcome of each, in the same order."""
     now = clock()
-    outcomes: list[Outcome] = []
-    succeeded: list[MoneyChangingRequest] = []
     async with uow_factory() as uow:
+        keyed = [index for index, order in enumerate(orders) if order.key is not None]
+        claimed = await uow.claim_keys([key for key in (orders[index].key for index in keyed) if key is not None])
+        answered_before = {index: earlier for index, earlier in zip(keyed, claimed, strict=True) if earlier is not None}
+        fresh = [order for index, order in enumerate(orders) if index not in answered_before]
         # One lock round for the whole group, in key order, so groups and single changes never deadlock.
-        wallets = await uow.wallets.lock(sorted({o.source for o in orders} | {o.target for o in orders}))
-        for order in orders:
-            request = MoneyChangingRequest.new(
-                str(uuid.uuid4()), ChangeType.TRANSFER, order.source, order.amount, now, order.target
-            )
-            try:
-                for membership_id in (order.source, order.target):
-                    if membership_id not in wallets:
-                        raise WalletNotFound(membership_id)
-                wallet.transfer(
-                    wallets[order.source], wallets[order.target], order.amount, request.request_id, now, balance_limit
-                )
-            except (WalletNotFound, InsufficientBalance, BalanceLimitExceeded) as refusal:
-                outcomes.append(refusal)
-                continue
-            request.succeed(now)
-            succeeded.append(request)
-            outcomes.append(request)
-        if succeeded:
-            await uow.requests.add(*succeeded)
-            await uow.wallets.save(*(changed for changed in wallets.values() if changed.changes))
+        wallets = await uow.wallets.lock(sorted({o.source for o in fresh} | {o.target for o in fresh}))
+        outcomes: list[Outcome] = [
+            answered_before[index] if index in answered_before else _apply(order, wallets, now, balance_limit)
+            for index, order in enumerate(orders)
+        ]
+        succeeded = [outcome for outcome in outcomes if isinstance(outcome, MoneyChangingRequest)]
+        answers = [
+            (order.key, outcome)
+            for index, (order, outcome) in enumerate(zip(orders, outcomes, strict=True))
+            if order.key is not None and index not in answered_before
+        ]
+        if succeeded or answers:
+            await uow.save_transfers(succeeded, [changed for changed in wallets.values() if changed.changes], answers)
             await uow.commit()
     return outcomes
+
+
+def _apply(order: TransferOrder, wallets: Mapping[str, Wallet], now: datetime, balance_limit: int) -> Outcome:
+    request = MoneyChangingRequest.new(
+        str(uuid.uuid4()), ChangeType.TRANSFER, order.source, order.amount, now, order.target
+    )
+    try:
+        for membership_id in (order.source, order.target):
+            if membership_id not in wallets:
+                raise WalletNotFound(membership_id)
+        wallet.transfer(
+            wallets[order.source], wallets[order.target], order.amount, request.request_id, now, balance_limit
+        )
+    except (WalletNotFound, InsufficientBalance, BalanceLimitExceeded) as refusal:
+        return refusal
+    request.succeed(now)
+    return request
 
 
 class TransferDesk(Protocol):
@@ -66,4 +83,4 @@ class TransferDesk(Protocol):
     The composition root builds it from `transfer_together` (see `pay.platform.batching`).
     """
 
-    async def submit(self, order: TransferOrder) -> MoneyChangingRequest: ...
+    async def submit(self, order: TransferOrder) -> MoneyChangingRequest | PriorAnswer: ...

@@ -13,6 +13,8 @@ from pay.money.application.ports import (
     Clock,
     HistoryPage,
     LinkedAccountUnusable,
+    PriorAnswer,
+    RequestKey,
     UnitOfWork,
 )
 from pay.money.application.transfers import TransferDesk, TransferOrder
@@ -127,11 +129,13 @@ async def get_request(deps: Dependencies, request_id: str) -> MoneyChangingReque
     return request
 
 
-async def transfer(deps: Dependencies, source: str, target: str, amount: int) -> MoneyChangingRequest:
-    """Both wallets change in one transaction, or neither does."""
+async def transfer(
+    deps: Dependencies, source: str, target: str, amount: int, key: RequestKey | None = None
+) -> MoneyChangingRequest | PriorAnswer:
+    """Both wallets change in one transaction, or neither does; a key used before gets its earlier answer."""
     if source == target:
         raise SameWallet()
-    return await deps.transfers.submit(TransferOrder(source, target, amount))
+    return await deps.transfers.submit(TransferOrder(source, target, amount, key))
 
 
 async def start_recharge(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
