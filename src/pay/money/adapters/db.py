@@ -59,7 +59,9 @@ requests = sa.Table(
 
 # Groups of rows go in as one JSON document each (`rows_parameter`), one statement part per table; the
 # parts are joined as data-modifying CTEs so that whatever changes together is written in one round
-# trip. Every changed wallet is guarded by the version it was read at.
+# trip. Every changed wallet is guarded by the version it was read at. Inserted rows are taken whole
+# (`SELECT *` of the table's row type), so a column added later must be given here: a missing key is
+# NULL, not the column's default.
 _EVENTS_SQL = """
     INSERT INTO wallet_events SELECT * FROM json_populate_recordset(NULL::wallet_events, CAST(:events AS json))
 """

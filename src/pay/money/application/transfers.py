@@ -38,8 +38,8 @@ async def transfer_together(
     """Apply the orders in arrival order in one transaction; the outcome of each, in the same order."""
     now = clock()
     async with uow_factory() as uow:
-        keyed = [index for index, order in enumerate(orders) if order.key is not None]
-        claimed = await uow.claim_keys([key for key in (orders[index].key for index in keyed) if key is not None])
+        keyed = {index: order.key for index, order in enumerate(orders) if order.key is not None}
+        claimed = await uow.claim_keys(list(keyed.values())) if keyed else []
         answered_before = {index: earlier for index, earlier in zip(keyed, claimed, strict=True) if earlier is not None}
         fresh = [order for index, order in enumerate(orders) if index not in answered_before]
         # One lock round for the whole group, in key order, so groups and single changes never deadlock.
@@ -49,11 +49,7 @@ async def transfer_together(
             for index, order in enumerate(orders)
         ]
         succeeded = [outcome for outcome in outcomes if isinstance(outcome, MoneyChangingRequest)]
-        answers = [
-            (order.key, outcome)
-            for index, (order, outcome) in enumerate(zip(orders, outcomes, strict=True))
-            if order.key is not None and index not in answered_before
-        ]
+        answers = [(key, outcomes[index]) for index, key in keyed.items() if index not in answered_before]
         if succeeded or answers:
             await uow.save_transfers(succeeded, [changed for changed in wallets.values() if changed.changes], answers)
             await uow.commit()
