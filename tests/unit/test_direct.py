@@ -112,6 +112,22 @@ async def test_errors_are_the_same_problems_as_on_every_route(amount: int, statu
     assert headers["content-type"] == "application/problem+json"
 
 
+async def test_dependencies_run_before_the_body_is_read_as_in_fastapi() -> None:
+    async def signed_in(request: Request) -> str:
+        if "x-caller" not in request.headers:
+            raise Problem(401, "unauthenticated", "Authentication required")
+        return request.headers["x-caller"]
+
+    async def guarded(order: Order, caller: Annotated[str, Depends(signed_in)]) -> Receipt:
+        return Receipt(amount=order.amount, caller=caller)
+
+    route = DirectRoute("POST", "/guarded", guarded)
+    status, _, body = await call(route, b'{"amount": "not even a number"}')
+    assert (status, body["code"]) == (401, "unauthenticated")
+    status, _, body = await call(route, b'{"amount": "not even a number"}', {"x-caller": "kim"})
+    assert (status, body["code"]) == (422, "validation-error")
+
+
 async def test_an_endpoint_may_answer_a_response_of_its_own() -> None:
     async def replay(order: Order) -> Response:
         return Response(b'{"replayed": true}', 200, media_type="application/json")
@@ -130,7 +146,15 @@ def test_parameters_no_direct_route_can_supply_are_refused_when_the_route_is_bui
     async def with_plain_dependency(order: Order, who: Annotated[str, Depends(not_a_coroutine)]) -> Receipt:
         raise AssertionError
 
+    async def reads_the_body(order: Order) -> str:
+        return "x"
+
+    async def with_body_dependency(order: Order, who: Annotated[str, Depends(reads_the_body)]) -> Receipt:
+        raise AssertionError
+
     with pytest.raises(TypeError, match="page"):
         DirectRoute("POST", "/x", with_query)
+    with pytest.raises(TypeError, match="only the endpoint takes the body"):
+        DirectRoute("POST", "/x", with_body_dependency)
     with pytest.raises(TypeError, match="coroutine"):
         DirectRoute("POST", "/x", with_plain_dependency)

@@ -10,6 +10,7 @@ that need only these in turn. Errors become the same problem documents as on eve
 
 import inspect
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 import structlog
@@ -27,51 +28,61 @@ Endpoint = Callable[..., Awaitable[BaseModel | Response]]
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-# Supplies a callable's arguments and calls it, for one request and its parsed body.
-Resolver = Callable[[Request, BaseModel | None], Awaitable[Any]]
+# Supplies a dependency's arguments and calls it, for one request.
+Resolver = Callable[[Request], Awaitable[Any]]
 
 
-def _resolver(call: Callable[..., Any]) -> Resolver:
-    """How to call `call` for a request, worked out once; TypeError for a parameter no route can supply."""
-    function = call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
-    if not inspect.iscoroutinefunction(function):
-        # FastAPI would move a plain function to its thread pool; a direct route has none.
-        raise TypeError(f"{getattr(call, '__qualname__', call)!r} must be a coroutine function")
-    hints = get_type_hints(function, include_extras=True)
-    requests: list[str] = []
-    bodies: list[str] = []
-    dependencies: list[tuple[str, Resolver]] = []
-    for name in inspect.signature(call).parameters:
-        hint = hints.get(name)
-        if inspect.isclass(hint) and issubclass(Request, hint):
-            requests.append(name)
-        elif _is_body(hint):
-            bodies.append(name)
-        elif get_origin(hint) is Annotated and isinstance(marker := get_args(hint)[-1], params.Depends):
-            assert marker.dependency is not None
-            dependencies.append((name, _resolver(marker.dependency)))
-        else:
-            raise TypeError(f"a direct route cannot supply {name!r} of {getattr(call, '__qualname__', call)!r}")
+@dataclass
+class _Parameters:
+    """What a callable asks for, worked out once: its `Request`, its body and its dependencies."""
 
-    async def resolve(request: Request, body: BaseModel | None) -> Any:
-        arguments: dict[str, Any] = dict.fromkeys(requests, request)
-        arguments.update(dict.fromkeys(bodies, body))
-        for name, dependency in dependencies:
-            arguments[name] = await dependency(request, body)
-        return await call(**arguments)
+    requests: list[str] = field(default_factory=list)
+    body: tuple[str, type[BaseModel]] | None = None
+    dependencies: list[tuple[str, Resolver]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, call: Callable[..., Any]) -> "_Parameters":
+        """TypeError for a parameter no direct route can supply."""
+        function = call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
+        if not inspect.iscoroutinefunction(function):
+            # FastAPI would move a plain function to its thread pool; a direct route has none.
+            raise TypeError(f"{_name(call)} must be a coroutine function")
+        hints = get_type_hints(function, include_extras=True)
+        parameters = cls()
+        for name in inspect.signature(call).parameters:
+            hint = hints.get(name)
+            if inspect.isclass(hint) and issubclass(Request, hint):
+                parameters.requests.append(name)
+            elif inspect.isclass(hint) and issubclass(hint, BaseModel) and parameters.body is None:
+                parameters.body = (name, hint)
+            elif get_origin(hint) is Annotated and isinstance(marker := get_args(hint)[-1], params.Depends):
+                assert marker.dependency is not None
+                parameters.dependencies.append((name, _dependency(marker.dependency)))
+            else:
+                raise TypeError(f"a direct route cannot supply {name!r} of {_name(call)}")
+        return parameters
+
+    async def supplied(self, request: Request) -> dict[str, Any]:
+        """Every argument but the body; dependencies run in order, before the body is read, as in FastAPI."""
+        arguments: dict[str, Any] = dict.fromkeys(self.requests, request)
+        for name, dependency in self.dependencies:
+            arguments[name] = await dependency(request)
+        return arguments
+
+
+def _dependency(call: Callable[..., Any]) -> Resolver:
+    parameters = _Parameters.of(call)
+    if parameters.body is not None:
+        raise TypeError(f"{_name(call)} is a dependency: only the endpoint takes the body")
+
+    async def resolve(request: Request) -> Any:
+        return await call(**await parameters.supplied(request))
 
     return resolve
 
 
-def _is_body(hint: Any) -> bool:
-    return inspect.isclass(hint) and issubclass(hint, BaseModel)
-
-
-def _body_model(endpoint: Endpoint) -> type[BaseModel] | None:
-    bodies = [hint for name, hint in get_type_hints(endpoint).items() if name != "return" and _is_body(hint)]
-    if len(bodies) > 1:
-        raise TypeError(f"{endpoint.__qualname__} takes more than one body")
-    return bodies[0] if bodies else None
+def _name(call: Callable[..., Any]) -> str:
+    return repr(getattr(call, "__qualname__", call))
 
 
 class DirectRoute:
@@ -83,13 +94,17 @@ class DirectRoute:
         self.path = path
         self.status_code = status_code
         self.keeps_answers = keeps_answers
-        self._call = _resolver(endpoint)
-        self._body_model = _body_model(endpoint)
+        self._endpoint = endpoint
+        self._parameters = _Parameters.of(endpoint)
 
     async def answer(self, scope: Scope, receive: Receive, send: Send, error_map: ErrorMap) -> None:
         try:
             body = await read_body(receive)
-            answer = await self._call(Request(scope, receive), self._parse(body))
+            arguments = await self._parameters.supplied(Request(scope, receive))
+            if self._parameters.body is not None:
+                name, model = self._parameters.body
+                arguments[name] = _parse(model, body)
+            answer = await self._endpoint(**arguments)
         except Exception as error:
             await problem_response(self._problem(error, error_map), self.path)(scope, receive, send)
             return
@@ -117,12 +132,11 @@ class DirectRoute:
             return Problem(500, "internal-error", "Internal error")
         return mapped
 
-    def _parse(self, body: bytes) -> BaseModel | None:
-        if self._body_model is None:
-            return None
-        try:
-            return self._body_model.model_validate_json(body)
-        except ValidationError as invalid:
-            raise validation_problem(
-                [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors(include_input=False)]
-            ) from None
+
+def _parse(model: type[BaseModel], body: bytes) -> BaseModel:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as invalid:
+        raise validation_problem(
+            [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors(include_input=False)]
+        ) from None
