@@ -3,13 +3,14 @@
 import json
 from typing import Annotated, Any
 
+import httpx
 import pytest
-from fastapi import Depends, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pay.platform.direct import DirectRoute
 from pay.platform.idempotency import KeyReused
-from pay.platform.problems import ErrorMap, Problem, ProblemSpec
+from pay.platform.problems import ErrorMap, Problem, ProblemSpec, install_problem_handlers
 
 
 class Order(BaseModel):
@@ -50,6 +51,9 @@ async def place(order: Order, caller: Annotated[str, Depends(loud_caller)], requ
     return Receipt(amount=order.amount, caller=caller)
 
 
+JSON = {"content-type": "application/json"}
+
+
 async def call(
     route: DirectRoute, body: bytes, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], Any]:
@@ -58,7 +62,7 @@ async def call(
         "method": "POST",
         "path": route.path,
         "query_string": b"",
-        "headers": [(name.encode(), value.encode()) for name, value in (headers or {}).items()],
+        "headers": [(name.encode(), value.encode()) for name, value in (JSON if headers is None else headers).items()],
     }
     messages = [
         {"type": "http.request", "body": body[:3], "more_body": True},
@@ -84,7 +88,7 @@ ROUTE = DirectRoute("POST", "/orders", place, status_code=201)
 
 
 async def test_the_endpoint_gets_its_body_its_dependencies_and_the_request() -> None:
-    status, headers, body = await call(ROUTE, b'{"amount": 5}', {"x-caller": "kim"})
+    status, headers, body = await call(ROUTE, b'{"amount": 5}', JSON | {"x-caller": "kim"})
     assert status == 201 and headers["content-type"] == "application/json"
     assert body == {"amount": 5, "caller": "KIM"}
 
@@ -124,8 +128,37 @@ async def test_dependencies_run_before_the_body_is_read_as_in_fastapi() -> None:
     route = DirectRoute("POST", "/guarded", guarded)
     status, _, body = await call(route, b'{"amount": "not even a number"}')
     assert (status, body["code"]) == (401, "unauthenticated")
-    status, _, body = await call(route, b'{"amount": "not even a number"}', {"x-caller": "kim"})
+    status, _, body = await call(route, b'{"amount": ')
+    assert (status, body["code"]) == (422, "validation-error"), "JSON is decoded before dependencies run"
+    status, _, body = await call(route, b'{"amount": "not even a number"}', JSON | {"x-caller": "kim"})
     assert (status, body["code"]) == (422, "validation-error")
+
+
+CASES = [
+    (b'{"amount": 5}', JSON),
+    (b'{"amount": 5}', {"content-type": "application/merge-patch+json; charset=utf-8"}),
+    (b'{"amount": 5}', {}),
+    (b'{"amount": 5}', {"content-type": "text/plain"}),
+    (b"\xef\xbb\xbf" + b'{"amount": 5}', JSON),
+    (b'{"amount": "\xff"}', JSON),
+    (b"[1]", JSON),
+    (b"", JSON),
+    (b'{"amount": 13}', JSON),
+    (b'{"amount": 16}', JSON),
+]
+
+
+@pytest.mark.parametrize(("sent", "headers"), CASES)
+async def test_it_answers_as_the_same_endpoint_under_fastapi(sent: bytes, headers: dict[str, str]) -> None:
+    app = FastAPI()
+    install_problem_handlers(app, ERRORS)
+    app.post("/orders", status_code=201)(place)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        expected = await client.post("/orders", content=sent, headers=headers | {"x-caller": "kim"})
+    status, answer_headers, body = await call(ROUTE, sent, headers | {"x-caller": "kim"})
+    assert (status, body) == (expected.status_code, expected.json())
+    assert answer_headers["content-type"] == expected.headers["content-type"]
 
 
 async def test_an_endpoint_may_answer_a_response_of_its_own() -> None:

@@ -4,11 +4,13 @@ A direct route is an ordinary FastAPI endpoint: it is registered on its router a
 still documents it, answers its other methods and owns the route table. `ServiceApp` then answers
 the route's own method and path itself, before FastAPI's middleware, routing and dependency solving
 run. What the endpoint asks for is worked out once, when the route is built: its body (one Pydantic
-model, read with Pydantic's JSON parser), the `Request`, and `Depends(...)` on coroutine functions
-that need only these in turn. Errors become the same problem documents as on every other route.
+model, decoded and validated in FastAPI's order), the `Request`, and `Depends(...)` on coroutine
+functions that need only these in turn. Errors become the same problem documents as on every other
+route.
 """
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
@@ -18,7 +20,7 @@ from fastapi import Request, Response, params
 from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope, Send
 
-from pay.platform.idempotency import KeyRefused, read_body
+from pay.platform.idempotency import KeyRefused, claimed_key, read_body
 from pay.platform.problems import ErrorMap, Problem, mapped_problem, problem_response, validation_problem
 
 _log = structlog.get_logger()
@@ -26,6 +28,7 @@ _log = structlog.get_logger()
 Endpoint = Callable[..., Awaitable[BaseModel | Response]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_MISSING = object()
 
 
 # Supplies a dependency's arguments and calls it, for one request.
@@ -39,6 +42,7 @@ class _Parameters:
     requests: list[str] = field(default_factory=list)
     body: tuple[str, type[BaseModel]] | None = None
     dependencies: list[tuple[str, Resolver]] = field(default_factory=list)
+    depends_on: set[Callable[..., Any]] = field(default_factory=set)
 
     @classmethod
     def of(cls, call: Callable[..., Any]) -> "_Parameters":
@@ -58,6 +62,7 @@ class _Parameters:
             elif get_origin(hint) is Annotated and isinstance(marker := get_args(hint)[-1], params.Depends):
                 assert marker.dependency is not None
                 parameters.dependencies.append((name, _dependency(marker.dependency)))
+                parameters.depends_on.add(marker.dependency)
             else:
                 raise TypeError(f"a direct route cannot supply {name!r} of {_name(call)}")
         return parameters
@@ -96,14 +101,19 @@ class DirectRoute:
         self.keeps_answers = keeps_answers
         self._endpoint = endpoint
         self._parameters = _Parameters.of(endpoint)
+        if keeps_answers and claimed_key not in self._parameters.depends_on:
+            # Its key would be claimed by nobody: the request would lose its idempotency without a word.
+            raise TypeError(f"{_name(endpoint)} keeps its answers but does not take `ClaimedKey`")
 
     async def answer(self, scope: Scope, receive: Receive, send: Send, error_map: ErrorMap) -> None:
         try:
-            body = await read_body(receive)
-            arguments = await self._parameters.supplied(Request(scope, receive))
+            request = Request(scope, receive)
+            # In FastAPI's order: the JSON is decoded, then dependencies run, then the body is validated.
+            decoded = _decoded(await read_body(receive), request.headers.get("content-type"))
+            arguments = await self._parameters.supplied(request)
             if self._parameters.body is not None:
                 name, model = self._parameters.body
-                arguments[name] = _parse(model, body)
+                arguments[name] = _validated(model, decoded)
             answer = await self._endpoint(**arguments)
         except Exception as error:
             await problem_response(self._problem(error, error_map), self.path)(scope, receive, send)
@@ -133,9 +143,30 @@ class DirectRoute:
         return mapped
 
 
-def _parse(model: type[BaseModel], body: bytes) -> BaseModel:
+def _decoded(body: bytes, content_type: str | None) -> Any:
+    """The body as FastAPI hands it to validation: JSON decoded when it says it is JSON, else the bytes."""
+    if not body:
+        return _MISSING
+    media_type = (content_type or "").partition(";")[0].strip().lower()
+    if not (
+        media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+    ):
+        return body
     try:
-        return model.model_validate_json(body)
+        return json.loads(body)
+    except json.JSONDecodeError as error:
+        raise validation_problem(
+            [{"type": "json_invalid", "loc": ("body", error.pos), "msg": "JSON decode error"}]
+        ) from None
+    except ValueError:
+        raise Problem(400, "bad-request", "Bad request", "There was an error parsing the body") from None
+
+
+def _validated(model: type[BaseModel], decoded: Any) -> BaseModel:
+    if decoded is _MISSING:
+        raise validation_problem([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+    try:
+        return model.model_validate(decoded, from_attributes=True)
     except ValidationError as invalid:
         raise validation_problem(
             [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors(include_input=False)]

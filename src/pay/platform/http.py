@@ -12,6 +12,7 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pay.platform.direct import DirectRoute
@@ -73,10 +74,14 @@ class ServiceApp(FastAPI):
     _direct: Mapping[tuple[str, str], ASGIApp] = MappingProxyType({})
 
     def answer_directly(self, routes: Sequence[DirectRoute], error_map: ErrorMap, service: str) -> None:
+        """Call after the problem handlers are installed: an unexpected error is answered by theirs."""
         self._direct = {
-            (route.method, route.path): RequestContextMiddleware(
-                IdempotencyMiddleware(partial(self._answer, route, error_map), kept_by_handler=route.keeps_answers),
-                service,
+            (route.method, route.path): ServerErrorMiddleware(
+                RequestContextMiddleware(
+                    IdempotencyMiddleware(partial(self._answer, route, error_map), kept_by_handler=route.keeps_answers),
+                    service,
+                ),
+                handler=self.exception_handlers[Exception],
             )
             for route in routes
         }

@@ -14,6 +14,7 @@ A handler may instead keep the key in the very transaction of its effect (`KeptI
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +38,7 @@ KEEP_FOR = timedelta(hours=48)
 # Far longer than any request may run (graceful shutdown included): a key still unanswered then was abandoned.
 ABANDONED_AFTER = timedelta(minutes=2)
 _METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]+")
 
 
 # Headers that are part of the answer itself, so a replay must carry them too.
@@ -297,14 +299,17 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
-        key = headers.get(HEADER.encode(), b"").decode()
-        if not key or scope["method"] not in _METHODS:
+        raw_key = headers.get(HEADER.encode(), b"")
+        if not raw_key or scope["method"] not in _METHODS:
             await self.app(scope, receive, send)
             return
-        if len(key) > MAX_KEY_LENGTH:
-            problem = Problem(422, "invalid-idempotency-key", "The Idempotency-Key is too long")
+        if len(raw_key) > MAX_KEY_LENGTH or not _PRINTABLE_ASCII.fullmatch(raw_key):
+            problem = Problem(
+                422, "invalid-idempotency-key", "The Idempotency-Key must be 1 to 200 printable ASCII characters"
+            )
             await problem_response(problem)(scope, receive, send)
             return
+        key = raw_key.decode()
 
         state = scope["app"].state
         store: IdempotencyStore = state.idempotency_store

@@ -67,6 +67,8 @@ async def test_wallets_are_private_unknown_and_single(
     to_nobody = await send(client, alice, Member(str(uuid.uuid4()), {}), 1)
     assert to_nobody.status_code == 404
     assert (await send(client, alice, alice, 1)).json()["code"] == "same-wallet"
+    # Ids with control characters never reach the database, where one would fail its whole group.
+    assert (await send(client, alice, Member("bob\u0000", {}), 1)).status_code == 422
     again = await client.post(
         "/money/create-member-money", json={"membershipId": alice.membership_id}, headers=alice.headers
     )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pay.contracts.types import Amount
 from pay.platform.db import idempotency_keys
 from pay.platform.http import create_app
-from pay.platform.idempotency import request_fingerprint
+from pay.platform.idempotency import KeyClaim, KeyInProgress, KeyReused, claim_keys, request_fingerprint
 from pay.platform.kernel import Kernel
 from pay.platform.migrations import create_kernel_tables
 from pay.platform.problems import ProblemSpec
@@ -146,6 +146,24 @@ async def test_a_key_whose_first_request_died_is_reported_abandoned_not_run_agai
     assert response.status_code == 409 and response.json()["code"] == "idempotency-key-abandoned"
 
 
+async def test_keys_claimed_in_a_transaction_vanish_with_it_and_repeat_within_a_group_as_refusals(
+    client: httpx.AsyncClient, pg: Any
+) -> None:
+    first, again, other = KeyClaim("m:/t", "k", "h1"), KeyClaim("m:/t", "k", "h1"), KeyClaim("m:/t", "k", "h2")
+    engine = create_async_engine(pg.url("kernel_http"))
+    try:
+        async with engine.connect() as connection:
+            claimed = await claim_keys(connection, [first, again, other])
+            await connection.rollback()
+        assert claimed[0] is None
+        assert isinstance(claimed[1], KeyInProgress) and isinstance(claimed[2], KeyReused)
+        async with engine.connect() as connection:
+            assert await claim_keys(connection, [first]) == [None], "a rolled-back claim leaves the key free"
+            await connection.rollback()
+    finally:
+        await engine.dispose()
+
+
 async def test_a_stored_problem_is_replayed_too(client: httpx.AsyncClient) -> None:
     headers = {"Idempotency-Key": str(uuid.uuid4())}
     first = await client.post("/charges", json={"amount": 5000}, headers=headers)
@@ -159,6 +177,12 @@ async def test_amounts_must_be_whole_positive_won(client: httpx.AsyncClient, amo
     response = await client.post("/charges", json={"amount": amount})
     assert response.status_code == 422
     assert response.json()["code"] == "validation-error"
+
+
+@pytest.mark.parametrize("key", ["k" * 201, "über", "tab\there"])
+async def test_a_key_must_be_short_printable_ascii(client: httpx.AsyncClient, key: str) -> None:
+    response = await client.post("/charges", json={"amount": 5}, headers=[(b"Idempotency-Key", key.encode())])
+    assert response.status_code == 422 and response.json()["code"] == "invalid-idempotency-key"
 
 
 async def test_unknown_paths_and_methods_are_problems(client: httpx.AsyncClient) -> None:

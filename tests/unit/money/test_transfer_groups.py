@@ -19,6 +19,7 @@ class Ledger:
 
     wallets: dict[str, Wallet]
     answers: dict[str, object] = field(default_factory=dict)
+    requests: list[MoneyChangingRequest] = field(default_factory=list)
     commits: int = 0
 
 
@@ -35,6 +36,7 @@ class FakeUnitOfWork:
         self._ledger = ledger
         self.wallets = FakeWallets(ledger)
         self._kept: dict[str, object] = {}
+        self._saved: list[MoneyChangingRequest] = []
 
     async def __aenter__(self) -> "FakeUnitOfWork":
         return self
@@ -50,9 +52,11 @@ class FakeUnitOfWork:
     ) -> None:
         for changed in wallets:
             changed.changes.clear()
+        self._saved = list(requests)
         self._kept = {key: f"answered {type(outcome).__name__}" for key, outcome in answers}
 
     async def commit(self) -> None:
+        self._ledger.requests += self._saved
         self._ledger.answers.update(self._kept)
         self._ledger.commits += 1
 
@@ -88,7 +92,7 @@ async def test_each_transfer_of_a_group_succeeds_or_is_refused_on_its_own() -> N
         MoneyChangingRequest,
     ]
     assert (ledger.wallets["alice"].balance, ledger.wallets["bob"].balance) == (500, 500)
-    assert ledger.commits == 1
+    assert ledger.requests == [outcomes[0], outcomes[3]] and ledger.commits == 1
 
 
 async def test_a_key_answered_before_gets_that_answer_and_moves_nothing() -> None:
@@ -96,7 +100,7 @@ async def test_a_key_answered_before_gets_that_answer_and_moves_nothing() -> Non
     ledger.answers["key-1"] = "the first answer"
     outcomes = await run(ledger, TransferOrder("alice", "bob", 300, key="key-1"))
     assert outcomes == ["the first answer"]
-    assert ledger.wallets["alice"].balance == 1_000 and ledger.commits == 0
+    assert ledger.wallets["alice"].balance == 1_000 and ledger.requests == [] and ledger.commits == 0
 
 
 async def test_a_new_key_keeps_its_answer_with_the_effect_refusals_included() -> None:
