@@ -68,7 +68,7 @@ class _Parameters:
         return parameters
 
     async def supplied(self, request: Request) -> dict[str, Any]:
-        """Every argument but the body; dependencies run in order, before the body is read, as in FastAPI."""
+        """Every argument but the body; dependencies run in order, before the body is validated, as in FastAPI."""
         arguments: dict[str, Any] = dict.fromkeys(self.requests, request)
         for name, dependency in self.dependencies:
             arguments[name] = await dependency(request)

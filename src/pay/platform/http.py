@@ -67,8 +67,8 @@ class RequestContextMiddleware:
 class ServiceApp(FastAPI):
     """A service's FastAPI app that answers its direct routes itself, ahead of FastAPI's own stack.
 
-    Direct routes (`pay.platform.direct`, decision 12) still pass through the kernel's middleware:
-    request ids, metrics and idempotency.
+    Direct routes (`pay.platform.direct`, decision 12) still pass through the kernel's middleware
+    (request ids, metrics, idempotency) and Starlette's guard that answers an unexpected error.
     """
 
     _direct: Mapping[tuple[str, str], ASGIApp] = MappingProxyType({})

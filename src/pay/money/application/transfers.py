@@ -43,7 +43,7 @@ async def transfer_together(
         answered_before = {index: earlier for index, earlier in zip(keyed, claimed, strict=True) if earlier is not None}
         fresh = [order for index, order in enumerate(orders) if index not in answered_before]
         # One lock round for the whole group, in key order, so groups and single changes never deadlock.
-        wallets = await uow.wallets.lock(sorted({o.source for o in fresh} | {o.target for o in fresh}))
+        wallets = await uow.wallets.lock(sorted({o.source for o in fresh} | {o.target for o in fresh})) if fresh else {}
         outcomes: list[Outcome] = [
             answered_before[index] if index in answered_before else _apply(order, wallets, now, balance_limit)
             for index, order in enumerate(orders)
