@@ -1,10 +1,10 @@
 """The HTTP app factory every service uses: problem+json, auth, idempotency, health, metrics, request ids."""
 
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from functools import partial
+from functools import cache, partial
 from types import MappingProxyType
 
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = dict(scope["headers"]).get(b"x-request-id", b"").decode()[:100] or uuid.uuid4().hex
+        request_id = dict(scope["headers"]).get(b"x-request-id", b"").decode()[:100] or secrets.token_hex(16)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
@@ -58,10 +58,20 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            LATENCY.labels(self.service, scope["method"], path).observe(time.perf_counter() - started)
-            REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
+            path = getattr(scope.get("route"), "path", "unmatched")
+            _latency(self.service, scope["method"], path).observe(time.perf_counter() - started)
+            _requests(self.service, scope["method"], path, status).inc()
+
+
+# A metric's child per label values, looked up once: routes, methods and statuses are few.
+@cache
+def _latency(service: str, method: str, path: str) -> Histogram:
+    return LATENCY.labels(service, method, path)
+
+
+@cache
+def _requests(service: str, method: str, path: str, status: int) -> Counter:
+    return REQUESTS.labels(service, method, path, str(status))
 
 
 class ServiceApp(FastAPI):

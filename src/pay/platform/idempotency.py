@@ -8,18 +8,19 @@ died without answering. 5xx answers are not stored, so the client may retry them
 caller's identity so one member can never replay another's response.
 
 A handler may instead keep the key in the very transaction of its effect (`KeptInTransaction`,
-`KeptAnswers`): the claim, the effect and the answer then commit together or not at all.
+`KeptAnswers`): the key is stored with its answer by the statement that stores the effect, so key,
+effect and answer commit together or not at all.
 """
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
+import orjson
 import sqlalchemy as sa
 from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -98,16 +99,22 @@ class _Answer:
     response: StoredResponse
 
 
-@dataclass(frozen=True)
+@dataclass
 class KeptInTransaction:
-    """A keyed request whose handler claims the key and keeps the answer in the transaction of its effect.
+    """A keyed request whose handler stores the key, with its answer, in the transaction of its effect.
 
     The middleware then only names the key (`CLAIM`); `render` turns the handler's outcome into the
-    answer the caller will receive, so that it can be stored before the transaction commits.
+    answer the caller will receive, so that it can be stored before the transaction commits. `kept`
+    is that answer once it was rendered, for the handler to send as it was stored.
     """
 
     claim: KeyClaim
     render: Callable[[object], StoredResponse]
+    kept: StoredResponse | None = field(default=None, init=False)
+
+    def answer(self, outcome: object) -> StoredResponse:
+        self.kept = self.render(outcome)
+        return self.kept
 
 
 # A whole group in one statement each: rows in as one JSON document, one row per key out. Keys are claimed
@@ -129,16 +136,27 @@ _FIND_GROUP = sa.text(
     JOIN json_to_recordset(CAST(:claims AS json)) AS f(scope text, key text) USING (scope, key)
     """
 ).bindparams(rows_parameter("claims"))
-# Also a part of other statements (`WITH answered AS (...)`): a transaction that keeps its answers with
-# its effect stores them in the same round trip as the effect (see `KeptAnswers`).
-STORE_ANSWERS_SQL = """
+ANSWERS_PARAMETER = rows_parameter("answers")
+_STORE_ANSWERS = sa.text(
+    """
     UPDATE idempotency_keys AS k
     SET response_status = a.status, response_body = decode(a.body, 'base64'), response_headers = a.headers
     FROM json_to_recordset(CAST(:answers AS json)) AS a(scope text, key text, status int, body text, headers jsonb)
     WHERE k.scope = a.scope AND k.key = a.key
+    """
+).bindparams(ANSWERS_PARAMETER)
+# A part of other statements (`WITH answered AS (...)`): a transaction that keeps its answers with its
+# effect stores its keys and their answers in the same round trip as the effect (see `KeptAnswers`). A
+# key stored meanwhile makes the whole statement fail with a unique violation; keys go in in one order,
+# so two transactions storing overlapping keys wait on each other instead of deadlocking.
+STORE_ANSWERED_KEYS_SQL = """
+    INSERT INTO idempotency_keys
+        (scope, key, request_hash, response_status, response_body, response_headers, created_at)
+    SELECT a.scope, a.key, a.request_hash, a.status, decode(a.body, 'base64'), a.headers, :now
+    FROM json_to_recordset(CAST(:answers AS json))
+        AS a(scope text, key text, request_hash text, status int, body text, headers jsonb)
+    ORDER BY a.scope, a.key
 """
-ANSWERS_PARAMETER = rows_parameter("answers")
-_STORE_ANSWERS = sa.text(STORE_ANSWERS_SQL).bindparams(ANSWERS_PARAMETER)
 _RELEASE = idempotency_keys.delete().where(
     sa.and_(idempotency_keys.c.scope == sa.bindparam("this_scope"), idempotency_keys.c.key == sa.bindparam("this_key"))
 )
@@ -180,6 +198,7 @@ def answer_rows(answers: Sequence[tuple[KeyClaim, StoredResponse]]) -> str:
             {
                 "scope": claim.scope,
                 "key": claim.key,
+                "request_hash": claim.request_hash,
                 "status": response.status,
                 "body": base64.b64encode(response.body).decode(),
                 "headers": response.headers,
@@ -190,7 +209,7 @@ def answer_rows(answers: Sequence[tuple[KeyClaim, StoredResponse]]) -> str:
 
 
 class KeptAnswers:
-    """Claims keys and keeps answers in the caller's transaction, for `KeptInTransaction` requests.
+    """Looks up keys and keeps answers in the caller's transaction, for `KeptInTransaction` requests.
 
     Units of work offer it to use cases that take an Idempotency-Key through to their effect; to
     them the keys are opaque.
@@ -199,12 +218,32 @@ class KeptAnswers:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def claim(self, calls: Sequence[object]) -> list[ClaimResult]:
-        return await claim_keys(self._connection, [_kept(call).claim for call in calls])
+    async def earlier(self, calls: Sequence[object]) -> list[ClaimResult]:
+        """None for a call whose key is new; otherwise the earlier answer, or the refusal to raise.
+
+        A key twice among the calls is new for its first call only; the others meet it as in progress,
+        or as reused if their request differs.
+        """
+        claims = [_kept(call).claim for call in calls]
+        rows = await self._connection.execute(_FIND_GROUP, {"claims": _claim_rows(claims)})
+        found = {(row.scope, row.key): row for row in rows}
+        first_with_key: dict[tuple[str, str], KeyClaim] = {}
+        results: list[ClaimResult] = []
+        for claim in claims:
+            name = (claim.scope, claim.key)
+            if name in found:
+                results.append(_earlier_answer(claim, found[name]))
+            elif name in first_with_key:
+                same_request = first_with_key[name].request_hash == claim.request_hash
+                results.append(KeyInProgress() if same_request else KeyReused())
+            else:
+                first_with_key[name] = claim
+                results.append(None)
+        return results
 
     def answer_rows(self, outcomes: Sequence[tuple[object, object]]) -> str:
-        """The value of `ANSWERS_PARAMETER` that keeps the answer each keyed call gets for its outcome."""
-        return answer_rows([(_kept(call).claim, _kept(call).render(outcome)) for call, outcome in outcomes])
+        """The value of `ANSWERS_PARAMETER` that stores each keyed call's key with the answer to its outcome."""
+        return answer_rows([(_kept(call).claim, _kept(call).answer(outcome)) for call, outcome in outcomes])
 
 
 def _kept(call: object) -> KeptInTransaction:
@@ -266,8 +305,8 @@ def _earlier_answer(claim: KeyClaim, row: sa.Row[Any] | None) -> StoredResponse 
 
 def _canonical(body: bytes) -> bytes:
     try:
-        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+        return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except (ValueError, TypeError):  # not JSON, or numbers orjson does not hold: the body as it came
         return body
 
 
@@ -350,6 +389,11 @@ async def claimed_key(request: Request) -> KeyClaim | None:
 
 
 ClaimedKey = Annotated[KeyClaim | None, Depends(claimed_key)]
+
+
+def answered(stored: StoredResponse) -> Response:
+    """The answer as it was stored."""
+    return Response(stored.body, stored.status, headers=stored.headers)
 
 
 def replayed(stored: StoredResponse) -> Response:

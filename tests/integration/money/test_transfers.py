@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from pay.money.adapters.db import MoneyUnitOfWork
 
 from money_support import FakeBanking, Member
+from support import serving
 
 
 async def balance(client: httpx.AsyncClient, member: Member) -> int:
@@ -161,6 +163,47 @@ async def test_hundreds_of_opposite_transfers_conserve_the_total(
     assert min(balances) >= 0
     moved = sum(1 for response in responses if response.status_code == 200)
     assert moved > 100
+
+
+async def test_a_wallet_another_process_changed_is_read_again_never_overwritten(
+    client: httpx.AsyncClient, money_app: Callable[..., FastAPI], new_member: Callable[..., Any], banking: FakeBanking
+) -> None:
+    alice, bob = await new_member(10_000, banking=banking), await new_member()
+    assert (await send(client, alice, bob, 1_000)).status_code == 200
+    async with serving(money_app(wallet_balance_limit=1_000_000)) as other_process:
+        assert (await send(other_process, alice, bob, 8_000)).status_code == 200
+    # This process last saw alice at 9_000 and bob at 1_000: both guesses are outdated.
+    overdraft = await send(client, alice, bob, 2_000)
+    assert overdraft.status_code == 409 and overdraft.json()["code"] == "insufficient-balance"
+    assert (await send(client, bob, alice, 8_500)).status_code == 200
+    assert (await balance(client, alice), await balance(client, bob)) == (9_500, 500)
+
+
+async def test_two_processes_moving_money_between_the_same_wallets_conserve_it(
+    client: httpx.AsyncClient,
+    money_app: Callable[..., FastAPI],
+    new_member: Callable[..., Any],
+    banking: FakeBanking,
+    admin_headers: dict[str, str],
+) -> None:
+    members = [await new_member(100_000, banking=banking) for _ in range(4)]
+    rng = random.Random(11)
+    responses: list[httpx.Response] = []
+    async with serving(money_app(wallet_balance_limit=1_000_000)) as other_process:
+        for _ in range(20):  # in waves, so that each process often writes on what it saw before the other wrote
+            responses += await asyncio.gather(
+                *(
+                    send(rng.choice([client, other_process]), source, target, rng.randint(1, 30_000))
+                    for source, target in (rng.sample(members, 2) for _ in range(15))
+                )
+            )
+    unexpected = [response.text for response in responses if response.status_code not in (200, 409)]
+    assert not unexpected
+    assert sum(1 for response in responses if response.status_code == 200) > 100
+    balances = [await balance(client, member) for member in members]
+    assert sum(balances) == 400_000 and min(balances) >= 0
+    check = await client.get("/money/rebuild-check", headers=admin_headers)
+    assert check.json()["differences"] == []
 
 
 async def test_history_is_newest_first_and_paged(

@@ -1,11 +1,15 @@
-"""A group of transfers: each on its own, keys claimed and answers kept in the group's one transaction."""
+"""A group of transfers: each on its own, written first on a guess and again carefully when it was wrong."""
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pay.money.application.transfers import TransferOrder, transfer_together
+import pytest
+
+from pay.money.application.ports import ChangedMeanwhile
+from pay.money.application.transfers import CAREFUL_ATTEMPTS, TransferOrder, transfer_together
 from pay.money.domain.requests import MoneyChangingRequest
 from pay.money.domain.wallet import InsufficientBalance, Wallet, WalletNotFound
 
@@ -15,12 +19,15 @@ LIMIT = 10**13
 
 @dataclass
 class Ledger:
-    """What an in-memory database holds between units of work."""
+    """What an in-memory database holds between units of work, and what the service last saw of it."""
 
     wallets: dict[str, Wallet]
+    seen: dict[str, Wallet] = field(default_factory=dict)
     answers: dict[str, object] = field(default_factory=dict)
     requests: list[MoneyChangingRequest] = field(default_factory=list)
     commits: int = 0
+    locks: int = 0
+    keys_stored_meanwhile: int = 0
 
 
 class FakeWallets:
@@ -28,15 +35,24 @@ class FakeWallets:
         self._ledger = ledger
 
     async def lock(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
-        return {key: self._ledger.wallets[key] for key in membership_ids if key in self._ledger.wallets}
+        self._ledger.locks += 1
+        return {key: copy.deepcopy(self._ledger.wallets[key]) for key in membership_ids if key in self._ledger.wallets}
+
+    async def latest(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
+        # What the service saw last, else what it reads now.
+        found = {key: self._ledger.seen.get(key, self._ledger.wallets.get(key)) for key in membership_ids}
+        return {key: copy.deepcopy(wallet) for key, wallet in found.items() if wallet is not None}
 
 
 class FakeUnitOfWork:
+    """Refuses, as the journal does, a write of a wallet whose version moved on, or of a key already kept."""
+
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self.wallets = FakeWallets(ledger)
-        self._kept: dict[str, object] = {}
+        self._written: list[Wallet] = []
         self._saved: list[MoneyChangingRequest] = []
+        self._kept: dict[str, object] = {}
 
     async def __aenter__(self) -> "FakeUnitOfWork":
         return self
@@ -44,18 +60,30 @@ class FakeUnitOfWork:
     async def __aexit__(self, *_: object) -> None:
         return None
 
-    async def claim_keys(self, keys: Sequence[Any]) -> list[object | None]:
+    async def earlier_answers(self, keys: Sequence[Any]) -> list[object | None]:
         return [self._ledger.answers.get(key) for key in keys]
 
     async def save_transfers(
         self, requests: Sequence[MoneyChangingRequest], wallets: Sequence[Wallet], answers: Sequence[tuple[Any, object]]
     ) -> None:
+        if self._ledger.keys_stored_meanwhile:
+            self._ledger.keys_stored_meanwhile -= 1
+            raise ChangedMeanwhile()
+        for changed in wallets:
+            if self._ledger.wallets[changed.membership_id].version != changed.version - len(changed.changes):
+                raise ChangedMeanwhile(changed.membership_id)
+        if any(key in self._ledger.answers for key, _ in answers):
+            raise ChangedMeanwhile()
         for changed in wallets:
             changed.changes.clear()
+        self._written = list(wallets)
         self._saved = list(requests)
         self._kept = {key: f"answered {type(outcome).__name__}" for key, outcome in answers}
 
     async def commit(self) -> None:
+        for written in self._written:
+            self._ledger.wallets[written.membership_id] = written
+            self._ledger.seen[written.membership_id] = copy.deepcopy(written)
         self._ledger.requests += self._saved
         self._ledger.answers.update(self._kept)
         self._ledger.commits += 1
@@ -72,8 +100,27 @@ def ledger_with(**balances: int) -> Ledger:
     return Ledger(wallets)
 
 
+def changed_elsewhere(ledger: Ledger, name: str, balance: int) -> None:
+    """Another process changes the wallet: what this one saw of it is outdated."""
+    ledger.seen[name] = copy.deepcopy(ledger.wallets[name])
+    wallet = ledger.wallets[name]
+    if balance > wallet.balance:
+        wallet.credit(balance - wallet.balance, "elsewhere", NOW, LIMIT)
+    else:
+        wallet.debit(wallet.balance - balance, "elsewhere", NOW)
+    wallet.changes.clear()
+
+
 async def run(ledger: Ledger, *orders: TransferOrder) -> list[Any]:
     return await transfer_together(lambda: FakeUnitOfWork(ledger), lambda: NOW, LIMIT, orders)  # type: ignore[arg-type]
+
+
+async def test_a_group_is_written_on_a_guess_without_locks() -> None:
+    ledger = ledger_with(alice=1_000, bob=0)
+    outcomes = await run(ledger, TransferOrder("alice", "bob", 700), TransferOrder("bob", "alice", 200))
+    assert all(isinstance(outcome, MoneyChangingRequest) for outcome in outcomes)
+    assert (ledger.wallets["alice"].balance, ledger.wallets["bob"].balance) == (500, 500)
+    assert ledger.locks == 0 and ledger.commits == 1
 
 
 async def test_each_transfer_of_a_group_succeeds_or_is_refused_on_its_own() -> None:
@@ -93,6 +140,24 @@ async def test_each_transfer_of_a_group_succeeds_or_is_refused_on_its_own() -> N
     ]
     assert (ledger.wallets["alice"].balance, ledger.wallets["bob"].balance) == (500, 500)
     assert ledger.requests == [outcomes[0], outcomes[3]] and ledger.commits == 1
+    assert ledger.locks == 1, "refusals are given on locked wallets only"
+
+
+async def test_a_guess_on_an_outdated_wallet_is_written_again_on_the_locked_wallet() -> None:
+    ledger = ledger_with(alice=1_000, bob=0)
+    changed_elsewhere(ledger, "alice", 100)
+    outcomes = await run(ledger, TransferOrder("alice", "bob", 700))
+    assert isinstance(outcomes[0], InsufficientBalance)
+    assert (ledger.wallets["alice"].balance, ledger.wallets["bob"].balance) == (100, 0)
+    assert ledger.locks == 1 and ledger.commits == 0
+
+
+async def test_a_guess_that_would_refuse_is_checked_on_the_locked_wallet() -> None:
+    ledger = ledger_with(alice=0, bob=0)
+    changed_elsewhere(ledger, "alice", 1_000)
+    outcomes = await run(ledger, TransferOrder("alice", "bob", 700))
+    assert isinstance(outcomes[0], MoneyChangingRequest)
+    assert (ledger.wallets["alice"].balance, ledger.wallets["bob"].balance) == (300, 700)
 
 
 async def test_a_key_answered_before_gets_that_answer_and_moves_nothing() -> None:
@@ -114,3 +179,13 @@ async def test_a_group_of_refusals_without_keys_commits_nothing() -> None:
     ledger = ledger_with(alice=0, bob=0)
     outcomes = await run(ledger, TransferOrder("alice", "bob", 1))
     assert isinstance(outcomes[0], InsufficientBalance) and ledger.commits == 0
+
+
+async def test_careful_writes_are_tried_a_few_times_then_the_group_fails_whole() -> None:
+    ledger = ledger_with(alice=1_000, bob=0)
+    ledger.keys_stored_meanwhile = CAREFUL_ATTEMPTS
+    assert isinstance((await run(ledger, TransferOrder("alice", "bob", 1, key="k")))[0], MoneyChangingRequest)
+    ledger.keys_stored_meanwhile = 1 + CAREFUL_ATTEMPTS
+    with pytest.raises(ChangedMeanwhile):
+        await run(ledger, TransferOrder("alice", "bob", 1, key="other"))
+    assert ledger.wallets["alice"].balance == 999 and ledger.commits == 1

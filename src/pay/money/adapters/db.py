@@ -1,20 +1,21 @@
 """Money's tables, repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pay.money.adapters.messaging import firmbanking_command
-from pay.money.application.ports import HistoryPage
+from pay.money.application.ports import ChangedMeanwhile, HistoryPage
 from pay.money.domain.processes import BankAccount, BankTransfer, MoneyProcess, ProcessKind, Step
 from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingRequest
 from pay.money.domain.wallet import Wallet, WalletAlreadyExists, WalletEvent, WalletEventKind
 from pay.platform.db import SqlUnitOfWork, as_rows, rows_parameter, utcnow
-from pay.platform.idempotency import ANSWERS_PARAMETER, STORE_ANSWERS_SQL, KeptAnswers
+from pay.platform.idempotency import ANSWERS_PARAMETER, STORE_ANSWERED_KEYS_SQL, KeptAnswers
 from pay.platform.saga import SagaRecord, SagaStore
 
 metadata = sa.MetaData()
@@ -59,11 +60,25 @@ requests = sa.Table(
 
 # Groups of rows go in as one JSON document each (`rows_parameter`), one statement part per table; the
 # parts are joined as data-modifying CTEs so that whatever changes together is written in one round
-# trip. Every changed wallet is guarded by the version it was read at. Inserted rows are taken whole
-# (`SELECT *` of the table's row type), so a column added later must be given here: a missing key is
-# NULL, not the column's default.
+# trip. Every changed wallet is guarded by the version it was read at, and its journal takes each
+# version only once (its primary key), so a write based on an outdated wallet fails whole. Inserted rows
+# are taken whole (`SELECT *` of the table's row type), so a column added later must be given here: a
+# missing key is NULL, not the column's default.
 _EVENTS_SQL = """
     INSERT INTO wallet_events SELECT * FROM json_populate_recordset(NULL::wallet_events, CAST(:events AS json))
+"""
+# Every wallet a write changes is locked in key order first, as `_LOCK_WALLETS` does, so a write of
+# wallets read without a lock cannot deadlock with another. PostgreSQL runs the data-modifying parts of
+# a statement after its main part, so the journal is written only under these locks.
+_LOCKED_SQL = """
+    locked AS MATERIALIZED (
+        SELECT membership_id FROM wallets
+        WHERE membership_id = ANY(
+            ARRAY(SELECT l.membership_id FROM json_to_recordset(CAST(:folds AS json)) AS l(membership_id text))
+        )
+        ORDER BY membership_id
+        FOR UPDATE
+    )
 """
 _FOLDS_SQL = """
     UPDATE wallets AS w
@@ -71,6 +86,7 @@ _FOLDS_SQL = """
     FROM json_to_recordset(CAST(:folds AS json))
         AS f(membership_id text, balance bigint, held bigint, version int, read_version int, holds jsonb)
     WHERE w.membership_id = f.membership_id AND w.version = f.read_version
+        AND w.membership_id = ANY(ARRAY(SELECT membership_id FROM locked))
     RETURNING w.membership_id
 """
 _REQUESTS_SQL = """
@@ -84,28 +100,63 @@ _WALLET_PARAMETERS = (
 )
 
 _APPEND_EVENTS = sa.text(_EVENTS_SQL).bindparams(rows_parameter("events"))
-_SAVE_WALLETS = sa.text(f"WITH appended AS ({_EVENTS_SQL}) {_FOLDS_SQL}").bindparams(*_WALLET_PARAMETERS)
+_SAVE_WALLETS = sa.text(f"WITH appended AS ({_EVENTS_SQL}), {_LOCKED_SQL} {_FOLDS_SQL}").bindparams(*_WALLET_PARAMETERS)
 _ADD_REQUESTS = sa.text(_REQUESTS_SQL).bindparams(rows_parameter("requests"))
 _SAVE_TRANSFERS = sa.text(
-    f"WITH appended AS ({_EVENTS_SQL}), added AS ({_REQUESTS_SQL}), answered AS ({STORE_ANSWERS_SQL}) {_FOLDS_SQL}"
+    f"WITH appended AS ({_EVENTS_SQL}), added AS ({_REQUESTS_SQL}), answered AS ({STORE_ANSWERED_KEYS_SQL}), "
+    f"{_LOCKED_SQL} {_FOLDS_SQL}"
 ).bindparams(*_WALLET_PARAMETERS, rows_parameter("requests"), ANSWERS_PARAMETER)
 
-# Locking in key order means two transfers in opposite directions can never deadlock.
-_LOCK_WALLETS = (
+_READ_WALLETS = (
     wallets.select()
     .where(wallets.c.membership_id == sa.func.any(sa.bindparam("ids", type_=ARRAY(sa.String))))
     .order_by(wallets.c.membership_id)
-    .with_for_update()
 )
+# Locking in key order means two transfers in opposite directions can never deadlock.
+_LOCK_WALLETS = _READ_WALLETS.with_for_update()
+
+# The failures of a wallet write that mean another transaction came first: a journal version or a key
+# taken meanwhile (unique violation), or a deadlock over keys two requests with the same keys raced for.
+_CHANGED_MEANWHILE = {"23505", "40P01"}
 
 
-class ConcurrentWalletChange(Exception):
-    """A wallet changed under us although it was locked: a bug, never an expected outcome."""
+class WalletMemory:
+    """The wallets as this process last read or wrote them, for `SqlWalletRepository.latest`.
+
+    Shared by every unit of work of the process. What it holds is only a guess: the journal refuses a
+    write based on an outdated wallet, for instance one another process of the service changed.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._wallets: dict[str, tuple[int, int, int, dict[str, int]]] = {}
+        self._capacity = capacity
+
+    def recall(self, membership_ids: Sequence[str]) -> dict[str, Wallet]:
+        recalled = {}
+        for membership_id in membership_ids:
+            if (known := self._wallets.get(membership_id)) is not None:
+                balance, held, version, holds = known
+                recalled[membership_id] = Wallet(membership_id, balance, held, version, dict(holds))
+        return recalled
+
+    def remember(self, wallets: Iterable[Wallet]) -> None:
+        for wallet in wallets:
+            self._wallets.pop(wallet.membership_id, None)
+            self._wallets[wallet.membership_id] = (wallet.balance, wallet.held, wallet.version, dict(wallet.holds))
+        while len(self._wallets) > self._capacity:
+            del self._wallets[next(iter(self._wallets))]  # the least recently remembered
+
+    def forget(self, membership_ids: Iterable[str]) -> None:
+        for membership_id in membership_ids:
+            self._wallets.pop(membership_id, None)
 
 
 class SqlWalletRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, memory: WalletMemory) -> None:
         self._connection = connection
+        self._memory = memory
+        # Remembered once the unit of work commits, forgotten if it does not.
+        self.written: list[Wallet] = []
 
     async def add(self, wallet: Wallet) -> None:
         inserted = await self._connection.execute(
@@ -113,6 +164,7 @@ class SqlWalletRepository:
         )
         if not inserted.rowcount:
             raise WalletAlreadyExists(wallet.membership_id)
+        self.written.append(wallet)
         await self._append(wallet)
 
     async def get(self, membership_id: str) -> Wallet | None:
@@ -121,13 +173,35 @@ class SqlWalletRepository:
         return _wallet(row) if row is not None else None
 
     async def lock(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
-        rows = await self._connection.execute(_LOCK_WALLETS, {"ids": list(membership_ids)})
-        return {row.membership_id: _wallet(row) for row in rows}
+        return await self._read(_LOCK_WALLETS, membership_ids)
+
+    async def latest(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
+        found = self._memory.recall(membership_ids)
+        if unknown := [membership_id for membership_id in membership_ids if membership_id not in found]:
+            found.update(await self._read(_READ_WALLETS, unknown))
+        return found
+
+    async def _read(self, statement: sa.Select[Any], membership_ids: Sequence[str]) -> dict[str, Wallet]:
+        read = [_wallet(row) for row in await self._connection.execute(statement, {"ids": list(membership_ids)})]
+        self._memory.remember(read)
+        return {wallet.membership_id: wallet for wallet in read}
 
     async def save(self, *changed: Wallet) -> None:
         if changed:
-            result = await self._connection.execute(_SAVE_WALLETS, _wallet_values(changed))
+            result = await self.write(_SAVE_WALLETS, _wallet_values(changed), changed)
             _check_saved(changed, set(result.scalars()))
+
+    async def write(
+        self, statement: sa.TextClause, values: Mapping[str, Any], changed: Sequence[Wallet]
+    ) -> sa.CursorResult[Any]:
+        """Run a statement that saves these wallets; `ChangedMeanwhile` if another transaction came first."""
+        self.written += changed
+        try:
+            return await self._connection.execute(statement, values)
+        except sa.exc.DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) in _CHANGED_MEANWHILE:
+                raise ChangedMeanwhile() from error
+            raise
 
     async def _append(self, *changed: Wallet) -> None:
         await self._connection.execute(_APPEND_EVENTS, {"events": _event_rows(changed)})
@@ -213,7 +287,7 @@ def _wallet_values(changed: Sequence[Wallet]) -> dict[str, Any]:
 def _check_saved(changed: Sequence[Wallet], updated: set[str]) -> None:
     for wallet in changed:
         if wallet.membership_id not in updated:
-            raise ConcurrentWalletChange(wallet.membership_id)
+            raise ChangedMeanwhile(wallet.membership_id)
         wallet.changes.clear()
 
 
@@ -362,9 +436,14 @@ class MoneyUnitOfWork(SqlUnitOfWork):
     requests: SqlRequestRepository
     processes: SqlProcessRepository
 
+    def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None], memory: WalletMemory) -> None:
+        super().__init__(engine, on_commit)
+        self._memory = memory
+        self._committed = False
+
     def _open(self) -> None:
         self._answers = KeptAnswers(self.connection)
-        self.wallets = SqlWalletRepository(self.connection)
+        self.wallets = SqlWalletRepository(self.connection, self._memory)
         self.requests = SqlRequestRepository(self.connection)
         self.processes = SqlProcessRepository(self.connection)
 
@@ -374,8 +453,22 @@ class MoneyUnitOfWork(SqlUnitOfWork):
     async def request_bank_transfer(self, process_id: str, transfer: BankTransfer) -> None:
         await self.outbox.add(firmbanking_command(process_id, transfer))
 
-    async def claim_keys(self, keys: Sequence[object]) -> Sequence[object | Exception | None]:
-        return await self._answers.claim(keys)
+    async def commit(self) -> None:
+        await super().commit()
+        self._committed = True
+        self._memory.remember(self.wallets.written)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await super().__aexit__(exc_type, exc, tb)
+        finally:
+            if not self._committed:
+                self._memory.forget(wallet.membership_id for wallet in self.wallets.written)
+
+    async def earlier_answers(self, keys: Sequence[object]) -> Sequence[object | Exception | None]:
+        return await self._answers.earlier(keys)
 
     async def save_transfers(
         self,
@@ -388,4 +481,4 @@ class MoneyUnitOfWork(SqlUnitOfWork):
             "requests": _request_rows(added),
             "answers": self._answers.answer_rows(answers),
         }
-        _check_saved(changed, set((await self.connection.execute(_SAVE_TRANSFERS, values)).scalars()))
+        _check_saved(changed, set((await self.wallets.write(_SAVE_TRANSFERS, values, changed)).scalars()))

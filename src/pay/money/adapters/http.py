@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from pay.contracts import money as api
 from pay.money.application import use_cases
+from pay.money.application.ports import ChangedMeanwhile
 from pay.money.application.use_cases import Dependencies
 from pay.money.domain import requests, wallet
 from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
 from pay.platform.direct import DirectRoute
-from pay.platform.idempotency import ClaimedKey, KeptInTransaction, StoredResponse, answer_of, replayed
+from pay.platform.idempotency import ClaimedKey, KeptInTransaction, StoredResponse, answer_of, answered, replayed
 from pay.platform.problems import ErrorMap, ProblemSpec, mapped_problem, problem_response
 
 ERRORS: ErrorMap = {
@@ -22,6 +23,12 @@ ERRORS: ErrorMap = {
     wallet.BalanceLimitExceeded: ProblemSpec(409, "balance-limit-exceeded", "The wallet cannot hold that much"),
     requests.SameWallet: ProblemSpec(422, "same-wallet", "A transfer needs two different wallets"),
     requests.RequestNotFound: ProblemSpec(404, "request-not-found", "No such money changing request"),
+    ChangedMeanwhile: ProblemSpec(
+        503,
+        "changed-meanwhile",
+        "The wallets kept changing while this was written: nothing moved",
+        {"Retry-After": "1"},
+    ),
 }
 
 
@@ -123,7 +130,8 @@ async def transfer(
     key = KeptInTransaction(claim, _transfer_answer) if claim is not None else None
     outcome = await use_cases.transfer(deps, body.from_membership_id, body.to_membership_id, body.amount, key)
     if isinstance(outcome, requests.MoneyChangingRequest):
-        return _request(outcome)
+        # A keyed transfer sends the answer stored with it, rendered once.
+        return answered(key.kept) if key is not None and key.kept is not None else _request(outcome)
     assert isinstance(outcome, StoredResponse)
     return replayed(outcome)
 
@@ -131,8 +139,8 @@ async def transfer(
 def _transfer_answer(outcome: object) -> StoredResponse:
     """What a transfer with an Idempotency-Key answers, kept with its effect for a retry to replay."""
     if isinstance(outcome, requests.MoneyChangingRequest):
-        content = _request(outcome).model_dump_json(by_alias=True)
-        return answer_of(Response(content, media_type="application/json"))
+        content = _request(outcome).model_dump_json(by_alias=True).encode()
+        return StoredResponse(status.HTTP_200_OK, content, {"content-type": "application/json"})
     assert isinstance(outcome, Exception)
     problem = mapped_problem(outcome, ERRORS)
     assert problem is not None, outcome

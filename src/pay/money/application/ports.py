@@ -26,6 +26,10 @@ class WalletRepository(Protocol):
     async def lock(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
         """The wallets that exist among these, locked until the unit of work ends, always in one order."""
 
+    async def latest(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
+        """The wallets that exist among these as this service last saw them, without a lock: a guess,
+        so a write of one that changed meanwhile raises `ChangedMeanwhile`."""
+
     async def save(self, *wallets: Wallet) -> None:
         """Append the wallets' new events to their journals and store the balances they lead to."""
 
@@ -63,6 +67,11 @@ class ProcessRepository(Protocol):
     async def count_unfinished(self) -> int: ...
 
 
+class ChangedMeanwhile(Exception):
+    """A write was based on something another transaction changed first: a wallet read with `latest`,
+    or an Idempotency-Key stored meanwhile. Nothing of the write was kept."""
+
+
 class RequestKey(Protocol):
     """A client's Idempotency-Key for one request, as the inbound adapter passed it on: opaque here."""
 
@@ -87,9 +96,9 @@ class UnitOfWork(Protocol):
     async def request_bank_transfer(self, process_id: str, transfer: BankTransfer) -> None:
         """Ask banking for the transfer, sent once this unit of work commits."""
 
-    async def claim_keys(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:
-        """Claim each key until this unit of work ends: None for a new one; otherwise what its earlier
-        request was answered, or the refusal to raise for this one."""
+    async def earlier_answers(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:
+        """None for a new key; otherwise what its earlier request was answered, or the refusal to raise
+        for this one. Of a key twice among these, only the first is new."""
 
     async def save_transfers(
         self,
@@ -97,8 +106,9 @@ class UnitOfWork(Protocol):
         wallets: Sequence[Wallet],
         answers: Sequence[tuple[RequestKey, object]],
     ) -> None:
-        """Store a group of transfers at once: their requests, the wallets they changed, and what each
-        keyed request is answered for its outcome."""
+        """Store a group of transfers at once: their requests, the wallets they changed, and each new key
+        with what its request is answered for its outcome. Raises `ChangedMeanwhile` when a wallet
+        changed or a key was stored meanwhile."""
 
     async def __aenter__(self) -> Self: ...
 

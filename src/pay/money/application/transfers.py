@@ -1,11 +1,16 @@
 """Transfers, committed in groups.
 
 Every transfer that arrives while a transaction is being written joins the next one, so a busy
-service pays for one lock round, one journal write and one commit per group instead of per
-transfer. Each transfer in a group still succeeds or fails on its own: one that would overdraw is
-refused and the others go through; when the transaction as a whole fails, none of them happened.
-A transfer sent with an Idempotency-Key claims it and keeps its answer in the same transaction, so
-key and effect are committed together or not at all.
+service pays for one journal write and one commit per group instead of per transfer. Each transfer
+in a group still succeeds or fails on its own: one that would overdraw is refused and the others go
+through; when the transaction as a whole fails, none of them happened. A transfer sent with an
+Idempotency-Key stores it with its answer in the same transaction, so key and effect are committed
+together or not at all.
+
+A group is first written on a guess: the wallets as this service last saw them, without locking
+them, and every key new. The journal takes each wallet's next version only once, so when the guess
+was wrong the whole write is refused (`ChangedMeanwhile`) and the group is written again carefully:
+keys looked up, wallets locked.
 """
 
 import uuid
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from pay.money.application.ports import Clock, PriorAnswer, RequestKey, UnitOfWork
+from pay.money.application.ports import ChangedMeanwhile, Clock, PriorAnswer, RequestKey, UnitOfWork
 from pay.money.domain import wallet
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest
 from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, Wallet, WalletNotFound
@@ -22,6 +27,14 @@ from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, W
 Refusal = WalletNotFound | InsufficientBalance | BalanceLimitExceeded
 # A transfer's own outcome, or, for a key used before, the earlier answer or why this request is refused.
 Outcome = MoneyChangingRequest | Refusal | PriorAnswer | Exception
+
+# A careful write locks its wallets, so only a key stored meanwhile by a request with the same key can
+# refuse it, and the next attempt then finds that key's answer. Three attempts outlast any real race.
+CAREFUL_ATTEMPTS = 3
+
+
+class _Unsure(Exception):
+    """The guess would refuse a transfer: a refusal is given only on what a careful write read."""
 
 
 @dataclass(frozen=True)
@@ -37,17 +50,39 @@ async def transfer_together(
 ) -> list[Outcome]:
     """Apply the orders in arrival order in one transaction; the outcome of each, in the same order."""
     now = clock()
-    async with uow_factory() as uow:
+    try:
+        return await _write_group(uow_factory(), now, balance_limit, orders, careful=False)
+    except (ChangedMeanwhile, _Unsure):
+        pass
+    for _ in range(CAREFUL_ATTEMPTS - 1):
+        try:
+            return await _write_group(uow_factory(), now, balance_limit, orders, careful=True)
+        except ChangedMeanwhile:
+            continue
+    return await _write_group(uow_factory(), now, balance_limit, orders, careful=True)
+
+
+async def _write_group(
+    uow: UnitOfWork, now: datetime, balance_limit: int, orders: Sequence[TransferOrder], *, careful: bool
+) -> list[Outcome]:
+    async with uow:
         keyed = {index: order.key for index, order in enumerate(orders) if order.key is not None}
-        claimed = await uow.claim_keys(list(keyed.values())) if keyed else []
-        answered_before = {index: earlier for index, earlier in zip(keyed, claimed, strict=True) if earlier is not None}
+        answered_before: dict[int, Outcome] = {}
+        if careful and keyed:
+            earlier = zip(keyed, await uow.earlier_answers(list(keyed.values())), strict=True)
+            answered_before = {index: answer for index, answer in earlier if answer is not None}
         fresh = [order for index, order in enumerate(orders) if index not in answered_before]
-        # One lock round for the whole group, in key order, so groups and single changes never deadlock.
-        wallets = await uow.wallets.lock(sorted({o.source for o in fresh} | {o.target for o in fresh})) if fresh else {}
+        membership_ids = sorted({o.source for o in fresh} | {o.target for o in fresh})
+        wallets: Mapping[str, Wallet] = {}
+        if membership_ids:
+            # Careful: one lock round for the whole group, in key order, so groups and single changes never deadlock.
+            wallets = await (uow.wallets.lock if careful else uow.wallets.latest)(membership_ids)
         outcomes: list[Outcome] = [
             answered_before[index] if index in answered_before else _apply(order, wallets, now, balance_limit)
             for index, order in enumerate(orders)
         ]
+        if not careful and any(isinstance(outcome, Refusal) for outcome in outcomes):
+            raise _Unsure()
         succeeded = [outcome for outcome in outcomes if isinstance(outcome, MoneyChangingRequest)]
         answers = [(key, outcomes[index]) for index, key in keyed.items() if index not in answered_before]
         if succeeded or answers:
