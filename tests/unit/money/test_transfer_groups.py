@@ -143,21 +143,22 @@ async def test_each_transfer_of_a_group_succeeds_or_is_refused_on_its_own() -> N
     assert ledger.locks == 1, "refusals are given on locked wallets only"
 
 
-async def test_a_guess_on_an_outdated_wallet_is_written_again_on_the_locked_wallet() -> None:
-    ledger = ledger_with(alice=1_000, bob=0)
-    changed_elsewhere(ledger, "alice", 100)
+@pytest.mark.parametrize(
+    ("seen", "now", "outcome", "balances"),
+    [
+        (1_000, 100, InsufficientBalance, (100, 0)),  # the guess would pay: the write is refused, then the transfer
+        (0, 1_000, MoneyChangingRequest, (300, 700)),  # the guess would refuse: checked on the locked wallet
+    ],
+)
+async def test_a_guess_on_an_outdated_wallet_is_decided_again_on_the_locked_wallet(
+    seen: int, now: int, outcome: type, balances: tuple[int, int]
+) -> None:
+    ledger = ledger_with(alice=seen, bob=0)
+    changed_elsewhere(ledger, "alice", now)
     outcomes = await run(ledger, TransferOrder("alice", "bob", 700))
-    assert isinstance(outcomes[0], InsufficientBalance)
-    assert (ledger.wallets["alice"].balance, ledger.wallets["bob"].balance) == (100, 0)
-    assert ledger.locks == 1 and ledger.commits == 0
-
-
-async def test_a_guess_that_would_refuse_is_checked_on_the_locked_wallet() -> None:
-    ledger = ledger_with(alice=0, bob=0)
-    changed_elsewhere(ledger, "alice", 1_000)
-    outcomes = await run(ledger, TransferOrder("alice", "bob", 700))
-    assert isinstance(outcomes[0], MoneyChangingRequest)
-    assert (ledger.wallets["alice"].balance, ledger.wallets["bob"].balance) == (300, 700)
+    assert isinstance(outcomes[0], outcome)
+    assert (ledger.wallets["alice"].balance, ledger.wallets["bob"].balance) == balances
+    assert ledger.locks == 1
 
 
 async def test_a_key_answered_before_gets_that_answer_and_moves_nothing() -> None:
