@@ -4,7 +4,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from functools import cache, partial
+from functools import lru_cache, partial
 from types import MappingProxyType
 
 import sqlalchemy as sa
@@ -63,13 +63,14 @@ class RequestContextMiddleware:
             _requests(self.service, scope["method"], path, status).inc()
 
 
-# A metric's child per label values, looked up once: routes, methods and statuses are few.
-@cache
+# A metric's child per label values, looked up once. Routes and statuses are few; the method is the
+# client's, among the ones the HTTP parser knows, and the bound keeps that so.
+@lru_cache(maxsize=1024)
 def _latency(service: str, method: str, path: str) -> Histogram:
     return LATENCY.labels(service, method, path)
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _requests(service: str, method: str, path: str, status: int) -> Counter:
     return REQUESTS.labels(service, method, path, str(status))
 

@@ -14,6 +14,7 @@ effect and answer commit together or not at all.
 
 import base64
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -304,9 +305,10 @@ def _earlier_answer(claim: KeyClaim, row: sa.Row[Any] | None) -> StoredResponse 
 
 
 def _canonical(body: bytes) -> bytes:
+    # Parsed exactly (orjson would round a huge integer to a float, so two bodies could look alike).
     try:
-        return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
-    except (ValueError, TypeError):  # not JSON, or numbers orjson does not hold: the body as it came
+        return orjson.dumps(json.loads(body), option=orjson.OPT_SORT_KEYS)
+    except (ValueError, TypeError):  # not JSON, or an integer beyond 64 bits: the body as it came
         return body
 
 

@@ -183,6 +183,8 @@ async def test_a_group_of_refusals_without_keys_commits_nothing() -> None:
 
 
 async def test_careful_writes_are_tried_a_few_times_then_the_group_fails_whole() -> None:
+    # The ledger refuses the next writes as if keys had been stored meanwhile, without storing any:
+    # what is counted here is the attempts.
     ledger = ledger_with(alice=1_000, bob=0)
     ledger.keys_stored_meanwhile = CAREFUL_ATTEMPTS
     assert isinstance((await run(ledger, TransferOrder("alice", "bob", 1, key="k")))[0], MoneyChangingRequest)

@@ -155,8 +155,11 @@ class SqlWalletRepository:
     def __init__(self, connection: AsyncConnection, memory: WalletMemory) -> None:
         self._connection = connection
         self._memory = memory
-        # Remembered once the unit of work commits, forgotten if it does not.
+        # What this unit of work wrote, remembered once it commits; and every wallet it tried to write,
+        # forgotten if it does not. After a failed write it must not commit (`MoneyUnitOfWork.commit`).
         self.written: list[Wallet] = []
+        self.tried: list[Wallet] = []
+        self.write_failed = False
 
     async def add(self, wallet: Wallet) -> None:
         inserted = await self._connection.execute(
@@ -164,8 +167,9 @@ class SqlWalletRepository:
         )
         if not inserted.rowcount:
             raise WalletAlreadyExists(wallet.membership_id)
-        self.written.append(wallet)
         await self._append(wallet)
+        self.tried.append(wallet)
+        self.written.append(wallet)
 
     async def get(self, membership_id: str) -> Wallet | None:
         statement = wallets.select().where(wallets.c.membership_id == membership_id)
@@ -188,20 +192,23 @@ class SqlWalletRepository:
 
     async def save(self, *changed: Wallet) -> None:
         if changed:
-            result = await self.write(_SAVE_WALLETS, _wallet_values(changed), changed)
-            _check_saved(changed, set(result.scalars()))
+            await self.write(_SAVE_WALLETS, _wallet_values(changed), changed)
 
-    async def write(
-        self, statement: sa.TextClause, values: Mapping[str, Any], changed: Sequence[Wallet]
-    ) -> sa.CursorResult[Any]:
+    async def write(self, statement: sa.TextClause, values: Mapping[str, Any], changed: Sequence[Wallet]) -> None:
         """Run a statement that saves these wallets; `ChangedMeanwhile` if another transaction came first."""
-        self.written += changed
+        self.tried += changed
         try:
-            return await self._connection.execute(statement, values)
+            result = await self._connection.execute(statement, values)
+            _check_saved(changed, set(result.scalars()))
         except sa.exc.DBAPIError as error:
+            self.write_failed = True
             if getattr(error.orig, "sqlstate", None) in _CHANGED_MEANWHILE:
                 raise ChangedMeanwhile() from error
             raise
+        except ChangedMeanwhile:
+            self.write_failed = True
+            raise
+        self.written += changed
 
     async def _append(self, *changed: Wallet) -> None:
         await self._connection.execute(_APPEND_EVENTS, {"events": _event_rows(changed)})
@@ -454,6 +461,9 @@ class MoneyUnitOfWork(SqlUnitOfWork):
         await self.outbox.add(firmbanking_command(process_id, transfer))
 
     async def commit(self) -> None:
+        if self.wallets.write_failed:
+            # PostgreSQL would quietly roll the transaction back, and the memory would get ahead of it.
+            raise ChangedMeanwhile("a wallet write of this unit of work failed: it cannot commit")
         await super().commit()
         self._committed = True
         self._memory.remember(self.wallets.written)
@@ -465,7 +475,7 @@ class MoneyUnitOfWork(SqlUnitOfWork):
             await super().__aexit__(exc_type, exc, tb)
         finally:
             if not self._committed:
-                self._memory.forget(wallet.membership_id for wallet in self.wallets.written)
+                self._memory.forget(wallet.membership_id for wallet in self.wallets.tried)
 
     async def earlier_answers(self, keys: Sequence[object]) -> Sequence[object | Exception | None]:
         return await self._answers.earlier(keys)
@@ -481,4 +491,4 @@ class MoneyUnitOfWork(SqlUnitOfWork):
             "requests": _request_rows(added),
             "answers": self._answers.answer_rows(answers),
         }
-        _check_saved(changed, set((await self.wallets.write(_SAVE_TRANSFERS, values, changed)).scalars()))
+        await self.wallets.write(_SAVE_TRANSFERS, values, changed)

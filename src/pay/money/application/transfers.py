@@ -13,6 +13,7 @@ was wrong the whole write is refused (`ChangedMeanwhile`) and the group is writt
 keys looked up, wallets locked.
 """
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, W
 Refusal = WalletNotFound | InsufficientBalance | BalanceLimitExceeded
 # A transfer's own outcome, or, for a key used before, the earlier answer or why this request is refused.
 Outcome = MoneyChangingRequest | Refusal | PriorAnswer | Exception
+
+_log = logging.getLogger(__name__)
 
 # A careful write locks its wallets, so only a key stored meanwhile by a request with the same key can
 # refuse it, and the next attempt then finds that key's answer. Three attempts outlast any real race.
@@ -59,7 +62,13 @@ async def transfer_together(
             return await _write_group(uow_factory(), now, balance_limit, orders, careful=True)
         except ChangedMeanwhile:
             continue
-    return await _write_group(uow_factory(), now, balance_limit, orders, careful=True)
+    try:
+        return await _write_group(uow_factory(), now, balance_limit, orders, careful=True)
+    except ChangedMeanwhile:
+        _log.warning(
+            "a group of %d transfers was refused %d times with its wallets locked", len(orders), CAREFUL_ATTEMPTS
+        )
+        raise
 
 
 async def _write_group(
@@ -75,7 +84,7 @@ async def _write_group(
         membership_ids = sorted({o.source for o in fresh} | {o.target for o in fresh})
         wallets: Mapping[str, Wallet] = {}
         if membership_ids:
-            # Careful: one lock round for the whole group, in key order, so groups and single changes never deadlock.
+            # Careful: one lock round for the whole group (in key order), so groups and single changes never deadlock.
             wallets = await (uow.wallets.lock if careful else uow.wallets.latest)(membership_ids)
         outcomes: list[Outcome] = [
             answered_before[index] if index in answered_before else _apply(order, wallets, now, balance_limit)
