@@ -159,7 +159,6 @@ class SqlWalletRepository:
         # forgotten if it does not. After a failed write it must not commit (`MoneyUnitOfWork.commit`).
         self.written: list[Wallet] = []
         self.tried: list[Wallet] = []
-        self.write_failed = False
 
     async def add(self, wallet: Wallet) -> None:
         inserted = await self._connection.execute(
@@ -199,16 +198,17 @@ class SqlWalletRepository:
         self.tried += changed
         try:
             result = await self._connection.execute(statement, values)
-            _check_saved(changed, set(result.scalars()))
         except sa.exc.DBAPIError as error:
-            self.write_failed = True
             if getattr(error.orig, "sqlstate", None) in _CHANGED_MEANWHILE:
                 raise ChangedMeanwhile() from error
             raise
-        except ChangedMeanwhile:
-            self.write_failed = True
-            raise
+        _check_saved(changed, set(result.scalars()))
         self.written += changed
+
+    @property
+    def write_failed(self) -> bool:
+        """Some wallets were tried and never written: a write of this unit of work failed."""
+        return len(self.tried) > len(self.written)
 
     async def _append(self, *changed: Wallet) -> None:
         await self._connection.execute(_APPEND_EVENTS, {"events": _event_rows(changed)})

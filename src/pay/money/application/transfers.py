@@ -57,18 +57,15 @@ async def transfer_together(
         return await _write_group(uow_factory(), now, balance_limit, orders, careful=False)
     except (ChangedMeanwhile, _Unsure):
         pass
-    for _ in range(CAREFUL_ATTEMPTS - 1):
+    careful_attempts = 0
+    while True:
         try:
             return await _write_group(uow_factory(), now, balance_limit, orders, careful=True)
         except ChangedMeanwhile:
-            continue
-    try:
-        return await _write_group(uow_factory(), now, balance_limit, orders, careful=True)
-    except ChangedMeanwhile:
-        _log.warning(
-            "a group of %d transfers was refused %d times with its wallets locked", len(orders), CAREFUL_ATTEMPTS
-        )
-        raise
+            careful_attempts += 1
+            if careful_attempts == CAREFUL_ATTEMPTS:
+                _log.warning("%d transfers refused %d times with their wallets locked", len(orders), careful_attempts)
+                raise
 
 
 async def _write_group(
