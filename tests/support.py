@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -15,6 +15,8 @@ from pay.platform.infra import EmbeddedPostgres
 from pay.platform.migrations import upgrade
 from pay.platform.settings import Settings
 
+SettingsT = TypeVar("SettingsT", bound=Settings)
+
 
 async def provision(pg: EmbeddedPostgres, package: str, database: str) -> str:
     """A freshly migrated database of its own for one test module."""
@@ -24,9 +26,11 @@ async def provision(pg: EmbeddedPostgres, package: str, database: str) -> str:
     return url
 
 
-def settings_for(service: str, database_url: str, broker_url: str, data_dir: Path, **overrides: Any) -> Settings:
+def settings_for(
+    settings_class: type[SettingsT], database_url: str, broker_url: str, data_dir: Path, **overrides: Any
+) -> SettingsT:
     auth.ensure_signing_keys(data_dir / "keys")
-    return Settings(service=service, database_url=database_url, broker_url=broker_url, data_dir=data_dir, **overrides)
+    return settings_class(database_url=database_url, broker_url=broker_url, data_dir=data_dir, **overrides)
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pay.bank.settings import BankSettings
 from pay.contracts.clients import BankClient, MoneyClient
 from pay.contracts.money import RebuildCheck
 from pay.platform import auth
@@ -235,7 +236,7 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
                 money,
                 settings.corporate_bank_name,
                 settings.corporate_bank_account_number,
-                settings.corporate_seed_balance,
+                BankSettings().corporate_seed_balance,
             )
 
     result = asyncio.run(gather())

@@ -6,12 +6,13 @@ from pay.bank.adapters.db import BankUnitOfWork
 from pay.bank.adapters.http import ERRORS, FaultInjectionMiddleware, FaultSwitch, bank_router, faults_router
 from pay.bank.application import use_cases
 from pay.bank.domain.model import AccountKey
+from pay.bank.settings import BankSettings
 from pay.platform.http import create_app as create_service_app
 from pay.platform.kernel import Kernel
-from pay.platform.settings import Settings
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: BankSettings | None = None) -> FastAPI:
+    settings = settings or BankSettings()
     # The bank stands outside the platform: it publishes no events and trusts no platform tokens.
     kernel = Kernel(settings, uses_broker=False, verifies_tokens=False)
 

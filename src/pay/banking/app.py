@@ -13,10 +13,10 @@ from pay.banking.adapters.http import ERRORS, router
 from pay.banking.adapters.messaging import subscribe
 from pay.banking.application import use_cases
 from pay.banking.domain.model import Deadlines
+from pay.banking.settings import BankingSettings
 from pay.contracts.clients import BankClient, MembershipClient
 from pay.platform import http
 from pay.platform.kernel import Kernel
-from pay.platform.settings import Settings
 
 _log = structlog.get_logger()
 
@@ -32,7 +32,7 @@ async def _resolve_pending(deps: use_cases.Dependencies, interval: timedelta) ->
 
 
 def create_app(
-    settings: Settings,
+    settings: BankingSettings | None = None,
     *,
     resilience: BankResilience | None = None,
     send_window: timedelta | None = None,
@@ -44,6 +44,7 @@ def create_app(
     the longest a transfer sent just before the window closed stays in flight on our side. Unless given
     (tests shorten them), they and the bank adapter's limits come from the `PAY_BANK_*` and
     `PAY_FIRMBANKING_*` settings."""
+    settings = settings or BankingSettings()
     resilience = resilience or BankResilience(
         timeout_seconds=settings.bank_timeout_seconds,
         attempts=settings.bank_attempts,

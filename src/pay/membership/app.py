@@ -10,18 +10,19 @@ from pay.membership.adapters.db import MembershipUnitOfWork
 from pay.membership.adapters.http import ERRORS, router
 from pay.membership.adapters.security import Argon2Passwords, EmailVault, JwtAccessTokens
 from pay.membership.application import use_cases
+from pay.membership.settings import MembershipSettings
 from pay.platform import auth, http
 from pay.platform.kernel import Kernel
-from pay.platform.settings import Settings
 
 
-def _secret(from_environment: str | None, settings: Settings, file_name: str) -> bytes:
+def _secret(from_environment: str | None, settings: MembershipSettings, file_name: str) -> bytes:
     if from_environment:
         return base64.b64decode(from_environment)
     return auth.load_or_create_secret(settings.keys_dir / file_name)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: MembershipSettings | None = None) -> FastAPI:
+    settings = settings or MembershipSettings()
     auth.ensure_signing_keys(settings.keys_dir)
     kernel = Kernel(settings)
     assert kernel.token_verifier is not None

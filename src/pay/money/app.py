@@ -13,14 +13,15 @@ from pay.money.adapters.http import DIRECT_ROUTES, ERRORS, router
 from pay.money.application import use_cases
 from pay.money.application.transfers import transfer_together
 from pay.money.domain.processes import BankAccount, RetryPolicy
+from pay.money.settings import MoneySettings
 from pay.platform import http
 from pay.platform.batching import Batcher
 from pay.platform.kernel import Kernel
 from pay.platform.saga import SagaTimer
-from pay.platform.settings import Settings
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: MoneySettings | None = None) -> FastAPI:
+    settings = settings or MoneySettings()
     kernel = Kernel(settings)
     assert kernel.broker is not None
     service_token = settings.service_token.get_secret_value() if settings.service_token else None
@@ -41,8 +42,8 @@ def create_app(settings: Settings) -> FastAPI:
         transfers=Batcher(partial(transfer_together, new_uow, clock, settings.wallet_balance_limit)),
         answer_within_seconds=settings.money_wait_seconds,
         retry_policy=RetryPolicy(
-            first_delay=timedelta(seconds=settings.process_retry_first_seconds),
-            max_delay=timedelta(seconds=settings.process_retry_max_seconds),
+            first_delay=timedelta(seconds=settings.saga_retry_first_seconds),
+            max_delay=timedelta(seconds=settings.saga_retry_max_seconds),
             account_check_deadline=timedelta(seconds=settings.account_check_deadline_seconds),
         ),
         wake_processes=timer.wake,

@@ -7,7 +7,9 @@ is after its database transaction committed; a failing handler's message comes b
 delay, and one that cannot even be parsed is set aside at once.
 """
 
+import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import pydantic
@@ -20,12 +22,14 @@ from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
 
 from pay.contracts.messages import LOG_SUBJECT, STREAM_NAME, STREAM_SUBJECTS, Message
+from pay.platform.retry import RetryPolicy
 
 MessageT = TypeVar("MessageT", bound=Message)
 Handler = Callable[[MessageT], Awaitable[None]]
 
 MAX_DELIVERIES = 25
-_MAX_RETRY_DELAY_SECONDS = 30.0
+# A failing handler's message comes back after these delays, and is set aside after its last delivery.
+REDELIVERY = RetryPolicy(first_delay=timedelta(seconds=0.2), max_delay=timedelta(seconds=30), attempts=MAX_DELIVERIES)
 _PUBLISH_TIMEOUT_SECONDS = 5.0
 _GRACEFUL_SECONDS = 8.0
 
@@ -44,17 +48,24 @@ class _RetryWithBackoff(BaseMiddleware):
         except Exception as error:
             deliveries = msg.raw_message.metadata.num_delivered
             _log.exception("message_failed", subject=msg.raw_message.subject, deliveries=deliveries)
-            if deliveries >= MAX_DELIVERIES:
+            if deliveries >= REDELIVERY.attempts:
                 raise RejectMessage() from error
-            raise NackMessage(delay=min(0.2 * 2 ** (deliveries - 1), _MAX_RETRY_DELAY_SECONDS)) from error
+            raise NackMessage(delay=REDELIVERY.delay(deliveries).total_seconds()) from error
 
 
 class _QuietLogger:
     """FastStream logs every message at INFO; keep only what needs attention."""
 
     def log(self, level: int, msg: Any, /, *, exc_info: Any = None, extra: Any = None) -> None:
-        if level >= 30:
+        if level >= logging.WARNING and not _idle_pull_ended(exc_info):
             _log.log(level, str(msg), exc_info=exc_info, **(extra or {}))
+
+
+def _idle_pull_ended(error: Any) -> bool:
+    """A pull that found no message before its deadline: nats-py may end it with asyncio's TimeoutError
+    where FastStream expects nats' own, and FastStream then starts the next pull, which is all that
+    should happen; its report of a failed task says nothing."""
+    return isinstance(error, TimeoutError)
 
 
 class Broker:

@@ -69,13 +69,41 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # No overflow: connections opened and closed under load cost more than waiting for a pooled one.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=0)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+    _watch_failed_statements(engine)
+    return engine
+
+
+# Where a connection notes that a statement of its transaction failed, and the failure state before
+# each open savepoint (rolling back to a savepoint undoes a failure inside it).
+_FAILED = "pay.statement_failed"
+_SAVEPOINTS = "pay.failed_before_savepoints"
+
+
+def _watch_failed_statements(engine: AsyncEngine) -> None:
+    def statement_failed(context: sa.engine.ExceptionContext) -> None:
+        if context.connection is not None:
+            context.connection.info[_FAILED] = True
+
+    def savepoint(connection: sa.Connection, name: str) -> None:
+        connection.info.setdefault(_SAVEPOINTS, []).append(connection.info.get(_FAILED, False))
+
+    def rollback_savepoint(connection: sa.Connection, name: str, context: object) -> None:
+        connection.info[_FAILED] = connection.info[_SAVEPOINTS].pop()
+
+    def release_savepoint(connection: sa.Connection, name: str, context: object) -> None:
+        connection.info[_SAVEPOINTS].pop()
+
+    sa.event.listen(engine.sync_engine, "handle_error", statement_failed)
+    sa.event.listen(engine.sync_engine, "savepoint", savepoint)
+    sa.event.listen(engine.sync_engine, "rollback_savepoint", rollback_savepoint)
+    sa.event.listen(engine.sync_engine, "release_savepoint", release_savepoint)
+
+
+class StatementFailed(Exception):
+    """A statement of this unit of work failed: PostgreSQL would quietly turn its commit into a rollback."""
 
 
 def create_bookkeeping_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -155,6 +183,9 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self.connection = await self._engine.connect()
+        # The info lives as long as the pooled connection: a failure noted for an earlier user is not ours.
+        self.connection.info[_FAILED] = False
+        self.connection.info[_SAVEPOINTS] = []
         await self.connection.begin()
         self.outbox = Outbox(self.connection)
         self.inbox = Inbox(self.connection)
@@ -178,11 +209,11 @@ class SqlUnitOfWork:
         return iter(())
 
     async def commit(self) -> None:
+        """Keep the changes and the messages of the aggregates' events; `StatementFailed` keeps nothing."""
+        if self.connection.info[_FAILED]:
+            raise StatementFailed()
         for message in self._new_messages():
             await self.outbox.add(message)
         await self.connection.commit()
         if self.outbox.written:
             self._on_commit()
-
-    async def rollback(self) -> None:
-        await self.connection.rollback()

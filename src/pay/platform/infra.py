@@ -375,15 +375,6 @@ class EmbeddedPostgres:
         """Connection options for psql, pgbench and friends (add `-d DBNAME` / a trailing dbname)."""
         return ["-h", str(self.socket_dir), "-p", str(self.port), "-U", self.superuser]
 
-    def libpq_env(self) -> dict[str, str]:
-        """A full environment pointing libpq tools at this server."""
-        return {
-            **_pg_free_env(),
-            "PGHOST": str(self.socket_dir),
-            "PGPORT": str(self.port),
-            "PGUSER": self.superuser,
-        }
-
     @staticmethod
     def bin_path(name: str) -> Path:
         """Path of a bundled PostgreSQL program, e.g. `bin_path("pgbench")`."""

@@ -1,5 +1,8 @@
 """Running one service: its app on uvicorn, with graceful shutdown on SIGTERM and SIGINT.
 
+Each service's `app.create_app()` reads its own settings class from the `PAY_*` variables; this
+module needs only the settings every service shares (where to listen, how many processes).
+
 With `PAY_WORKERS` above 1, uvicorn runs that many processes of the service on one port; each has
 its own kernel, which is safe because every piece of shared work (outbox relay, saga timer,
 consumers) is claimed with row locks or broker consumer groups.
@@ -7,7 +10,6 @@ consumers) is claimed with row locks or broker consumer groups.
 
 import importlib
 import os
-from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -35,16 +37,16 @@ def serve(package: str, settings: Settings, port: int) -> None:
         os.environ[_PACKAGE_VARIABLE] = package
         uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=settings.workers, **options)
     else:
-        uvicorn.Server(uvicorn.Config(_create_app(package)(settings), **options)).run()
+        uvicorn.Server(uvicorn.Config(_create_app(package), **options)).run()
 
 
 def app_from_environment() -> FastAPI:
     """What each worker process builds (uvicorn imports it by name in the new process)."""
     settings = Settings()
     configure_logging(settings.service, settings.log_level)
-    return _create_app(os.environ[_PACKAGE_VARIABLE])(settings)
+    return _create_app(os.environ[_PACKAGE_VARIABLE])
 
 
-def _create_app(package: str) -> Callable[[Settings], FastAPI]:
-    create_app: Callable[[Settings], FastAPI] = importlib.import_module(f"{package}.app").create_app
-    return create_app
+def _create_app(package: str) -> FastAPI:
+    app: FastAPI = importlib.import_module(f"{package}.app").create_app()
+    return app

@@ -196,9 +196,6 @@ class Supervisor:
             self._force_stop.set()
         self._stop_requested.set()
 
-    def request_stop(self) -> None:
-        self._stop_requested.set()
-
     def wait(self, grace: float = 15.0) -> str | None:
         """Block until a stop is requested or a service dies, then stop all services.
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.bank.adapters.db import transfers
 from pay.bank.app import create_app
+from pay.bank.settings import BankSettings
 from pay.contracts.bank import (
     BankAccount,
     BankFaults,
@@ -25,7 +26,6 @@ from pay.contracts.bank import (
 )
 from pay.contracts.clients import BankClient, Conflict, NotFound, Unavailable
 from pay.platform.infra import EmbeddedPostgres
-from pay.platform.settings import Settings
 
 from support import provision, serving
 
@@ -67,8 +67,8 @@ class Bank:
         )
 
 
-def bank_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(service="bank", database_url=database_url, **overrides)
+def bank_settings(database_url: str, **overrides: Any) -> BankSettings:
+    return BankSettings(database_url=database_url, **overrides)
 
 
 @pytest.fixture

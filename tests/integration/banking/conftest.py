@@ -20,12 +20,13 @@ from integration.banking.harness import (
     listening,
 )
 from pay.bank.app import create_app as create_bank_app
+from pay.bank.settings import BankSettings
 from pay.contracts.bank import BankFaults
 from pay.contracts.clients import BankClient
 from pay.membership.app import create_app as create_membership_app
+from pay.membership.settings import MembershipSettings
 from pay.platform import auth
 from pay.platform.infra import EmbeddedPostgres
-from pay.platform.settings import Settings
 
 from support import provision, serving, settings_for
 
@@ -40,7 +41,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 async def bank_url(pg: EmbeddedPostgres) -> AsyncIterator[str]:
     database_url = await provision(pg, "pay.bank", f"banking_bank_{uuid.uuid4().hex[:8]}")
-    async with listening(create_bank_app(Settings(service="bank", database_url=database_url))) as url:
+    async with listening(create_bank_app(BankSettings(database_url=database_url))) as url:
         yield url
 
 
@@ -54,7 +55,7 @@ async def bank(bank_url: str) -> AsyncIterator[BankClient]:
 @pytest.fixture(scope="module")
 async def membership_url(pg: EmbeddedPostgres, nats_url: str, data_dir: Path) -> AsyncIterator[str]:
     database_url = await provision(pg, "pay.membership", f"banking_membership_{uuid.uuid4().hex[:8]}")
-    app = create_membership_app(settings_for("membership", database_url, nats_url, data_dir))
+    app = create_membership_app(settings_for(MembershipSettings, database_url, nats_url, data_dir))
     async with listening(app) as url:
         yield url
 

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from pay.banking.adapters.clients import BankResilience
 from pay.banking.app import create_app as create_banking_app
+from pay.banking.settings import BankingSettings
 from pay.contracts.bank import BankFaults, OpenBankAccountRequest
 from pay.contracts.clients import BankClient
 from pay.platform import auth
@@ -47,7 +48,7 @@ SLOW_BANK_MS = 1_000
 def banking_app(database_url: str, nats_url: str, data_dir: Path, bank_url: str, membership_url: str) -> FastAPI:
     """Banking with the short timeouts, window and breaker these tests use."""
     settings = settings_for(
-        "banking",
+        BankingSettings,
         database_url,
         nats_url,
         data_dir,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pay.contracts.clients import MembershipClient, NotFound
 from pay.contracts.membership import MembershipModified, MembershipRegistered
 from pay.membership.app import create_app
+from pay.membership.settings import MembershipSettings
 from pay.platform import auth
 
 from support import provision, serving, settings_for, token_for
@@ -37,7 +38,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 async def client(database_url: str, nats_url: str, data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = settings_for("membership", database_url, nats_url, data_dir, admin_password="admin-password")
+    settings = settings_for(MembershipSettings, database_url, nats_url, data_dir, admin_password="admin-password")
     async with serving(create_app(settings)) as client:
         yield client
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from pay.contracts.banking import RequestFirmbanking
 from pay.money.app import create_app
+from pay.money.settings import MoneySettings
 from pay.platform import auth
 from pay.platform.broker import Broker
 from pay.platform.supervisor import free_port
@@ -68,13 +69,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def money_app(database_url: str, nats_url: str, data_dir: Path, banking_url: str) -> Callable[..., FastAPI]:
     def build(**overrides: Any) -> FastAPI:
         settings = settings_for(
-            "money",
+            MoneySettings,
             database_url,
             nats_url,
             data_dir,
             service_urls={"banking": banking_url},
-            process_retry_first_seconds=0.2,
-            process_retry_max_seconds=0.5,
+            saga_retry_first_seconds=0.2,
+            saga_retry_max_seconds=0.5,
             account_check_deadline_seconds=2,
             money_wait_seconds=5,
             **overrides,

@@ -62,8 +62,8 @@ async def test_a_killed_money_process_resumes_its_recharge_exactly_once(
         "PAY_BROKER_URL": nats_url,
         "PAY_DATA_DIR": str(data_dir),
         "PAY_SERVICE_URLS": json.dumps({"banking": banking_url}),
-        "PAY_PROCESS_RETRY_FIRST_SECONDS": "0.2",
-        "PAY_PROCESS_RETRY_MAX_SECONDS": "0.5",
+        "PAY_SAGA_RETRY_FIRST_SECONDS": "0.2",
+        "PAY_SAGA_RETRY_MAX_SECONDS": "0.5",
     }
     log = data_dir / "money-crash.log"
     membership_id = str(uuid.uuid4())

@@ -12,13 +12,15 @@ import pytest
 
 from integration.banking.harness import NOT_RECEIVED_GRACE, SEND_WINDOW, Account, Services, banking_app, listening
 from pay.bank.app import create_app as create_bank_app
+from pay.bank.settings import BankSettings
 from pay.contracts.bank import BankFaults
 from pay.contracts.clients import BankClient
 from pay.membership.app import create_app as create_membership_app
+from pay.membership.settings import MembershipSettings
 from pay.money.app import create_app as create_money_app
+from pay.money.settings import MoneySettings
 from pay.platform import auth
 from pay.platform.infra import EmbeddedPostgres
-from pay.platform.settings import Settings
 
 from support import provision, serving, settings_for, token_for
 
@@ -42,12 +44,14 @@ async def stack(pg: EmbeddedPostgres, nats_url: str, data_dir: Path) -> AsyncIte
     banking_db = await provision(pg, "pay.banking", f"recharge_banking_{suffix}")
     money_db = await provision(pg, "pay.money", f"recharge_money_{suffix}")
     async with (
-        listening(create_bank_app(Settings(service="bank", database_url=bank_db))) as bank_url,
-        listening(create_membership_app(settings_for("membership", membership_db, nats_url, data_dir))) as members,
+        listening(create_bank_app(BankSettings(database_url=bank_db))) as bank_url,
+        listening(
+            create_membership_app(settings_for(MembershipSettings, membership_db, nats_url, data_dir))
+        ) as members,
         listening(banking_app(banking_db, nats_url, data_dir, bank_url, members)) as banking_url,
     ):
         money_settings = settings_for(
-            "money",
+            MoneySettings,
             money_db,
             nats_url,
             data_dir,
@@ -55,8 +59,8 @@ async def stack(pg: EmbeddedPostgres, nats_url: str, data_dir: Path) -> AsyncIte
             service_urls={"banking": banking_url},
             wallet_balance_limit=WALLET_LIMIT,
             money_wait_seconds=10,
-            process_retry_first_seconds=0.3,
-            process_retry_max_seconds=1,
+            saga_retry_first_seconds=0.3,
+            saga_retry_max_seconds=1,
         )
         async with (
             serving(create_money_app(money_settings)) as money,
