@@ -85,14 +85,6 @@ class SagaStore:
         return int((await self._connection.execute(statement)).scalar_one())
 
 
-def create_saga_tables(bind: sa.Connection) -> None:
-    SAGA_METADATA.create_all(bind)
-
-
-def drop_saga_tables(bind: sa.Connection) -> None:
-    SAGA_METADATA.drop_all(bind)
-
-
 class SagaTimer:
     """Hands every saga whose `wake_at` has passed to `on_due`, once at start and then continually.
 

@@ -18,11 +18,10 @@ from pay.platform.db import idempotency_keys
 from pay.platform.http import create_app
 from pay.platform.idempotency import KeyClaim, KeyInProgress, KeyReused, claim_keys, request_fingerprint
 from pay.platform.kernel import Kernel
-from pay.platform.migrations import create_kernel_tables
 from pay.platform.problems import ProblemSpec
 from pay.platform.settings import Settings
 
-from support import serving
+from support import provision, serving
 
 
 class Overdrawn(Exception):
@@ -35,11 +34,10 @@ class Charge(BaseModel):
 
 @pytest.fixture(scope="module")
 async def client(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
-    await asyncio.to_thread(pg.ensure_database, "kernel_http")
-    settings = Settings(service="test", database_url=pg.url("kernel_http"), data_dir=tmp_path_factory.mktemp("k"))
+    # Any service's history creates the kernel's tables; the bank simulator's is the smallest.
+    database_url = await provision(pg, "pay.bank", "kernel_http")
+    settings = Settings(service="test", database_url=database_url, data_dir=tmp_path_factory.mktemp("k"))
     kernel = Kernel(settings, uses_broker=False, verifies_tokens=False)
-    async with kernel.engine.begin() as connection:
-        await connection.run_sync(create_kernel_tables)
     calls: list[int] = []
     router = APIRouter()
 

@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pay.contracts.messages import LOG_SUBJECT, Message
 from pay.platform.broker import Broker
-from pay.platform.db import KERNEL_METADATA, SqlUnitOfWork, create_engine, outbox
+from pay.platform.db import SqlUnitOfWork, create_engine, outbox
 from pay.platform.logging import BrokerLogShipper
 from pay.platform.outbox import OutboxRelay
+
+from support import provision
 
 
 class Pinged(Message):
@@ -26,10 +28,9 @@ class Pinged(Message):
 
 @pytest.fixture(scope="module")
 async def engine(pg: Any) -> AsyncIterator[AsyncEngine]:
-    await asyncio.to_thread(pg.ensure_database, "kernel_messaging")
-    engine = create_engine(pg.url("kernel_messaging"))
+    # Any service's history creates the kernel's tables; the bank simulator's is the smallest.
+    engine = create_engine(await provision(pg, "pay.bank", "kernel_messaging"))
     async with engine.begin() as connection:
-        await connection.run_sync(KERNEL_METADATA.create_all)
         await connection.execute(sa.text("CREATE TABLE IF NOT EXISTS effects (ping_id text)"))
     yield engine
     await engine.dispose()

@@ -1,5 +1,7 @@
-"""Alembic environment of the bank's database: the platform runs it the same way for every service."""
+"""Alembic's entry point: the schema this service's migrations must produce is the metadata its code uses."""
 
+from pay.bank.adapters.db import METADATA
+from pay.platform.db import KERNEL_METADATA
 from pay.platform.migrations import run_migrations
 
-run_migrations()
+run_migrations(METADATA, KERNEL_METADATA)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from pay.platform.migrations import create_kernel_tables, drop_kernel_tables
+from pay.platform import kernel_migrations
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -43,10 +43,10 @@ def upgrade() -> None:
         sa.CheckConstraint("amount > 0", name="transfers_amount_positive"),
         sa.CheckConstraint("status IN ('SUCCEEDED', 'FAILED')", name="transfers_status_known"),
     )
-    create_kernel_tables(op.get_bind())
+    kernel_migrations.create_outbox_inbox_and_idempotency_keys()
 
 
 def downgrade() -> None:
-    drop_kernel_tables(op.get_bind())
+    kernel_migrations.drop_outbox_inbox_and_idempotency_keys()
     op.drop_table("transfers")
     op.drop_table("accounts")

@@ -8,7 +8,7 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
-from pay.platform.migrations import create_kernel_tables, drop_kernel_tables
+from pay.platform import kernel_migrations
 
 revision = "0001"
 down_revision = None
@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_kernel_tables(op.get_bind())
+    kernel_migrations.create_outbox_inbox_and_idempotency_keys()
     op.create_table(
         "registered_bank_accounts",
         sa.Column("registered_bank_account_id", sa.String(64), primary_key=True),
@@ -60,4 +60,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("firmbanking_requests")
     op.drop_table("registered_bank_accounts")
-    drop_kernel_tables(op.get_bind())
+    kernel_migrations.drop_outbox_inbox_and_idempotency_keys()

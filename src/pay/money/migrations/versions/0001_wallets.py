@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from pay.platform.migrations import create_kernel_tables, drop_kernel_tables
-from pay.platform.saga import create_saga_tables, drop_saga_tables
+from pay.platform import kernel_migrations
 
 revision = "0001"
 down_revision = None
@@ -19,8 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_kernel_tables(op.get_bind())
-    create_saga_tables(op.get_bind())
+    kernel_migrations.create_outbox_inbox_and_idempotency_keys()
+    kernel_migrations.create_sagas()
     op.create_table(
         "wallets",
         sa.Column("membership_id", sa.String(64), primary_key=True),
@@ -69,5 +68,5 @@ def downgrade() -> None:
     op.drop_table("money_changing_requests")
     op.drop_table("wallet_events")
     op.drop_table("wallets")
-    drop_saga_tables(op.get_bind())
-    drop_kernel_tables(op.get_bind())
+    kernel_migrations.drop_sagas()
+    kernel_migrations.drop_outbox_inbox_and_idempotency_keys()
