@@ -6,10 +6,11 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.routing import APIRoute, RouteContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from pay.platform.direct import DirectRoute
-from pay.platform.idempotency import KeyReused
+from pay.platform.idempotency.keys import KeyReused
 from pay.platform.problems import ErrorMap, Problem, ProblemSpec, install_problem_handlers
 
 
@@ -54,6 +55,11 @@ async def place(order: Order, caller: Annotated[str, Depends(loud_caller)], requ
 JSON = {"content-type": "application/json"}
 
 
+def direct(path: str, endpoint: Any, status_code: int = 200) -> DirectRoute:
+    """The direct route of an endpoint registered as `POST path`."""
+    return DirectRoute(RouteContext(APIRoute(path, endpoint, methods=["POST"], status_code=status_code)))
+
+
 async def call(
     route: DirectRoute, body: bytes, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], Any]:
@@ -84,7 +90,7 @@ async def call(
     return start["status"], answer_headers, json.loads(content) if content else None
 
 
-ROUTE = DirectRoute("POST", "/orders", place, status_code=201)
+ROUTE = direct("/orders", place, 201)
 
 
 async def test_the_endpoint_gets_its_body_its_dependencies_and_the_request() -> None:
@@ -125,7 +131,7 @@ async def test_dependencies_run_before_the_body_is_read_as_in_fastapi() -> None:
     async def guarded(order: Order, caller: Annotated[str, Depends(signed_in)]) -> Receipt:
         return Receipt(amount=order.amount, caller=caller)
 
-    route = DirectRoute("POST", "/guarded", guarded)
+    route = direct("/guarded", guarded)
     status, _, body = await call(route, b'{"amount": "not even a number"}')
     assert (status, body["code"]) == (401, "unauthenticated")
     status, _, body = await call(route, b'{"amount": ')
@@ -165,7 +171,7 @@ async def test_an_endpoint_may_answer_a_response_of_its_own() -> None:
     async def replay(order: Order) -> Response:
         return Response(b'{"replayed": true}', 200, media_type="application/json")
 
-    status, _, body = await call(DirectRoute("POST", "/again", replay), b'{"amount": 1}')
+    status, _, body = await call(direct("/again", replay), b'{"amount": 1}')
     assert (status, body) == (200, {"replayed": True})
 
 
@@ -186,8 +192,15 @@ def test_parameters_no_direct_route_can_supply_are_refused_when_the_route_is_bui
         raise AssertionError
 
     with pytest.raises(TypeError, match="page"):
-        DirectRoute("POST", "/x", with_query)
+        direct("/x", with_query)
     with pytest.raises(TypeError, match="only the endpoint takes the body"):
-        DirectRoute("POST", "/x", with_body_dependency)
+        direct("/x", with_body_dependency)
     with pytest.raises(TypeError, match="coroutine"):
-        DirectRoute("POST", "/x", with_plain_dependency)
+        direct("/x", with_plain_dependency)
+
+
+def test_a_direct_route_is_one_method_on_a_path_without_parameters() -> None:
+    with pytest.raises(TypeError, match="one method"):
+        DirectRoute(RouteContext(APIRoute("/orders/{order_id}", place, methods=["POST"])))
+    with pytest.raises(TypeError, match="one method"):
+        DirectRoute(RouteContext(APIRoute("/orders", place, methods=["POST", "PUT"])))

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from pay.platform.problems import Problem
 
@@ -155,7 +157,25 @@ _bearer = HTTPBearer(auto_error=False, description="An access token from POST /m
 UNAUTHENTICATED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
-VERIFIED_PRINCIPAL = "pay.principal"
+# Where a request keeps its verified principal, so that its token is verified once however often it is asked.
+_VERIFIED_PRINCIPAL = "pay.principal"
+
+
+def bearer_principal(scope: Scope, verifier: TokenVerifier | None) -> Principal | None:
+    """Who sent the request, by its bearer token: None without a valid one (or a verifier)."""
+    known = scope.get(_VERIFIED_PRINCIPAL)
+    if isinstance(known, Principal):
+        return known
+    scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+    if verifier is None or scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        principal = verifier.verify(token)
+    except InvalidToken:
+        return None
+    scope[_VERIFIED_PRINCIPAL] = principal
+    return principal
+
 
 # Dependencies are coroutines on purpose: FastAPI runs plain functions in a thread pool, which costs
 # more than the work they do.
@@ -166,16 +186,10 @@ async def authenticate(
 ) -> Principal:
     if credentials is None:
         raise Problem(401, "unauthenticated", "Authentication required", headers=UNAUTHENTICATED_HEADERS)
-    already_verified = request.scope.get(VERIFIED_PRINCIPAL)
-    if isinstance(already_verified, Principal):
-        return already_verified
-    verifier: TokenVerifier = request.app.state.token_verifier
-    try:
-        return verifier.verify(credentials.credentials)
-    except InvalidToken:
-        raise Problem(
-            401, "invalid-token", "The access token is invalid or expired", headers=UNAUTHENTICATED_HEADERS
-        ) from None
+    principal = bearer_principal(request.scope, request.app.state.token_verifier)
+    if principal is None:
+        raise Problem(401, "invalid-token", "The access token is invalid or expired", headers=UNAUTHENTICATED_HEADERS)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

@@ -1,11 +1,12 @@
 """Direct routes: the hottest endpoints answered without FastAPI's per-request machinery (decision 12).
 
 A direct route is an ordinary FastAPI endpoint: it is registered on its router as usual, so FastAPI
-still documents it, answers its other methods and owns the route table. `ServiceApp` then answers
-the route's own method and path itself, before FastAPI's middleware, routing and dependency solving
-run. What the endpoint asks for is worked out once, when the route is built: its body (one Pydantic
-model, decoded and validated in FastAPI's order), the `Request`, and `Depends(...)` on coroutine
-functions that need only these in turn. Errors become the same problem documents as on every other
+still documents it, answers its other methods and owns the route table, and the direct route takes
+its method, path and status from that registered route. `ServiceApp` then answers the route's own
+method and path itself, before FastAPI's routing and dependency solving run. What the endpoint asks
+for is worked out once, when the route is built: its body (one Pydantic model, decoded and validated
+in FastAPI's order), the `Request`, and `Depends(...)` on coroutine functions that need only these in
+turn. Errors become the same problem documents as on every other
 route.
 """
 
@@ -17,10 +18,12 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 import structlog
 from fastapi import Request, Response, params
+from fastapi.routing import RouteContext
 from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope, Send
 
-from pay.platform.idempotency import KeyRefused, claimed_key, read_body
+from pay.platform.idempotency.keys import KeyRefused
+from pay.platform.idempotency.middleware import read_body
 from pay.platform.problems import ErrorMap, Problem, mapped_problem, problem_response, validation_problem
 
 _log = structlog.get_logger()
@@ -42,7 +45,6 @@ class _Parameters:
     requests: list[str] = field(default_factory=list)
     body: tuple[str, type[BaseModel]] | None = None
     dependencies: list[tuple[str, Resolver]] = field(default_factory=list)
-    depends_on: set[Callable[..., Any]] = field(default_factory=set)
 
     @classmethod
     def of(cls, call: Callable[..., Any]) -> "_Parameters":
@@ -62,7 +64,6 @@ class _Parameters:
             elif get_origin(hint) is Annotated and isinstance(marker := get_args(hint)[-1], params.Depends):
                 assert marker.dependency is not None
                 parameters.dependencies.append((name, _dependency(marker.dependency)))
-                parameters.depends_on.add(marker.dependency)
             else:
                 raise TypeError(f"a direct route cannot supply {name!r} of {_name(call)}")
         return parameters
@@ -91,19 +92,17 @@ def _name(call: Callable[..., Any]) -> str:
 
 
 class DirectRoute:
-    def __init__(
-        self, method: str, path: str, endpoint: Endpoint, status_code: int = 200, *, keeps_answers: bool = False
-    ) -> None:
-        """`keeps_answers`: the endpoint keeps its Idempotency-Key answers itself (`KeptInTransaction`)."""
-        self.method = method
+    def __init__(self, route: RouteContext) -> None:
+        """TypeError for a route that is not one method on a fixed path, or whose endpoint asks for more
+        than a direct route supplies."""
+        methods, path, endpoint = route.methods or set(), route.path, route.endpoint
+        if len(methods) != 1 or path is None or route.param_convertors or endpoint is None:
+            raise TypeError(f"{path}: a direct route has one method and a path without parameters")
+        (self.method,) = methods
         self.path = path
-        self.status_code = status_code
-        self.keeps_answers = keeps_answers
-        self._endpoint = endpoint
+        self.status_code = route.status_code or 200
+        self._endpoint: Endpoint = endpoint
         self._parameters = _Parameters.of(endpoint)
-        if keeps_answers and claimed_key not in self._parameters.depends_on:
-            # Its key would be claimed by nobody: the request would lose its idempotency without a word.
-            raise TypeError(f"{_name(endpoint)} keeps its answers but does not take `ClaimedKey`")
 
     async def answer(self, scope: Scope, receive: Receive, send: Send, error_map: ErrorMap) -> None:
         try:

@@ -2,21 +2,26 @@
 
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from types import MappingProxyType
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
 from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import Response
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.middleware import Middleware
 from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pay.platform.direct import DirectRoute
-from pay.platform.idempotency import IdempotencyMiddleware
+from pay.platform.idempotency.middleware import IdempotencyMiddleware, claimed_key
 from pay.platform.kernel import Kernel
 from pay.platform.problems import ErrorMap, Problem, install_problem_handlers
 
@@ -75,27 +80,61 @@ def _requests(service: str, method: str, path: str, status: int) -> Counter:
     return REQUESTS.labels(service, method, path, str(status))
 
 
+Endpoint = Callable[..., Any]
+
+
 class ServiceApp(FastAPI):
     """A service's FastAPI app that answers its direct routes itself, ahead of FastAPI's own stack.
 
     Direct routes (`pay.platform.direct`, decision 12) still pass through the kernel's middleware
-    (request ids, metrics, idempotency) and Starlette's guard that answers an unexpected error.
+    (request ids, metrics, idempotency), the same list as every other route, and Starlette's guard
+    that answers an unexpected error.
     """
 
     _direct: Mapping[tuple[str, str], ASGIApp] = MappingProxyType({})
 
-    def answer_directly(self, routes: Sequence[DirectRoute], error_map: ErrorMap, service: str) -> None:
+    def use_kernel_middleware(self, service: str) -> None:
+        for middleware in reversed(self._kernel_middleware(service)):
+            self.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+
+    def answer_directly(self, endpoints: Sequence[Endpoint], error_map: ErrorMap, service: str) -> None:
         """Call after the problem handlers are installed: an unexpected error is answered by theirs."""
-        self._direct = {
-            (route.method, route.path): ServerErrorMiddleware(
-                RequestContextMiddleware(
-                    IdempotencyMiddleware(partial(self._answer, route, error_map), kept_by_handler=route.keeps_answers),
-                    service,
-                ),
-                handler=self.exception_handlers[Exception],
+        direct: dict[tuple[str, str], ASGIApp] = {}
+        for endpoint in endpoints:
+            route = DirectRoute(self._route_of(endpoint))
+            stack: ASGIApp = partial(self._answer, route, error_map)
+            for middleware in reversed(self._kernel_middleware(service)):
+                stack = middleware.cls(stack, *middleware.args, **middleware.kwargs)
+            direct[(route.method, route.path)] = ServerErrorMiddleware(
+                stack, handler=self.exception_handlers[Exception]
             )
-            for route in routes
-        }
+        self._direct = direct
+
+    def keeps_answers(self, scope: Scope) -> bool:
+        """Whether the request is for a route that keeps its Idempotency-Key answer in its own transaction."""
+        return any(route.matches(scope)[0] is Match.FULL for route in self._routes_keeping_answers)
+
+    def _kernel_middleware(self, service: str) -> list[Middleware]:
+        """Outermost first: every request gets an id and is measured, then its Idempotency-Key is applied."""
+        return [
+            Middleware(RequestContextMiddleware, service=service),
+            Middleware(IdempotencyMiddleware, keeps_answers=self.keeps_answers),
+        ]
+
+    @cached_property
+    def _routes_keeping_answers(self) -> list[RouteContext]:
+        # Known once every router is included: the first request comes after that.
+        return [route for route in self._api_routes() if claimed_key in _dependencies(route.dependant)]
+
+    def _route_of(self, endpoint: Endpoint) -> RouteContext:
+        found = [route for route in self._api_routes() if route.endpoint is endpoint]
+        if len(found) != 1:
+            raise LookupError(f"{endpoint.__qualname__} is registered {len(found)} times, not once")
+        return found[0]
+
+    def _api_routes(self) -> Iterator[RouteContext]:
+        """Every endpoint's route as it is served (with the prefixes of the routers it was included by)."""
+        return (route for route in iter_route_contexts(self.routes) if isinstance(route.original_route, APIRoute))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         direct = self._direct.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
@@ -109,6 +148,13 @@ class ServiceApp(FastAPI):
     async def _answer(route: DirectRoute, error_map: ErrorMap, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = route
         await route.answer(scope, receive, send, error_map)
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _dependencies(dependency)
 
 
 def _health_router(kernel: Kernel) -> APIRouter:
@@ -151,7 +197,7 @@ def create_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     description: str = "",
-    direct_routes: Sequence[DirectRoute] = (),
+    direct_routes: Sequence[Endpoint] = (),
 ) -> ServiceApp:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -178,7 +224,6 @@ def create_app(
     app.include_router(_health_router(kernel))
     for router in routers:
         app.include_router(router)
-    app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(RequestContextMiddleware, service=kernel.settings.service)
+    app.use_kernel_middleware(kernel.settings.service)
     app.answer_directly(direct_routes, error_map, kernel.settings.service)
     return app

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pay.platform.auth import TokenVerifier, read_public_key
 from pay.platform.broker import Broker
 from pay.platform.db import create_bookkeeping_engine, create_engine
-from pay.platform.idempotency import IdempotencyStore
+from pay.platform.idempotency.store import IdempotencyStore
 from pay.platform.logging import SHIPPER
 from pay.platform.outbox import OutboxRelay
 from pay.platform.settings import Settings

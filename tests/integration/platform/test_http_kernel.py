@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pay.contracts.types import Amount
 from pay.platform.db import idempotency_keys
 from pay.platform.http import create_app
-from pay.platform.idempotency import KeyClaim, KeyInProgress, KeyReused, claim_keys, request_fingerprint
+from pay.platform.idempotency.keys import KeyClaim, KeyInProgress, KeyReused, request_fingerprint
+from pay.platform.idempotency.middleware import ClaimedKey
+from pay.platform.idempotency.store import claim_keys
 from pay.platform.kernel import Kernel
 from pay.platform.problems import ProblemSpec
 from pay.platform.settings import Settings
@@ -30,6 +32,11 @@ class Overdrawn(Exception):
 
 class Charge(BaseModel):
     amount: Amount
+
+
+class KeyEcho(BaseModel):
+    key: str | None
+    route: str
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +62,19 @@ async def client(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
         response.headers["Location"] = f"/jobs/{len(calls)}"
         return {"job": len(calls)}
 
+    @router.post("/kept")
+    async def keeps_its_answer(body: Charge, claim: ClaimedKey) -> KeyEcho:
+        return KeyEcho(key=claim.key if claim is not None else None, route="fastapi")
+
+    @router.post("/direct")
+    async def answered_directly(body: Charge, claim: ClaimedKey) -> KeyEcho:
+        return KeyEcho(key=claim.key if claim is not None else None, route="direct")
+
     app = create_app(
         kernel,
         title="test",
         routers=[router],
+        direct_routes=[answered_directly],
         error_map={Overdrawn: ProblemSpec(409, "insufficient-balance", "Not enough money")},
     )
     async with serving(app) as client:
@@ -201,3 +217,27 @@ async def test_request_ids_are_kept_or_made(client: httpx.AsyncClient) -> None:
 def test_a_missing_key_file_fails_loudly(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         Kernel(Settings(service="x", database_url="postgresql+asyncpg://u@/d", data_dir=tmp_path), uses_broker=False)
+
+
+@pytest.mark.parametrize("path", ["/kept", "/direct"])
+async def test_a_route_that_keeps_its_answer_is_handed_its_key_unclaimed(
+    client: httpx.AsyncClient, pg: Any, path: str
+) -> None:
+    key = str(uuid.uuid4())
+    first = await client.post(path, json={"amount": 1}, headers={"Idempotency-Key": key})
+    again = await client.post(path, json={"amount": 1}, headers={"Idempotency-Key": key})
+
+    assert first.json()["key"] == again.json()["key"] == key, "the handler decides; the middleware only names the key"
+    engine = create_async_engine(pg.url("kernel_http"))
+    try:
+        async with engine.connect() as connection:
+            stored = await connection.execute(idempotency_keys.select().where(idempotency_keys.c.key == key))
+            assert stored.first() is None
+    finally:
+        await engine.dispose()
+
+
+async def test_a_direct_route_takes_its_path_and_method_from_its_registered_route(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/direct", json={"amount": 1})).json() == {"key": None, "route": "direct"}
+    assert (await client.get("/direct")).status_code == 405
+    assert "/direct" in (await client.get("/openapi.json")).json()["paths"]

@@ -15,7 +15,7 @@ from pay.money.domain.processes import BankAccount, BankTransfer, MoneyProcess, 
 from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingRequest
 from pay.money.domain.wallet import Wallet, WalletAlreadyExists, WalletEvent, WalletEventKind
 from pay.platform.db import SqlUnitOfWork, as_rows, rows_parameter, utcnow
-from pay.platform.idempotency import ANSWERS_PARAMETER, STORE_ANSWERED_KEYS_SQL, KeptAnswers
+from pay.platform.idempotency.kept import ANSWERS_PARAMETER, STORE_ANSWERED_KEYS_SQL, KeptAnswers
 from pay.platform.saga import SagaRecord, SagaStore
 
 metadata = sa.MetaData()

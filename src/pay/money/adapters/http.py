@@ -12,8 +12,9 @@ from pay.money.application.ports import ChangedMeanwhile
 from pay.money.application.use_cases import Dependencies
 from pay.money.domain import requests, wallet
 from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
-from pay.platform.direct import DirectRoute
-from pay.platform.idempotency import ClaimedKey, KeptInTransaction, StoredResponse, answer_of, answered, replayed
+from pay.platform.idempotency.kept import KeptInTransaction
+from pay.platform.idempotency.keys import StoredResponse
+from pay.platform.idempotency.middleware import ClaimedKey, answer_of, answered, replayed
 from pay.platform.problems import ErrorMap, ProblemSpec, mapped_problem, problem_response
 
 ERRORS: ErrorMap = {
@@ -149,7 +150,7 @@ def _transfer_answer(outcome: object) -> StoredResponse:
 
 # The busiest endpoint skips FastAPI's per-request work and keeps its keys with its effect (decision 12).
 TRANSFER_PATH = "/money/transfer"
-DIRECT_ROUTES = [DirectRoute("POST", TRANSFER_PATH, transfer, keeps_answers=True)]
+DIRECT_ROUTES = [transfer]
 
 
 @router.get("/changing-requests/{request_id}")
