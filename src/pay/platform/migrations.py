@@ -13,9 +13,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
-def upgrade(package: str, database_url: str) -> None:
-    """Bring the service's database to the newest revision. Call it from synchronous code."""
-    command.upgrade(_config(package, database_url), "head")
+def upgrade(package: str, database_url: str, revision: str = "head") -> None:
+    """Bring the service's database to `revision`, the newest by default. Call it from synchronous code."""
+    command.upgrade(_config(package, database_url), revision)
 
 
 def check(package: str, database_url: str) -> None:
