@@ -10,6 +10,7 @@ import pytest
 
 from pay.cli import SERVICES
 from pay.platform.migrations import check, upgrade
+
 from support import provision
 
 
