@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from pay.banking.domain.model import (
     NOT_RECEIVED_BY_BANK,
@@ -27,6 +28,8 @@ from pay.banking.domain.model import (
     Unknown,
     ensure_not_linked,
 )
+from pay.contracts.banking import FirmbankingRequestBody, RequestFirmbanking
+from pay.contracts.types import MAX_AMOUNT
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DEADLINES = Deadlines(
@@ -50,10 +53,29 @@ def test_a_new_request_is_requested_and_left_to_its_requester_first() -> None:
     assert request.events == []
 
 
-@pytest.mark.parametrize("amount", [0, -1, 10**12 + 1])
-def test_amounts_outside_the_spec_range_are_refused(amount: int) -> None:
+@pytest.mark.parametrize("amount", [0, -1])
+def test_amounts_that_are_not_positive_are_refused(amount: int) -> None:
     with pytest.raises(ValueError):
         a_request(amount)
+
+
+@pytest.mark.parametrize(
+    ("contract", "own_fields"), [(FirmbankingRequestBody, {}), (RequestFirmbanking, {"transferId": "t-1"})]
+)
+def test_amounts_past_the_spec_maximum_are_refused_by_the_contracts_orders_come_through(
+    contract: type[FirmbankingRequestBody | RequestFirmbanking], own_fields: dict[str, str]
+) -> None:
+    """The domain keeps only "positive": the upper bound lives once, in `pay.contracts.types`, and every order
+    reaches banking through one of these two (the HTTP body, the saga's command)."""
+    order = own_fields | {
+        "fromBankName": KB.bank_name,
+        "fromBankAccountNumber": KB.bank_account_number,
+        "toBankName": PAY.bank_name,
+        "toBankAccountNumber": PAY.bank_account_number,
+    }
+    assert contract.model_validate(order | {"moneyAmount": MAX_AMOUNT}).money_amount == MAX_AMOUNT
+    with pytest.raises(ValidationError):
+        contract.model_validate(order | {"moneyAmount": MAX_AMOUNT + 1})
 
 
 def test_the_bank_s_success_settles_the_request_and_answers_the_saga() -> None:

@@ -24,10 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-# SPEC "Conventions": amounts are whole won from 1 to 10^12.
-MIN_AMOUNT = 1
-MAX_AMOUNT = 1_000_000_000_000
-
 NOT_RECEIVED_BY_BANK = "not-received-by-bank"
 
 
@@ -257,8 +253,9 @@ class FirmbankingRequest:
         deadlines: Deadlines,
         correlation_id: str | None = None,
     ) -> FirmbankingRequest:
-        if not MIN_AMOUNT <= order.amount <= MAX_AMOUNT:
-            raise ValueError(f"transfer {order.transfer_id} must move 1 to 10^12 won, not {order.amount}")
+        # The upper bound is the contracts' (`pay.contracts.types.MAX_AMOUNT`), enforced where orders come in.
+        if order.amount < 1:
+            raise ValueError(f"transfer {order.transfer_id} must move a positive amount, not {order.amount}")
         return cls(
             firmbanking_request_id,
             order,
