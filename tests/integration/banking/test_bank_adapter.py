@@ -8,21 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration.banking.harness import BANK, SLOW_BANK_MS
-from pay.banking.adapters.clients import BankGateway, BankResilience
+from integration.banking.harness import PATIENCE, SLOW_BANK_MS, open_bank_account
+from pay.banking.adapters.clients import BankGateway
+from pay.banking.app import bank_resilience
 from pay.banking.domain.model import AccountRef, NotReceived, Settled, TransferOrder, Unknown
-from pay.contracts.bank import BankFaults, OpenBankAccountRequest
+from pay.banking.settings import BankingSettings
+from pay.contracts.bank import BankFaults
 from pay.contracts.clients import BankClient
 
-RESILIENCE = BankResilience(
-    timeout_seconds=0.4,
-    attempts=3,
-    retry_budget_seconds=1.0,
-    backoff_initial_seconds=0.05,
-    backoff_max_seconds=0.1,
-    breaker_threshold=3,
-    breaker_reset_seconds=0.5,
-)
+from banking_support import BANK
+
+# A breaker that opens soon, so that a test sees it open.
+RESILIENCE = bank_resilience(BankingSettings(**(PATIENCE | {"bank_breaker_threshold": 3})))
 
 
 def now() -> datetime:
@@ -37,10 +34,8 @@ async def gateway(bank_url: str) -> AsyncIterator[BankGateway]:
 
 
 async def open_account(bank: BankClient, balance: int) -> AccountRef:
-    number = f"110-{uuid.uuid4().hex[:10]}"
-    request = OpenBankAccountRequest(bank_name=BANK, bank_account_number=number, holder_name="Kim", balance=balance)
-    await bank.open_account(request)
-    return AccountRef(BANK, number)
+    account = await open_bank_account(bank, balance)
+    return AccountRef(account.bank_name, account.number)
 
 
 async def test_a_transfer_whose_answers_time_out_is_unknown_not_failed_and_resolved_later(
@@ -68,7 +63,7 @@ async def test_nothing_is_sent_once_the_send_window_is_over(gateway: BankGateway
     answer = await gateway.transfer(order, now())
 
     assert isinstance(answer, Unknown)
-    assert await gateway.outcome_of(order.transfer_id) == NotReceived()
+    assert isinstance(await gateway.outcome_of(order.transfer_id), NotReceived)
     assert (await bank.get_account(BANK, source.bank_account_number)).balance == 10_000
 
 
@@ -87,4 +82,4 @@ async def test_the_circuit_opens_on_a_bank_that_is_down_and_closes_once_it_answe
 
     assert refused == [Unknown("bank-down")] * RESILIENCE.breaker_threshold
     assert opened == still_open == Unknown("the circuit to the bank is open")
-    assert await gateway.outcome_of(transfer_id) == NotReceived()
+    assert isinstance(await gateway.outcome_of(transfer_id), NotReceived)

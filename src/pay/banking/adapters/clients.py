@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-import stamina
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 
@@ -25,6 +24,7 @@ from pay.banking.domain.model import (
 )
 from pay.contracts.bank import BankAccount, BankTransferRequest, BankTransferResult, TransferStatus
 from pay.contracts.clients import BankClient, Conflict, MembershipClient, NotFound, Rejected, ServiceError, Unavailable
+from pay.platform.retry import RetryPolicy
 
 T = TypeVar("T")
 
@@ -50,29 +50,26 @@ class MembershipMembers:
 
 @dataclass(frozen=True)
 class BankResilience:
-    """How long banking waits for the bank and how often it tries; the defaults suit a real bank.
+    """How long banking waits for the bank and how often it tries.
 
     - `timeout_seconds`: the longest one call to the bank may take, all included.
-    - `attempts`, `retry_budget_seconds`: a transfer is tried at most this often, for about this
-      long, with exponential backoff from `backoff_initial_seconds` to `backoff_max_seconds`.
+    - `retry`: a call whose outcome is unknown is tried again under it (`attempts`, `budget`, backoff).
     - `breaker_threshold` failed calls in a row open the circuit: calls then fail at once, without
       reaching the bank, until `breaker_reset_seconds` have passed and a trial call succeeds.
     """
 
-    timeout_seconds: float = 2.0
-    attempts: int = 3
-    retry_budget_seconds: float = 4.0
-    backoff_initial_seconds: float = 0.2
-    backoff_max_seconds: float = 1.0
-    breaker_threshold: int = 5
-    breaker_reset_seconds: float = 15.0
+    timeout_seconds: float
+    retry: RetryPolicy
+    breaker_threshold: int
+    breaker_reset_seconds: float
 
     @property
     def longest_transfer(self) -> timedelta:
         """An upper bound of one `BankGateway.transfer`: the last attempt may start after the budget's
-        last backoff, and asks about the transfer before sending it again (two calls)."""
-        last_start = self.retry_budget_seconds + self.backoff_max_seconds + self.backoff_initial_seconds
-        return timedelta(seconds=last_start + 2 * self.timeout_seconds)
+        last backoff (with its jitter, up to the first delay), and asks about the transfer before sending
+        it again (two calls)."""
+        last_start = self.retry.budget + self.retry.max_delay + self.retry.first_delay
+        return last_start + 2 * timedelta(seconds=self.timeout_seconds)
 
 
 class _Unreachable(Exception):
@@ -84,7 +81,7 @@ class _CircuitOpen(_Unreachable):
 
 
 def _worth_retrying(error: Exception) -> bool:
-    # Retrying while the circuit is open would only fail again at once; the resolver comes back later.
+    # Retrying while the circuit is open would only fail again at once; the request's saga comes back later.
     return isinstance(error, _Unreachable) and not isinstance(error, _CircuitOpen)
 
 
@@ -113,13 +110,7 @@ class BankGateway:
             default_ttl=resilience.breaker_reset_seconds,
             exclude=[NotFound, Conflict, Rejected, asyncio.CancelledError],
         )
-        self._retrying = stamina.AsyncRetryingCaller(
-            attempts=resilience.attempts,
-            timeout=resilience.retry_budget_seconds,
-            wait_initial=resilience.backoff_initial_seconds,
-            wait_max=resilience.backoff_max_seconds,
-            wait_jitter=resilience.backoff_initial_seconds,
-        ).on(_worth_retrying)
+        self._retrying = resilience.retry.retrying(_worth_retrying)
 
     async def account(self, account: AccountRef) -> AccountStanding:
         async def look_up() -> BankAccount:
@@ -185,11 +176,12 @@ class BankGateway:
             return Settled(False, f"refused-by-bank: {error.code or error.status}")
 
     async def _look_up(self, transfer_id: str) -> Settled | NotReceived:
+        asked_at = self._clock()
         try:
             return _settled(await self._call(lambda: self._client.get_transfer(transfer_id)))
         except NotFound as error:
             if error.code == "transfer-not-found":
-                return NotReceived()
+                return NotReceived(asked_at)
             # Any other 404 (a wrong URL, a proxy) says nothing about the transfer.
             raise _Unreachable(f"unexpected answer: {error}") from error
 
