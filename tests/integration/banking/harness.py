@@ -117,7 +117,11 @@ async def open_bank_account(bank: BankClient, balance: int = 0, *, valid: bool =
 @dataclass(frozen=True)
 class Member:
     membership_id: str
-    headers: dict[str, str]
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
 
 
 @dataclass
@@ -149,7 +153,7 @@ class Services:
             )
             assert modified.status_code == 200, modified.text
         membership_id = member["membershipId"]
-        return Member(membership_id, bearer(token_for(self.data_dir, membership_id, auth.Role.MEMBER)))
+        return Member(membership_id, token_for(self.data_dir, membership_id, auth.Role.MEMBER))
 
     async def account(self, balance: int = 0, *, valid: bool = True) -> Account:
         return await open_bank_account(self.bank, balance, valid=valid)

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from integration.banking.harness import Account, Services, assert_problem
+from integration.banking.harness import SLOW_BANK_MS, Account, Services, assert_problem
 from pay.banking.adapters.db import BankingUnitOfWork
 from pay.banking.domain.model import AccountRef, FirmbankingRequest, TransferOrder
 from pay.contracts.bank import TransferStatus
@@ -187,7 +187,7 @@ async def test_a_bank_failing_a_third_of_its_calls_loses_and_doubles_nothing(ser
 async def test_a_slow_or_down_bank_is_refused_cleanly_before_anything_is_stored(services: Services) -> None:
     source, destination = await services.account(10_000), await services.account()
     before = await stored_requests(services)
-    for faults in ({"latency_ms": 1_200}, {"down": True}):
+    for faults in ({"latency_ms": SLOW_BANK_MS}, {"down": True}):
         await services.faults(**faults)
         try:
             response = await services.firmbanking(source, destination, 1_000)

@@ -537,5 +537,6 @@ async def test_a_member_s_transfers_are_those_of_its_linked_account(world: World
     await use_cases.request_firmbanking(world.deps, OTHER, CORPORATE, 700)
     listed = await use_cases.firmbanking_of_member(world.deps, "m-1", 10)
     assert [r.firmbanking_request_id for r in listed] == [back.firmbanking_request_id, mine.firmbanking_request_id]
-    by_number = await use_cases.firmbanking_of_account(world.deps, "100-0000-0001", "PAYBANK", 2)
+    corporate = CORPORATE.bank_account_number, CORPORATE.bank_name
+    by_number = await use_cases.firmbanking_of_account(world.deps, *corporate, 2)
     assert len(by_number) == 2
