@@ -122,9 +122,10 @@ class BankGateway:
     transfer id once; before each retry the bank is asked (`GET /bank/transfers/{id}`) whether it
     already has the transfer, and only its "never received" lets the transfer be sent again.
 
-    Orders and accounts are checked against the bank's API contract before any call, so the bank only
-    ever sees well-formed requests, and only its 5xx and failures to answer at all count as the bank
-    being unwell (the circuit breaker).
+    Orders and accounts are checked against the bank's API contract before any call: one that breaks it
+    is refused here and never reaches the bank (which then surely moved nothing). So the bank only sees
+    well-formed requests, and only its 5xx and failures to answer at all count as the bank being unwell
+    (the circuit breaker).
     """
 
     def __init__(self, client: BankClient, resilience: BankResilience, clock: Callable[[], datetime]) -> None:
