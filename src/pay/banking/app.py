@@ -1,10 +1,8 @@
 """Composition root: wires banking's adapters into its use cases and builds the ASGI app."""
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-import structlog
 from fastapi import FastAPI
 
 from pay.banking.adapters.clients import BankGateway, BankResilience, MembershipMembers
@@ -17,46 +15,36 @@ from pay.banking.settings import BankingSettings
 from pay.contracts.clients import BankClient, MembershipClient
 from pay.platform import http
 from pay.platform.kernel import Kernel
-
-_log = structlog.get_logger()
-
-
-async def _resolve_pending(deps: use_cases.Dependencies, interval: timedelta) -> None:
-    """The background resolver: settles the requests the bank has not answered yet, as soon as it does."""
-    while True:
-        try:
-            await use_cases.settle_due_requests(deps)
-        except Exception:
-            _log.exception("firmbanking_resolver_failed")
-        await asyncio.sleep(interval.total_seconds())
+from pay.platform.retry import RetryPolicy
+from pay.platform.saga import SagaTimer
 
 
-def create_app(
-    settings: BankingSettings | None = None,
-    *,
-    resilience: BankResilience | None = None,
-    send_window: timedelta | None = None,
-    not_received_grace: timedelta | None = None,
-    resolver_interval: timedelta = timedelta(seconds=1),
-    recheck_max: timedelta = timedelta(seconds=30),
-) -> FastAPI:
-    """`send_window`, `not_received_grace`: see `Deadlines`; the grace must outlast one call to the bank,
-    the longest a transfer sent just before the window closed stays in flight on our side. Unless given
-    (tests shorten them), they and the bank adapter's limits come from the `PAY_BANK_*` and
-    `PAY_FIRMBANKING_*` settings."""
-    settings = settings or BankingSettings()
-    resilience = resilience or BankResilience(
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+def bank_resilience(settings: BankingSettings) -> BankResilience:
+    return BankResilience(
         timeout_seconds=settings.bank_timeout_seconds,
-        attempts=settings.bank_attempts,
+        retry=RetryPolicy(
+            first_delay=_seconds(settings.bank_retry_first_seconds),
+            max_delay=_seconds(settings.bank_retry_max_seconds),
+            attempts=settings.bank_attempts,
+            budget=_seconds(settings.bank_retry_budget_seconds),
+        ),
         breaker_threshold=settings.bank_breaker_threshold,
         breaker_reset_seconds=settings.bank_breaker_reset_seconds,
     )
-    send_window = send_window or timedelta(seconds=settings.firmbanking_send_window_seconds)
-    not_received_grace = not_received_grace or timedelta(seconds=settings.firmbanking_not_received_grace_seconds)
+
+
+def create_app(settings: BankingSettings | None = None) -> FastAPI:
+    settings = settings or BankingSettings()
     if settings.service_token is None:
         raise ValueError("banking asks membership about members with a service credential: set PAY_SERVICE_TOKEN")
-    if not_received_grace.total_seconds() < resilience.timeout_seconds:
-        raise ValueError("not_received_grace must be at least the bank timeout")
+    # The grace must outlast one call to the bank: a transfer sent just before the window closed may still arrive.
+    if settings.firmbanking_not_received_grace_seconds < settings.bank_timeout_seconds:
+        raise ValueError("the not-received grace must be at least the bank timeout")
+    resilience = bank_resilience(settings)
     kernel = Kernel(settings)
     assert kernel.broker is not None
     clock = partial(datetime.now, UTC)
@@ -73,19 +61,26 @@ def create_app(
         members=members,
         bank=bank,
         deadlines=Deadlines(
-            send_window=send_window,
-            not_received_grace=not_received_grace,
-            # The resolver keeps off a new request until the requester's own attempt is surely over.
-            first_check=resilience.longest_transfer + timedelta(seconds=resilience.timeout_seconds),
-            recheck_initial=resolver_interval,
-            recheck_max=recheck_max,
+            send_window=_seconds(settings.firmbanking_send_window_seconds),
+            not_received_grace=_seconds(settings.firmbanking_not_received_grace_seconds),
+            # A step at the bank: one question, then a transfer with its retries.
+            lease=resilience.longest_transfer + _seconds(resilience.timeout_seconds),
+            recheck=RetryPolicy(
+                first_delay=_seconds(settings.firmbanking_recheck_first_seconds),
+                max_delay=_seconds(settings.firmbanking_recheck_max_seconds),
+            ),
         ),
         clock=clock,
     )
     subscribe(kernel.broker, deps)
 
-    async def start_resolver() -> None:
-        kernel.run_in_background(_resolve_pending(deps, resolver_interval), "firmbanking-resolver")
+    async def check(firmbanking_request_id: str) -> None:
+        await use_cases.check_firmbanking(deps, firmbanking_request_id)
+
+    timer = SagaTimer(kernel.engine, check)
+
+    async def start_timer() -> None:
+        kernel.run_in_background(timer.run(), "firmbanking-sagas")
 
     async def close_clients() -> None:
         await bank.aclose()
@@ -97,7 +92,7 @@ def create_app(
         description="Linked bank accounts and firm banking through the external bank.",
         routers=[router],
         error_map=ERRORS,
-        on_startup=[start_resolver],
+        on_startup=[start_timer],
         on_shutdown=[close_clients],
     )
     app.state.banking = deps

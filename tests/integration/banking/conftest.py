@@ -1,5 +1,5 @@
-"""Banking against real PostgreSQL and NATS, with the bank simulator and membership each listening on a
-real port, so that banking's clients cross a real network hop; banking itself runs in-process.
+"""Banking against real PostgreSQL and NATS, with the bank simulator, membership and banking each listening
+on a real port of this host, in this event loop, so that every client crosses a real network hop.
 
 Every module gets its own bank, membership and banking, with their own databases: the simulator's
 faults and the circuit breaker's state never leak from one module into another.
@@ -28,7 +28,7 @@ from pay.membership.settings import MembershipSettings
 from pay.platform import auth
 from pay.platform.infra import EmbeddedPostgres
 
-from support import provision, serving, settings_for
+from support import provision, settings_for
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,11 @@ async def services(
 ) -> AsyncIterator[Services]:
     database_url = await provision(pg, "pay.banking", f"banking_{uuid.uuid4().hex[:8]}")
     app = banking_app(database_url, nats_url, data_dir, bank_url, membership_url)
-    async with serving(app) as banking, httpx.AsyncClient(base_url=membership_url, timeout=10) as membership:
+    async with (
+        listening(app) as banking_url,
+        httpx.AsyncClient(base_url=banking_url, timeout=10) as banking,
+        httpx.AsyncClient(base_url=membership_url, timeout=10) as membership,
+    ):
         yield Services(banking, bank, membership, data_dir, database_url)
 
 

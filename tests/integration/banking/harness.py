@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from pay.banking.adapters.clients import BankResilience
 from pay.banking.app import create_app as create_banking_app
 from pay.banking.settings import BankingSettings
 from pay.contracts.bank import BankFaults, OpenBankAccountRequest
@@ -25,23 +26,27 @@ from pay.contracts.clients import BankClient
 from pay.platform import auth
 from pay.platform.supervisor import free_port
 
+from banking_support import BANK, CORPORATE, HOLDER
 from support import settings_for, token_for
 
-BANK = "KB"
-
-# Short enough for a test run, long enough for in-process servers sharing one event loop.
-RESILIENCE = BankResilience(
-    timeout_seconds=0.4,
-    attempts=3,
-    retry_budget_seconds=1.0,
-    backoff_initial_seconds=0.05,
-    backoff_max_seconds=0.2,
-    breaker_threshold=10,
-    breaker_reset_seconds=0.5,
-)
-SEND_WINDOW = timedelta(seconds=3)
-NOT_RECEIVED_GRACE = timedelta(seconds=0.5)
-# Slower than RESILIENCE.timeout_seconds, so that every call to a slowed bank times out.
+# Banking's patience with the bank (`BankingSettings`), short enough for a test run, long enough for
+# in-process servers sharing one event loop.
+PATIENCE: dict[str, float] = {
+    "bank_timeout_seconds": 0.4,
+    "bank_attempts": 3,
+    "bank_retry_first_seconds": 0.05,
+    "bank_retry_max_seconds": 0.2,
+    "bank_retry_budget_seconds": 1.0,
+    "bank_breaker_threshold": 10,
+    "bank_breaker_reset_seconds": 0.5,
+    "firmbanking_send_window_seconds": 3.0,
+    "firmbanking_not_received_grace_seconds": 0.5,
+    "firmbanking_recheck_first_seconds": 0.1,
+    "firmbanking_recheck_max_seconds": 0.3,
+}
+SEND_WINDOW = timedelta(seconds=PATIENCE["firmbanking_send_window_seconds"])
+NOT_RECEIVED_GRACE = timedelta(seconds=PATIENCE["firmbanking_not_received_grace_seconds"])
+# Slower than the bank timeout, so that every call to a slowed bank times out.
 SLOW_BANK_MS = 1_000
 
 
@@ -54,15 +59,9 @@ def banking_app(database_url: str, nats_url: str, data_dir: Path, bank_url: str,
         data_dir,
         service_token=token_for(data_dir, "banking", auth.Role.SERVICE),
         service_urls={"bank": bank_url, "membership": membership_url},
+        **PATIENCE,
     )
-    return create_banking_app(
-        settings,
-        resilience=RESILIENCE,
-        send_window=SEND_WINDOW,
-        not_received_grace=NOT_RECEIVED_GRACE,
-        resolver_interval=timedelta(seconds=0.1),
-        recheck_max=timedelta(seconds=0.3),
-    )
+    return create_banking_app(settings)
 
 
 @asynccontextmanager
@@ -95,10 +94,34 @@ class Account:
     number: str
 
 
+CORPORATE_ACCOUNT = Account(CORPORATE.bank_name, CORPORATE.bank_account_number)
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == code
+
+
+async def open_bank_account(bank: BankClient, balance: int = 0, *, valid: bool = True) -> Account:
+    """A new account of `HOLDER` at the bank."""
+    number = f"110-{uuid.uuid4().hex[:10]}"
+    await bank.open_account(
+        OpenBankAccountRequest(
+            bank_name=BANK, bank_account_number=number, holder_name=HOLDER, balance=balance, valid=valid
+        )
+    )
+    return Account(BANK, number)
+
+
 @dataclass(frozen=True)
 class Member:
     membership_id: str
-    headers: dict[str, str]
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
 
 
 @dataclass
@@ -110,14 +133,16 @@ class Services:
     membership: httpx.AsyncClient
     data_dir: Path
     banking_database_url: str
+    admin_token: str = field(init=False)
     admin: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.admin = bearer(token_for(self.data_dir, "admin", auth.Role.ADMIN))
+        self.admin_token = token_for(self.data_dir, "admin", auth.Role.ADMIN)
+        self.admin = bearer(self.admin_token)
 
     async def member(self, *, valid: bool = True) -> Member:
         email = f"{uuid.uuid4().hex[:12]}@example.com"
-        body = {"name": "Kim", "email": email, "address": "강남구", "password": "correct-horse-battery"}
+        body = {"name": HOLDER, "email": email, "address": "강남구", "password": "correct-horse-battery"}
         registered = await self.membership.post("/membership/register", json=body)
         assert registered.status_code == 201, registered.text
         member = dict(registered.json())
@@ -128,16 +153,10 @@ class Services:
             )
             assert modified.status_code == 200, modified.text
         membership_id = member["membershipId"]
-        return Member(membership_id, bearer(token_for(self.data_dir, membership_id, auth.Role.MEMBER)))
+        return Member(membership_id, token_for(self.data_dir, membership_id, auth.Role.MEMBER))
 
     async def account(self, balance: int = 0, *, valid: bool = True) -> Account:
-        number = f"110-{uuid.uuid4().hex[:10]}"
-        await self.bank.open_account(
-            OpenBankAccountRequest(
-                bank_name=BANK, bank_account_number=number, holder_name="Kim", balance=balance, valid=valid
-            )
-        )
-        return Account(BANK, number)
+        return await open_bank_account(self.bank, balance, valid=valid)
 
     async def balance(self, account: Account) -> int:
         return (await self.bank.get_account(account.bank_name, account.number)).balance
@@ -178,6 +197,16 @@ class Services:
                 return dict(response.json())
             assert asyncio.get_running_loop().time() < deadline, f"{firmbanking_request_id} is still pending"
             await asyncio.sleep(0.1)
+
+    async def count_rows(self, table: str, where: str = "TRUE", **parameters: str) -> int:
+        """How many rows of banking's `table` match `where`, straight from its database."""
+        engine = create_async_engine(self.banking_database_url)
+        try:
+            async with engine.connect() as connection:
+                statement = sa.text(f"SELECT count(*) FROM {table} WHERE {where}")
+                return int((await connection.execute(statement, parameters)).scalar_one())
+        finally:
+            await engine.dispose()
 
     async def requests_of(self, account: Account) -> list[dict[str, Any]]:
         response = await self.banking.get(

@@ -2,28 +2,14 @@
 
 from typing import Any
 
-import httpx
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from integration.banking.harness import Account, Services
+from integration.banking.harness import CORPORATE_ACCOUNT, Account, Services, assert_problem
 from pay.contracts.bank import OpenBankAccountRequest
 
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["code"] == code
+from banking_support import BANK
 
 
 async def linked_accounts(services: Services) -> int:
-    engine = create_async_engine(services.banking_database_url)
-    try:
-        async with engine.connect() as connection:
-            statement = sa.text("SELECT count(*) FROM registered_bank_accounts")
-            return int((await connection.execute(statement)).scalar_one())
-    finally:
-        await engine.dispose()
+    return await services.count_rows("registered_bank_accounts")
 
 
 async def test_a_member_links_its_account_and_reads_it_back(services: Services) -> None:
@@ -79,7 +65,7 @@ async def test_unknown_and_invalid_members_are_refused(services: Services) -> No
 async def test_accounts_the_bank_does_not_know_or_refuses_are_not_linked(services: Services) -> None:
     before = await linked_accounts(services)
 
-    unknown = await services.link(await services.member(), Account("KB", "110-no-such-account"))
+    unknown = await services.link(await services.member(), Account(BANK, "110-no-such-account"))
     invalid = await services.link(await services.member(), await services.account(valid=False))
 
     assert_problem(unknown, 404, "bank-account-not-found")
@@ -106,7 +92,7 @@ async def test_reading_a_member_without_a_linked_account_is_not_found(services: 
 
 
 async def test_calls_without_a_valid_token_are_unauthenticated(services: Services) -> None:
-    body = {"membershipId": "m", "bankName": "KB", "bankAccountNumber": "110-1"}
+    body = {"membershipId": "m", "bankName": BANK, "bankAccountNumber": "110-1"}
     assert_problem(await services.banking.post("/banking/account/register", json=body), 401, "unauthenticated")
     garbage = {"Authorization": "Bearer garbage"}
     assert_problem(await services.banking.get("/banking/account/m", headers=garbage), 401, "invalid-token")
@@ -114,7 +100,7 @@ async def test_calls_without_a_valid_token_are_unauthenticated(services: Service
 
 async def test_malformed_links_are_validation_problems(services: Services) -> None:
     member = await services.member()
-    good: dict[str, Any] = {"membershipId": member.membership_id, "bankName": "KB", "bankAccountNumber": "110-1"}
+    good: dict[str, Any] = {"membershipId": member.membership_id, "bankName": BANK, "bankAccountNumber": "110-1"}
     before = await linked_accounts(services)
     for change in ({"bankName": None}, {"bankAccountNumber": "no spaces allowed"}, {"bankName": 7}, {"extra": 1}):
         body = {key: value for key, value in (good | change).items() if value is not None}
@@ -147,11 +133,11 @@ async def test_an_account_held_by_someone_else_is_not_linked(services: Services)
     mallory = await services.member()
     await services.bank.open_account(
         OpenBankAccountRequest(
-            bank_name="KB", bank_account_number=f"BOB-{mallory.membership_id[:8]}", holder_name="Bob"
+            bank_name=BANK, bank_account_number=f"BOB-{mallory.membership_id[:8]}", holder_name="Bob"
         )
     )
-    response = await services.link(mallory, Account("KB", f"BOB-{mallory.membership_id[:8]}"))
+    response = await services.link(mallory, Account(BANK, f"BOB-{mallory.membership_id[:8]}"))
     assert response.status_code == 422 and response.json()["code"] == "account-holder-mismatch"
-    corporate = await services.link(mallory, Account("PAYBANK", "100-0000-0001"))
+    corporate = await services.link(mallory, CORPORATE_ACCOUNT)
     assert corporate.status_code == 422 and corporate.json()["code"] == "account-holder-mismatch"
     assert (await services.link(mallory, await services.account(100_000))).status_code == 201, "her own account"

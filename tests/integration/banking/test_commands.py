@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from integration.banking.harness import NOT_RECEIVED_GRACE, SEND_WINDOW, SLOW_BANK_MS, Account, Answers, Services
 from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
@@ -139,13 +137,7 @@ async def test_a_malformed_command_is_set_aside_without_effect(services: Service
     await broker.publish_message(good)
 
     assert [request["transferId"] for request in await stored(services, source, [good])] == [good.transfer_id]
-    engine = create_async_engine(services.banking_database_url)
-    try:
-        async with engine.connect() as connection:
-            statement = sa.text("SELECT count(*) FROM firmbanking_requests WHERE transfer_id = :id")
-            assert (await connection.execute(statement, {"id": zero.transfer_id})).scalar_one() == 0
-    finally:
-        await engine.dispose()
+    assert await services.count_rows("firmbanking_requests", "transfer_id = :id", id=zero.transfer_id) == 0
 
 
 async def test_a_slow_bank_leaves_commands_pending_and_they_settle_once_it_answers(

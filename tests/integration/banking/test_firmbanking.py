@@ -2,31 +2,24 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from integration.banking.harness import Account, Services
+from integration.banking.harness import SLOW_BANK_MS, Account, Services, assert_problem
+from pay.banking.adapters.db import BankingUnitOfWork
+from pay.banking.domain.model import AccountRef, FirmbankingRequest, TransferOrder
 from pay.contracts.bank import TransferStatus
 from pay.contracts.clients import NotFound
 
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["code"] == code
+from banking_support import BANK, DEADLINES
 
 
 async def stored_requests(services: Services) -> int:
-    engine = create_async_engine(services.banking_database_url)
-    try:
-        async with engine.connect() as connection:
-            return int((await connection.execute(sa.text("SELECT count(*) FROM firmbanking_requests"))).scalar_one())
-    finally:
-        await engine.dispose()
+    return await services.count_rows("firmbanking_requests")
 
 
 async def assert_bank_agrees(services: Services, request: dict[str, Any]) -> None:
@@ -87,7 +80,7 @@ async def test_bad_amounts_are_refused_and_nothing_is_stored_or_moved(services: 
 
 
 async def test_missing_fields_are_refused(services: Services) -> None:
-    body = {"fromBankName": "KB", "fromBankAccountNumber": "110-1", "moneyAmount": 1_000}
+    body = {"fromBankName": BANK, "fromBankAccountNumber": "110-1", "moneyAmount": 1_000}
     response = await services.banking.post("/banking/firmbanking/request", json=body, headers=services.admin)
     assert_problem(response, 422, "validation-error")
 
@@ -99,7 +92,7 @@ async def test_unknown_invalid_or_identical_accounts_are_refused_before_anything
     before = await stored_requests(services)
 
     assert_problem(
-        await services.firmbanking(source, Account("KB", "110-no-such"), 1_000), 404, "bank-account-not-found"
+        await services.firmbanking(source, Account(BANK, "110-no-such"), 1_000), 404, "bank-account-not-found"
     )
     assert_problem(await services.firmbanking(source, invalid, 1_000), 422, "bank-account-invalid")
     assert_problem(await services.firmbanking(source, source, 1_000), 422, "same-account")
@@ -194,7 +187,7 @@ async def test_a_bank_failing_a_third_of_its_calls_loses_and_doubles_nothing(ser
 async def test_a_slow_or_down_bank_is_refused_cleanly_before_anything_is_stored(services: Services) -> None:
     source, destination = await services.account(10_000), await services.account()
     before = await stored_requests(services)
-    for faults in ({"latency_ms": 1_200}, {"down": True}):
+    for faults in ({"latency_ms": SLOW_BANK_MS}, {"down": True}):
         await services.faults(**faults)
         try:
             response = await services.firmbanking(source, destination, 1_000)
@@ -204,3 +197,32 @@ async def test_a_slow_or_down_bank_is_refused_cleanly_before_anything_is_stored(
         assert response.headers["retry-after"]
     assert await stored_requests(services) == before
     assert await services.balance(source) == 10_000
+
+
+async def test_a_request_whose_requester_stopped_before_calling_the_bank_is_sent_by_its_saga(
+    services: Services,
+) -> None:
+    source, destination = await services.account(10_000), await services.account()
+    order = TransferOrder(
+        str(uuid.uuid4()),
+        AccountRef(source.bank_name, source.number),
+        AccountRef(destination.bank_name, destination.number),
+        4_000,
+    )
+    # Stored as the requester stores it before calling the bank, which it then never did (it crashed);
+    # its hold is over.
+    request = FirmbankingRequest.open(str(uuid.uuid4()), order, datetime.now(UTC), DEADLINES)
+    request.wake_at = request.created_at
+    engine = create_async_engine(services.banking_database_url)
+    try:
+        async with BankingUnitOfWork(engine) as uow:
+            await uow.requests.claim_transfer(request)
+            await uow.commit()
+    finally:
+        await engine.dispose()
+
+    settled = await services.settled(request.firmbanking_request_id)
+
+    assert settled["status"] == "SUCCEEDED"
+    assert (await services.bank.get_transfer(order.transfer_id)).status is TransferStatus.SUCCEEDED
+    assert (await services.balance(source), await services.balance(destination)) == (6_000, 4_000)

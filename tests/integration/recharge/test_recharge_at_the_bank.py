@@ -10,7 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from integration.banking.harness import NOT_RECEIVED_GRACE, SEND_WINDOW, Account, Services, banking_app, listening
+from integration.banking.harness import (
+    CORPORATE_ACCOUNT,
+    NOT_RECEIVED_GRACE,
+    SEND_WINDOW,
+    Account,
+    Services,
+    banking_app,
+    listening,
+)
 from pay.bank.app import create_app as create_bank_app
 from pay.bank.settings import BankSettings
 from pay.contracts.bank import BankFaults
@@ -25,7 +33,6 @@ from pay.platform.infra import EmbeddedPostgres
 from support import provision, serving, settings_for, token_for
 
 WALLET_LIMIT = 500_000
-CORPORATE = ("PAYBANK", "100-0000-0001")
 Stack = tuple[Services, httpx.AsyncClient]
 
 
@@ -103,7 +110,7 @@ async def wallet_balance(money: httpx.AsyncClient, member: Any) -> int:
 
 
 async def corporate(services: Services) -> int:
-    return await services.balance(Account(*CORPORATE))
+    return await services.balance(CORPORATE_ACCOUNT)
 
 
 async def test_a_recharge_moves_money_from_the_member_account_to_the_corporate_one(stack: Stack) -> None:

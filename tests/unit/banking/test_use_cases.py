@@ -1,8 +1,9 @@
 """The banking use cases against in-memory fakes of their ports."""
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -18,10 +19,8 @@ from pay.banking.domain.model import (
     BankAccountInvalid,
     BankAccountNotFound,
     BankAnswer,
-    Deadlines,
     FirmbankingEvent,
     FirmbankingRequest,
-    FirmbankingRequestNotFound,
     FirmbankingStatus,
     MemberAlreadyLinked,
     MemberInvalid,
@@ -38,15 +37,7 @@ from pay.banking.domain.model import (
     Unknown,
 )
 
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-DEADLINES = Deadlines(
-    send_window=timedelta(seconds=60),
-    not_received_grace=timedelta(seconds=10),
-    first_check=timedelta(seconds=5),
-    recheck_initial=timedelta(seconds=1),
-    recheck_max=timedelta(seconds=4),
-)
-KB, OTHER, PAY = AccountRef("KB", "110-1"), AccountRef("KB", "110-2"), AccountRef("PAYBANK", "100-0000-0001")
+from banking_support import BANK, CORPORATE, DEADLINES, HOLDER, KB, NOW, OTHER
 
 
 @dataclass
@@ -57,6 +48,8 @@ class Store:
     requests: dict[str, FirmbankingRequest] = field(default_factory=dict)
     inbox: set[tuple[str, str]] = field(default_factory=set)
     published: list[FirmbankingEvent] = field(default_factory=list)
+    # Units of work now open: a real one may hold a lock on a request, and no lock may wait on the bank.
+    open_units: int = 0
 
 
 class FakeLinks:
@@ -94,15 +87,8 @@ class FakeRequests:
         request = self.rows.get(firmbanking_request_id)
         return replace(request, events=[]) if request else None
 
-    async def lock(self, firmbanking_request_id: str) -> FirmbankingRequest:
-        request = await self.get(firmbanking_request_id)
-        if request is None:
-            raise FirmbankingRequestNotFound()
-        return request
-
-    async def next_due(self, now: datetime) -> FirmbankingRequest | None:
-        due = [r for r in self.rows.values() if not r.is_settled and r.next_check_at <= now]
-        return replace(min(due, key=lambda r: r.next_check_at), events=[]) if due else None
+    async def lock(self, firmbanking_request_id: str, *, skip_locked: bool = False) -> FirmbankingRequest | None:
+        return await self.get(firmbanking_request_id)
 
     async def touching(
         self, bank_account_number: str, bank_name: str | None, limit: int
@@ -134,6 +120,7 @@ class FakeUnitOfWork:
         self.store = store
 
     async def __aenter__(self) -> Self:
+        self.store.open_units += 1
         self.accounts = FakeLinks(dict(self.store.links))
         self.requests = FakeRequests({key: replace(r, events=[]) for key, r in self.store.requests.items()})
         self.inbox = FakeInbox(set(self.store.inbox))
@@ -142,7 +129,7 @@ class FakeUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        return None
+        self.store.open_units -= 1
 
     async def commit(self) -> None:
         for request in self.requests.seen:
@@ -163,28 +150,38 @@ class FakeMembers:
             raise MembershipUnavailable()
         if membership_id not in self.rows:
             raise MemberNotFound(membership_id)
-        return MemberStanding(membership_id, self.rows[membership_id], "Kim")
+        return MemberStanding(membership_id, self.rows[membership_id], HOLDER)
 
 
 class FakeBank:
-    """Answers transfers as told in `answers` (else it moves the money), and remembers what it executed."""
+    """Answers transfers as told in `answers` (else it moves the money), and remembers what it executed.
 
-    def __init__(self) -> None:
-        self.accounts: dict[AccountRef, bool] = {KB: True, OTHER: True, PAY: True}
+    It refuses to be called from inside a unit of work. `in_flight`, if set, runs once while the next transfer
+    or question about one is at the bank: what happens elsewhere meanwhile.
+    """
+
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+        self.accounts: dict[AccountRef, bool] = {KB: True, OTHER: True, CORPORATE: True}
         self.answers: list[BankAnswer] = []
         self.executed: dict[str, Settled] = {}
         self.sent: list[tuple[TransferOrder, datetime]] = []
+        self.asked: list[str] = []
         self.down = False
         self.garbled: set[str] = set()
+        self.in_flight: Callable[[], Awaitable[None]] | None = None
 
     async def account(self, account: AccountRef) -> AccountStanding:
+        self._outside_units_of_work()
         if self.down:
             raise BankUnavailable()
         if account not in self.accounts:
             raise BankAccountNotFound(str(account))
-        return AccountStanding(account, self.accounts[account], "Kim")
+        return AccountStanding(account, self.accounts[account], HOLDER)
 
     async def transfer(self, order: TransferOrder, send_until: datetime) -> BankAnswer:
+        await self._reached()
         self.sent.append((order, send_until))
         answer = self.answers.pop(0) if self.answers else Settled(True, None, order.transfer_id)
         if isinstance(answer, Settled):
@@ -192,11 +189,23 @@ class FakeBank:
         return answer
 
     async def outcome_of(self, transfer_id: str) -> BankAnswer:
+        asked_at = self.clock()
+        await self._reached()
+        self.asked.append(transfer_id)
         if transfer_id in self.garbled:
             raise ValueError("the bank answered something unreadable")
         if self.down:
             return Unknown("the bank is down")
-        return self.executed.get(transfer_id, NotReceived())
+        return self.executed.get(transfer_id, NotReceived(asked_at))
+
+    def _outside_units_of_work(self) -> None:
+        assert self.store.open_units == 0, "the bank was called inside a unit of work"
+
+    async def _reached(self) -> None:
+        self._outside_units_of_work()
+        in_flight, self.in_flight = self.in_flight, None
+        if in_flight is not None:
+            await in_flight()
 
 
 class Clock:
@@ -218,7 +227,8 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    store, members, bank, clock = Store(), FakeMembers(), FakeBank(), Clock()
+    store, members, clock = Store(), FakeMembers(), Clock()
+    bank = FakeBank(store, clock)
     members.rows = {"m-1": True, "m-2": True, "m-invalid": False}
     deps = use_cases.Dependencies(
         uow=lambda: FakeUnitOfWork(store), members=members, bank=bank, deadlines=DEADLINES, clock=clock
@@ -226,10 +236,20 @@ def world() -> World:
     return World(deps, store, members, bank, clock)
 
 
+async def run_timer(world: World) -> list[str]:
+    """What the saga runtime's timer does: hand every due request to its check, soonest first; the ids handed."""
+    due = sorted(
+        (r for r in world.store.requests.values() if r.is_due(world.clock.now)), key=lambda r: r.wake_at or NOW
+    )
+    for request in due:
+        await use_cases.check_firmbanking(world.deps, request.firmbanking_request_id)
+    return [request.firmbanking_request_id for request in due]
+
+
 def command(
     message_id: str, transfer_id: str = "t-1", correlation_id: str = "saga-1", amount: int = 5_000
 ) -> use_cases.FirmbankingCommand:
-    return use_cases.FirmbankingCommand(message_id, correlation_id, TransferOrder(transfer_id, KB, PAY, amount))
+    return use_cases.FirmbankingCommand(message_id, correlation_id, TransferOrder(transfer_id, KB, CORPORATE, amount))
 
 
 # --- linking ------------------------------------------------------------------------------------
@@ -251,7 +271,7 @@ async def test_a_valid_member_links_a_confirmed_account_once(world: World) -> No
     [
         ("nobody", KB, MemberNotFound),
         ("m-invalid", KB, MemberInvalid),
-        ("m-1", AccountRef("KB", "no-such-account"), BankAccountNotFound),
+        ("m-1", AccountRef(BANK, "no-such-account"), BankAccountNotFound),
     ],
 )
 async def test_unknown_or_invalid_members_and_accounts_link_nothing(
@@ -283,7 +303,7 @@ async def test_silent_membership_or_bank_links_nothing(world: World) -> None:
 
 
 async def test_a_firm_banking_request_is_sent_once_and_settled_by_the_bank(world: World) -> None:
-    request = await use_cases.request_firmbanking(world.deps, KB, PAY, 5_000)
+    request = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
     assert request.status is FirmbankingStatus.SUCCEEDED
     assert [order for order, _ in world.bank.sent] == [request.order]
     assert world.bank.sent[0][1] == NOW + DEADLINES.send_window
@@ -295,7 +315,11 @@ async def test_a_firm_banking_request_is_sent_once_and_settled_by_the_bank(world
 
 @pytest.mark.parametrize(
     ("source", "destination", "refusal"),
-    [(KB, KB, SameAccount), (AccountRef("KB", "nope"), PAY, BankAccountNotFound), (OTHER, PAY, BankAccountInvalid)],
+    [
+        (KB, KB, SameAccount),
+        (AccountRef(BANK, "nope"), CORPORATE, BankAccountNotFound),
+        (OTHER, CORPORATE, BankAccountInvalid),
+    ],
 )
 async def test_requests_naming_bad_accounts_store_and_send_nothing(
     world: World, source: AccountRef, destination: AccountRef, refusal: type[Exception]
@@ -306,28 +330,34 @@ async def test_requests_naming_bad_accounts_store_and_send_nothing(
     assert world.store.requests == {} and world.bank.sent == []
 
 
-async def test_a_silent_bank_leaves_the_request_pending_for_the_resolver(world: World) -> None:
+def wake_at(request: FirmbankingRequest) -> datetime:
+    assert request.wake_at is not None, f"{request.firmbanking_request_id} is settled"
+    return request.wake_at
+
+
+async def test_a_silent_bank_leaves_the_request_pending_for_its_saga(world: World) -> None:
     world.bank.answers = [Unknown("timeout")]
     # The bank did execute it: only its answer was lost.
-    pending = await use_cases.request_firmbanking(world.deps, KB, PAY, 5_000)
+    pending = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
     world.bank.executed[pending.transfer_id] = Settled(True, None, pending.transfer_id)
     assert pending.status is FirmbankingStatus.REQUESTED
+    assert wake_at(pending) == NOW + DEADLINES.recheck.delay(1)
     assert world.store.published == []
 
-    world.clock.now = pending.next_check_at
-    assert await use_cases.settle_due_requests(world.deps) == 1
+    world.clock.now = wake_at(pending)
+    assert await run_timer(world) == [pending.firmbanking_request_id]
 
     settled = await use_cases.get_firmbanking(world.deps, pending.firmbanking_request_id)
-    assert settled.status is FirmbankingStatus.SUCCEEDED
-    assert len(world.bank.sent) == 1, "the resolver asked, it did not send again"
+    assert settled.status is FirmbankingStatus.SUCCEEDED and settled.wake_at is None
+    assert len(world.bank.sent) == 1, "the saga asked, it did not send again"
     assert [type(event) for event in world.store.published] == [TransferSucceeded]
 
 
-async def test_the_resolver_sends_again_what_the_bank_never_received_within_the_window(world: World) -> None:
+async def test_the_saga_sends_again_what_the_bank_never_received_within_the_window(world: World) -> None:
     world.bank.answers = [Unknown("timeout")]
-    pending = await use_cases.request_firmbanking(world.deps, KB, PAY, 5_000)
-    world.clock.now = pending.next_check_at
-    await use_cases.settle_due_requests(world.deps)
+    pending = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
+    world.clock.now = wake_at(pending)
+    await run_timer(world)
     assert [order.transfer_id for order, _ in world.bank.sent] == [pending.transfer_id] * 2
     request = await use_cases.get_firmbanking(world.deps, pending.firmbanking_request_id)
     assert request.status is FirmbankingStatus.SUCCEEDED
@@ -335,29 +365,29 @@ async def test_the_resolver_sends_again_what_the_bank_never_received_within_the_
 
 async def test_a_request_the_bank_answers_unreadably_about_does_not_hold_up_the_others(world: World) -> None:
     world.bank.answers = [Unknown("timeout"), Unknown("timeout")]
-    garbled = await use_cases.request_firmbanking(world.deps, KB, PAY, 5_000)
+    garbled = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
     fine = await use_cases.request_firmbanking(world.deps, KB, OTHER, 7_000)
     world.bank.garbled.add(garbled.transfer_id)
-    world.clock.now = max(garbled.next_check_at, fine.next_check_at)
-    await use_cases.settle_due_requests(world.deps)
+    world.clock.now = max(wake_at(garbled), wake_at(fine))
+    await run_timer(world)
     assert (await use_cases.get_firmbanking(world.deps, fine.firmbanking_request_id)).is_settled
     still = await use_cases.get_firmbanking(world.deps, garbled.firmbanking_request_id)
-    assert still.status is FirmbankingStatus.REQUESTED and still.next_check_at > world.clock.now
+    assert still.status is FirmbankingStatus.REQUESTED and wake_at(still) > world.clock.now
 
 
 async def test_a_bank_down_past_the_window_fails_the_request_only_once_it_says_never_received(world: World) -> None:
     world.bank.answers = [Unknown("connection refused")]
-    pending = await use_cases.request_firmbanking(world.deps, KB, PAY, 5_000)
+    pending = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
     world.bank.down = True
     world.clock.now = pending.created_at + DEADLINES.send_window + DEADLINES.not_received_grace
-    await use_cases.settle_due_requests(world.deps)
+    await run_timer(world)
     assert (await use_cases.get_firmbanking(world.deps, pending.firmbanking_request_id)).status is (
         FirmbankingStatus.REQUESTED
     )
 
     world.bank.down = False
-    world.clock.now += DEADLINES.recheck_max
-    assert await use_cases.settle_due_requests(world.deps) == 1
+    world.clock.now += DEADLINES.recheck.max_delay
+    assert await run_timer(world) == [pending.firmbanking_request_id]
     failed = await use_cases.get_firmbanking(world.deps, pending.firmbanking_request_id)
     assert (failed.status, failed.reason) == (FirmbankingStatus.FAILED, NOT_RECEIVED_BY_BANK)
     assert len(world.bank.sent) == 1, "nothing is sent after the window"
@@ -366,11 +396,97 @@ async def test_a_bank_down_past_the_window_fails_the_request_only_once_it_says_n
     ]
 
 
-async def test_the_resolver_leaves_requests_that_are_not_due_alone(world: World) -> None:
+async def test_the_saga_leaves_requests_that_are_not_due_alone(world: World) -> None:
     world.bank.answers = [Unknown("timeout")]
-    pending = await use_cases.request_firmbanking(world.deps, KB, PAY, 5_000)
-    world.clock.now = pending.next_check_at - timedelta(microseconds=1)
-    assert await use_cases.settle_due_requests(world.deps) == 0
+    pending = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
+    world.clock.now = wake_at(pending) - timedelta(microseconds=1)
+    assert await run_timer(world) == []
+    # Handed over anyway, as by a timer that read the row just before another instance moved it on.
+    await use_cases.check_firmbanking(world.deps, pending.firmbanking_request_id)
+    assert len(world.bank.sent) == 1 and world.bank.asked == []
+
+
+async def test_a_check_holds_the_request_for_its_lease_and_lets_go_of_the_lock_before_calling_the_bank(
+    world: World,
+) -> None:
+    world.bank.answers = [Unknown("timeout")]
+    pending = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
+    world.clock.now = wake_at(pending)
+    seen_at_the_bank: list[datetime] = []
+
+    async def look() -> None:
+        seen_at_the_bank.append(wake_at(world.store.requests[pending.firmbanking_request_id]))
+
+    world.bank.in_flight = look
+    await run_timer(world)
+    # While the bank was asked, the hold was committed (FakeBank checks no unit of work was open).
+    assert seen_at_the_bank == [world.clock.now + DEADLINES.lease]
+    assert (await use_cases.get_firmbanking(world.deps, pending.firmbanking_request_id)).is_settled
+
+
+async def test_a_requester_that_stops_before_the_bank_answers_leaves_a_saga_that_resumes_after_the_lease(
+    world: World,
+) -> None:
+    async def stop() -> None:
+        raise asyncio.CancelledError  # the process is stopped, or crashes, while the bank is called
+
+    world.bank.in_flight = stop
+    with pytest.raises(asyncio.CancelledError):
+        await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
+    (pending,) = world.store.requests.values()
+    assert pending.status is FirmbankingStatus.REQUESTED and world.bank.sent == []
+
+    world.clock.now = NOW + DEADLINES.lease - timedelta(microseconds=1)
+    assert await run_timer(world) == []
+    world.clock.now = NOW + DEADLINES.lease
+    assert await run_timer(world) == [pending.firmbanking_request_id]
+
+    assert [order for order, _ in world.bank.sent] == [pending.order]
+    settled = await use_cases.get_firmbanking(world.deps, pending.firmbanking_request_id)
+    assert settled.status is FirmbankingStatus.SUCCEEDED
+    assert [type(event) for event in world.store.published] == [TransferSucceeded]
+
+
+async def test_a_check_that_stops_after_taking_the_request_is_taken_up_again_after_the_lease(world: World) -> None:
+    world.bank.answers = [Unknown("timeout")]
+    pending = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
+    world.clock.now = wake_at(pending)
+
+    async def stop() -> None:
+        raise asyncio.CancelledError
+
+    world.bank.in_flight = stop
+    with pytest.raises(asyncio.CancelledError):
+        await run_timer(world)
+    held = await use_cases.get_firmbanking(world.deps, pending.firmbanking_request_id)
+    assert (held.status, wake_at(held), held.checks) == (
+        FirmbankingStatus.REQUESTED,
+        world.clock.now + DEADLINES.lease,
+        pending.checks,
+    )
+
+    world.clock.now = wake_at(held)
+    assert await run_timer(world) == [pending.firmbanking_request_id]
+    assert (await use_cases.get_firmbanking(world.deps, pending.firmbanking_request_id)).is_settled
+    assert [type(event) for event in world.store.published] == [TransferSucceeded]
+
+
+async def test_a_requester_whose_answer_comes_after_the_saga_settled_the_request_changes_nothing(
+    world: World,
+) -> None:
+    world.bank.answers = [Unknown("timeout")]
+
+    async def the_saga_settles_it_meanwhile() -> None:
+        (pending,) = world.store.requests.values()
+        world.bank.executed[pending.transfer_id] = Settled(True, None, pending.transfer_id)
+        world.clock.now = wake_at(pending)
+        assert await run_timer(world) == [pending.firmbanking_request_id]
+
+    world.bank.in_flight = the_saga_settles_it_meanwhile
+    answered = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
+
+    assert answered.status is FirmbankingStatus.SUCCEEDED, "the stored request, not the late answer, is the truth"
+    assert [type(event) for event in world.store.published] == [TransferSucceeded]
     assert len(world.bank.sent) == 1
 
 
@@ -399,8 +515,8 @@ async def test_a_command_re_sent_while_pending_is_answered_once_on_settling(worl
     await use_cases.apply_firmbanking_command(world.deps, command("msg-2"))
     assert world.store.published == [] and len(world.bank.sent) == 1
 
-    world.clock.now += DEADLINES.first_check
-    await use_cases.settle_due_requests(world.deps)
+    world.clock.now += DEADLINES.lease
+    await run_timer(world)
     assert [type(event) for event in world.store.published] == [TransferSucceeded]
 
 
@@ -415,11 +531,12 @@ async def test_a_transfer_id_naming_another_transfer_is_refused_and_not_recorded
 async def test_a_member_s_transfers_are_those_of_its_linked_account(world: World) -> None:
     assert await use_cases.firmbanking_of_member(world.deps, "m-1", 10) == []
     await use_cases.link_account(world.deps, use_cases.LinkAccount("m-1", KB))
-    mine = await use_cases.request_firmbanking(world.deps, KB, PAY, 1_000)
+    mine = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 1_000)
     world.clock.now += timedelta(seconds=1)
-    back = await use_cases.request_firmbanking(world.deps, PAY, KB, 500)
-    await use_cases.request_firmbanking(world.deps, OTHER, PAY, 700)
+    back = await use_cases.request_firmbanking(world.deps, CORPORATE, KB, 500)
+    await use_cases.request_firmbanking(world.deps, OTHER, CORPORATE, 700)
     listed = await use_cases.firmbanking_of_member(world.deps, "m-1", 10)
     assert [r.firmbanking_request_id for r in listed] == [back.firmbanking_request_id, mine.firmbanking_request_id]
-    by_number = await use_cases.firmbanking_of_account(world.deps, "100-0000-0001", "PAYBANK", 2)
+    corporate = CORPORATE.bank_account_number, CORPORATE.bank_name
+    by_number = await use_cases.firmbanking_of_account(world.deps, *corporate, 2)
     assert len(by_number) == 2

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-import stamina
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
+from pydantic import TypeAdapter, ValidationError
 
 from pay.banking.application.ports import BankUnavailable, MembershipUnavailable
 from pay.banking.domain.model import (
@@ -25,10 +25,14 @@ from pay.banking.domain.model import (
 )
 from pay.contracts.bank import BankAccount, BankTransferRequest, BankTransferResult, TransferStatus
 from pay.contracts.clients import BankClient, Conflict, MembershipClient, NotFound, Rejected, ServiceError, Unavailable
+from pay.contracts.types import BankAccountNumber, BankName
+from pay.platform.retry import RetryPolicy
 
 T = TypeVar("T")
 
 _CIRCUIT = "bank"
+_BANK_NAME: TypeAdapter[str] = TypeAdapter(BankName)
+_ACCOUNT_NUMBER: TypeAdapter[str] = TypeAdapter(BankAccountNumber)
 
 
 class MembershipMembers:
@@ -50,33 +54,39 @@ class MembershipMembers:
 
 @dataclass(frozen=True)
 class BankResilience:
-    """How long banking waits for the bank and how often it tries; the defaults suit a real bank.
+    """How long banking waits for the bank and how often it tries.
 
     - `timeout_seconds`: the longest one call to the bank may take, all included.
-    - `attempts`, `retry_budget_seconds`: a transfer is tried at most this often, for about this
-      long, with exponential backoff from `backoff_initial_seconds` to `backoff_max_seconds`.
+    - `retry`: a call whose outcome is unknown is tried again under it (`attempts`, `budget`, backoff).
     - `breaker_threshold` failed calls in a row open the circuit: calls then fail at once, without
       reaching the bank, until `breaker_reset_seconds` have passed and a trial call succeeds.
     """
 
-    timeout_seconds: float = 2.0
-    attempts: int = 3
-    retry_budget_seconds: float = 4.0
-    backoff_initial_seconds: float = 0.2
-    backoff_max_seconds: float = 1.0
-    breaker_threshold: int = 5
-    breaker_reset_seconds: float = 15.0
+    timeout_seconds: float
+    retry: RetryPolicy
+    breaker_threshold: int
+    breaker_reset_seconds: float
 
     @property
     def longest_transfer(self) -> timedelta:
         """An upper bound of one `BankGateway.transfer`: the last attempt may start after the budget's
-        last backoff, and asks about the transfer before sending it again (two calls)."""
-        last_start = self.retry_budget_seconds + self.backoff_max_seconds + self.backoff_initial_seconds
-        return timedelta(seconds=last_start + 2 * self.timeout_seconds)
+        last backoff (with its jitter, up to the first delay), and asks about the transfer before sending
+        it again (two calls)."""
+        last_start = self.retry.budget + self.retry.max_delay + self.retry.first_delay
+        return last_start + 2 * timedelta(seconds=self.timeout_seconds)
+
+
+# Statuses with which the bank says that it cannot tell yet, or not now (a request timeout, a transfer id
+# still being worked on, too early, too many requests): like a 5xx, they leave the outcome to be learnt
+# from the bank later. Any other 4xx is the bank refusing the call itself.
+_NOT_KNOWN_YET = frozenset({408, 409, 425, 429})
+
+# What a transfer that could not even be put to the bank fails with.
+INVALID_TRANSFER = "invalid-transfer"
 
 
 class _Unreachable(Exception):
-    """The bank did not answer a call usefully: a timeout, a connection error, a 5xx."""
+    """The bank did not answer a call usefully: a timeout, a connection error, a 5xx, a "not known yet"."""
 
 
 class _CircuitOpen(_Unreachable):
@@ -84,8 +94,19 @@ class _CircuitOpen(_Unreachable):
 
 
 def _worth_retrying(error: Exception) -> bool:
-    # Retrying while the circuit is open would only fail again at once; the resolver comes back later.
+    # Retrying while the circuit is open would only fail again at once; the request's saga comes back later.
     return isinstance(error, _Unreachable) and not isinstance(error, _CircuitOpen)
+
+
+def _transfer_request(order: TransferOrder) -> BankTransferRequest:
+    return BankTransferRequest(
+        transfer_id=order.transfer_id,
+        from_bank_name=order.source.bank_name,
+        from_bank_account_number=order.source.bank_account_number,
+        to_bank_name=order.destination.bank_name,
+        to_bank_account_number=order.destination.bank_account_number,
+        amount=order.amount,
+    )
 
 
 def _settled(result: BankTransferResult) -> Settled:
@@ -100,6 +121,11 @@ class BankGateway:
     is retried with backoff under its same transfer id, which is safe because the bank executes a
     transfer id once; before each retry the bank is asked (`GET /bank/transfers/{id}`) whether it
     already has the transfer, and only its "never received" lets the transfer be sent again.
+
+    Orders and accounts are checked against the bank's API contract before any call: one that breaks it
+    is refused here and never reaches the bank (which then surely moved nothing). So the bank only sees
+    well-formed requests, and only its 5xx and failures to answer at all count as the bank being unwell
+    (the circuit breaker).
     """
 
     def __init__(self, client: BankClient, resilience: BankResilience, clock: Callable[[], datetime]) -> None:
@@ -113,22 +139,23 @@ class BankGateway:
             default_ttl=resilience.breaker_reset_seconds,
             exclude=[NotFound, Conflict, Rejected, asyncio.CancelledError],
         )
-        self._retrying = stamina.AsyncRetryingCaller(
-            attempts=resilience.attempts,
-            timeout=resilience.retry_budget_seconds,
-            wait_initial=resilience.backoff_initial_seconds,
-            wait_max=resilience.backoff_max_seconds,
-            wait_jitter=resilience.backoff_initial_seconds,
-        ).on(_worth_retrying)
+        self._retrying = resilience.retry.retrying(_worth_retrying)
 
     async def account(self, account: AccountRef) -> AccountStanding:
+        try:
+            _BANK_NAME.validate_python(account.bank_name)
+            _ACCOUNT_NUMBER.validate_python(account.bank_account_number)
+        except ValidationError as error:
+            # No bank account is named so: asking would only send the bank a malformed request.
+            raise BankAccountNotFound(str(account)) from error
+
         async def look_up() -> BankAccount:
             try:
                 return await self._call(
                     lambda: self._client.get_account(account.bank_name, account.bank_account_number)
                 )
-            except NotFound as error:
-                if error.code == "account-not-found":
+            except ServiceError as error:
+                if isinstance(error, NotFound) and error.code == "account-not-found":
                     raise BankAccountNotFound(str(account)) from error
                 raise _Unreachable(f"unexpected answer: {error}") from error
 
@@ -139,6 +166,11 @@ class BankGateway:
         return AccountStanding(account, found.valid, found.holder_name)
 
     async def transfer(self, order: TransferOrder, send_until: datetime) -> BankAnswer:
+        try:
+            request = _transfer_request(order)
+        except ValidationError:
+            # Never put to the bank, so it surely moved nothing.
+            return Settled(False, INVALID_TRANSFER)
         sent = False
 
         async def attempt() -> BankAnswer:
@@ -152,7 +184,7 @@ class BankGateway:
             if self._clock() >= send_until:
                 return answer
             sent = True
-            return await self._send(order)
+            return await self._send(request)
 
         try:
             return await self._retrying(attempt)
@@ -168,29 +200,21 @@ class BankGateway:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _send(self, order: TransferOrder) -> Settled:
-        # Built without validation: the bank, not banking, judges an order, and refuses a malformed one.
-        request = BankTransferRequest.model_construct(
-            transfer_id=order.transfer_id,
-            from_bank_name=order.source.bank_name,
-            from_bank_account_number=order.source.bank_account_number,
-            to_bank_name=order.destination.bank_name,
-            to_bank_account_number=order.destination.bank_account_number,
-            amount=order.amount,
-        )
+    async def _send(self, request: BankTransferRequest) -> Settled:
         try:
             return _settled(await self._call(lambda: self._client.transfer(request)))
         except ServiceError as error:
-            # A 4xx: the bank refused to take the order at all, so it surely moved nothing.
+            # A 4xx other than "not known yet": the bank refused to take the order at all, so it moved nothing.
             return Settled(False, f"refused-by-bank: {error.code or error.status}")
 
     async def _look_up(self, transfer_id: str) -> Settled | NotReceived:
+        asked_at = self._clock()
         try:
             return _settled(await self._call(lambda: self._client.get_transfer(transfer_id)))
-        except NotFound as error:
-            if error.code == "transfer-not-found":
-                return NotReceived()
-            # Any other 404 (a wrong URL, a proxy) says nothing about the transfer.
+        except ServiceError as error:
+            if isinstance(error, NotFound) and error.code == "transfer-not-found":
+                return NotReceived(asked_at)
+            # Any other refusal (a wrong URL, a proxy) says nothing about the transfer.
             raise _Unreachable(f"unexpected answer: {error}") from error
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
@@ -204,3 +228,8 @@ class BankGateway:
             raise _Unreachable(f"no answer within {self._resilience.timeout_seconds} s") from error
         except Unavailable as error:
             raise _Unreachable(str(error)) from error
+        except ServiceError as error:
+            # Outside the breaker: a bank that says "not yet" is busy, not unwell.
+            if error.status in _NOT_KNOWN_YET:
+                raise _Unreachable(f"not known yet: {error}") from error
+            raise

@@ -1,7 +1,6 @@
 """Banking's tables, repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +13,6 @@ from pay.banking.domain.model import (
     AccountAlreadyLinked,
     AccountRef,
     FirmbankingRequest,
-    FirmbankingRequestNotFound,
     FirmbankingStatus,
     MemberAlreadyLinked,
     RegisteredBankAccount,
@@ -22,6 +20,7 @@ from pay.banking.domain.model import (
 )
 from pay.contracts.messages import Message
 from pay.platform.db import SqlUnitOfWork, drain_events
+from pay.platform.saga import SagaRecord, SagaStore, sagas
 
 metadata = sa.MetaData()
 
@@ -53,13 +52,13 @@ firmbanking_requests = sa.Table(
     sa.Column("correlation_id", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("checks", sa.Integer, nullable=False),
     sa.CheckConstraint("money_amount > 0", name="firmbanking_requests_amount_positive"),
     sa.CheckConstraint("status IN ('REQUESTED', 'SUCCEEDED', 'FAILED')", name="firmbanking_requests_status_known"),
     sa.CheckConstraint("(status = 'FAILED') = (reason IS NOT NULL)", name="firmbanking_requests_failed_has_reason"),
-    sa.Index("firmbanking_requests_due", "next_check_at", postgresql_where=sa.text("status = 'REQUESTED'")),
 )
+
+# The kind of banking's rows in the kernel's saga table, one per firm banking request, under the request's id.
+FIRMBANKING_SAGA = "firmbanking"
 
 
 class SqlLinkedAccountRepository:
@@ -108,8 +107,12 @@ class SqlLinkedAccountRepository:
 
 
 class SqlFirmbankingRequestRepository:
+    """Each request is a row of `firmbanking_requests`, what the API reads, and its saga in the kernel's table,
+    which schedules its checks. The saga's row is the lock: whoever changes a request holds it."""
+
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        self._sagas = SagaStore(connection)
         self.seen: list[FirmbankingRequest] = []
 
     async def claim_transfer(self, request: FirmbankingRequest) -> FirmbankingRequest:
@@ -132,34 +135,28 @@ class SqlFirmbankingRequestRepository:
             .on_conflict_do_nothing(index_elements=[firmbanking_requests.c.transfer_id])
         )
         if (await self._connection.execute(statement)).rowcount:
+            await self._sagas.add(_saga_of(request))
             self.seen.append(request)
             return request
-        holder = await self._one(firmbanking_requests.c.transfer_id == order.transfer_id, lock=True)
+        holder_id = await self._connection.scalar(
+            sa.select(firmbanking_requests.c.firmbanking_request_id).where(
+                firmbanking_requests.c.transfer_id == order.transfer_id
+            )
+        )
+        holder = None if holder_id is None else await self.lock(holder_id)
         assert holder is not None, f"transfer {order.transfer_id} conflicted with no stored request"
         return holder
 
     async def get(self, firmbanking_request_id: str) -> FirmbankingRequest | None:
-        return await self._one(firmbanking_requests.c.firmbanking_request_id == firmbanking_request_id)
-
-    async def lock(self, firmbanking_request_id: str) -> FirmbankingRequest:
-        request = await self._one(firmbanking_requests.c.firmbanking_request_id == firmbanking_request_id, lock=True)
-        if request is None:
-            raise FirmbankingRequestNotFound(firmbanking_request_id)
-        return request
-
-    async def next_due(self, now: datetime) -> FirmbankingRequest | None:
-        statement = (
-            firmbanking_requests.select()
-            .where(
-                firmbanking_requests.c.status == FirmbankingStatus.REQUESTED.value,
-                firmbanking_requests.c.next_check_at <= now,
-            )
-            .order_by(firmbanking_requests.c.next_check_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
+        request_id = firmbanking_requests.c.firmbanking_request_id
+        statement = _requests_with_sagas().where(request_id == firmbanking_request_id)
         row = (await self._connection.execute(statement)).one_or_none()
         return None if row is None else _request_of(row)
+
+    async def lock(self, firmbanking_request_id: str, *, skip_locked: bool = False) -> FirmbankingRequest | None:
+        if await self._sagas.lock(firmbanking_request_id, skip_locked=skip_locked) is None:
+            return None
+        return await self.get(firmbanking_request_id)
 
     async def touching(
         self, bank_account_number: str, bank_name: str | None, limit: int
@@ -171,7 +168,7 @@ class SqlFirmbankingRequestRepository:
             source.append(table.from_bank_name == bank_name)
             destination.append(table.to_bank_name == bank_name)
         statement = (
-            firmbanking_requests.select()
+            _requests_with_sagas()
             .where(sa.or_(sa.and_(*source), sa.and_(*destination)))
             .order_by(table.created_at.desc(), table.firmbanking_request_id)
             .limit(limit)
@@ -183,14 +180,8 @@ class SqlFirmbankingRequestRepository:
             firmbanking_requests.c.firmbanking_request_id == request.firmbanking_request_id
         )
         await self._connection.execute(statement.values(**self._state(request)))
+        await self._sagas.save(_saga_of(request))
         self.seen.append(request)
-
-    async def _one(self, condition: sa.ColumnElement[bool], *, lock: bool = False) -> FirmbankingRequest | None:
-        statement = firmbanking_requests.select().where(condition)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self._connection.execute(statement)).one_or_none()
-        return None if row is None else _request_of(row)
 
     @staticmethod
     def _state(request: FirmbankingRequest) -> dict[str, Any]:
@@ -199,9 +190,24 @@ class SqlFirmbankingRequestRepository:
             "reason": request.reason,
             "external_transaction_id": request.external_transaction_id,
             "updated_at": request.updated_at,
-            "next_check_at": request.next_check_at,
-            "checks": request.checks,
         }
+
+
+def _saga_of(request: FirmbankingRequest) -> SagaRecord:
+    return SagaRecord(
+        saga_id=request.firmbanking_request_id,
+        kind=FIRMBANKING_SAGA,
+        step=request.status.value,
+        finished=request.is_settled,
+        data={"checks": request.checks},
+        wake_at=request.wake_at,
+    )
+
+
+def _requests_with_sagas() -> sa.Select[Any]:
+    return sa.select(firmbanking_requests, sagas.c.wake_at, sagas.c.data).join_from(
+        firmbanking_requests, sagas, sagas.c.saga_id == firmbanking_requests.c.firmbanking_request_id
+    )
 
 
 def _request_of(row: sa.Row[Any]) -> FirmbankingRequest:
@@ -216,8 +222,8 @@ def _request_of(row: sa.Row[Any]) -> FirmbankingRequest:
         status=FirmbankingStatus(row.status),
         created_at=row.created_at,
         updated_at=row.updated_at,
-        next_check_at=row.next_check_at,
-        checks=row.checks,
+        wake_at=row.wake_at,
+        checks=row.data["checks"],
         reason=row.reason,
         external_transaction_id=row.external_transaction_id,
         correlation_id=row.correlation_id,

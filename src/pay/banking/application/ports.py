@@ -39,7 +39,8 @@ class Bank(Protocol):
         that does not answer: that is `Unknown`."""
 
     async def outcome_of(self, transfer_id: str) -> BankAnswer:
-        """Ask the bank what became of a transfer, without sending it."""
+        """Ask the bank what became of a transfer, without sending it. Never raises for a bank that does not
+        answer: that is `Unknown`."""
 
 
 class LinkedAccountRepository(Protocol):
@@ -52,17 +53,17 @@ class LinkedAccountRepository(Protocol):
 
 
 class FirmbankingRequestRepository(Protocol):
+    """Firm banking requests and their sagas. Whoever changes a request holds its lock (`lock`), and never
+    while calling the bank."""
+
     async def claim_transfer(self, request: FirmbankingRequest) -> FirmbankingRequest:
         """Store `request` and return it, unless its transfer id is already taken: then store nothing and
         return the request that holds it, locked until the end of the unit of work."""
 
     async def get(self, firmbanking_request_id: str) -> FirmbankingRequest | None: ...
 
-    async def lock(self, firmbanking_request_id: str) -> FirmbankingRequest:
-        """The request, locked until the end of the unit of work; raises FirmbankingRequestNotFound."""
-
-    async def next_due(self, now: datetime) -> FirmbankingRequest | None:
-        """The pending request whose check is due first, locked; one locked by another unit of work is skipped."""
+    async def lock(self, firmbanking_request_id: str, *, skip_locked: bool = False) -> FirmbankingRequest | None:
+        """The request, locked until the end of the unit of work; with `skip_locked`, None if another holds it."""
 
     async def touching(
         self, bank_account_number: str, bank_name: str | None, limit: int

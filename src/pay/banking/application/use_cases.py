@@ -101,18 +101,18 @@ async def request_firmbanking(
         if holder.firmbanking_request_id != request.firmbanking_request_id:
             if holder.order != order:
                 raise TransferIdReused(order.transfer_id)
-            # A retry of a request that already exists: never a second transfer; the resolver settles it.
+            # A retry of a request that already exists: never a second transfer; its saga settles it.
             return holder
         await uow.commit()
-    return await _execute(deps, request)
+    return await _attempt(deps, request)
 
 
 async def apply_firmbanking_command(deps: Dependencies, command: FirmbankingCommand) -> None:
     """The event-driven form: once per message, and once per transfer id however often it is re-sent.
 
     The request is stored with the inbox record before the bank is called, so a command is never
-    lost: if the bank does not answer in time the message is still acknowledged, and the resolver
-    answers once the outcome is known. A re-sent command for a settled request is answered again.
+    lost: if the bank does not answer in time the message is still acknowledged, and the request's
+    saga answers once the outcome is known. A re-sent command for a settled request is answered again.
     There is no check of the accounts first: the command must be recorded even while the bank is
     down, and the bank's own FAILED answers an unknown or unusable account.
     """
@@ -131,7 +131,7 @@ async def apply_firmbanking_command(deps: Dependencies, command: FirmbankingComm
             await uow.commit()
             return
         await uow.commit()
-    await _execute(deps, request)
+    await _attempt(deps, request)
 
 
 async def get_firmbanking(deps: Dependencies, firmbanking_request_id: str) -> FirmbankingRequest:
@@ -158,40 +158,46 @@ async def firmbanking_of_account(
         return await uow.requests.touching(bank_account_number, bank_name, limit)
 
 
-async def settle_due_requests(deps: Dependencies) -> int:
-    """One pass of the resolver over the pending requests whose check is due; returns how many it settled.
+async def check_firmbanking(deps: Dependencies, firmbanking_request_id: str) -> None:
+    """The saga's timer says the request is due: ask the bank what became of the transfer, send it again if
+    the bank never received it and the send window is open, and record what the bank said.
 
-    Each request is looked at in a unit of work of its own that keeps it locked while the bank is
-    asked, so two resolvers never work on the same request. A request the bank never received is
-    sent again while its send window is open; after that only the bank's answer settles it.
+    The request is held (`hold`) under its lock, and the lock is let go before the bank is called: no
+    lock waits on the bank, the hold keeps other instances off the request meanwhile, and it brings the
+    request back should this step never report back.
     """
-    settled = 0
-    while True:
-        async with deps.uow() as uow:
-            request = await uow.requests.next_due(deps.clock())
-            if request is None:
-                return settled
-            try:
-                answer: BankAnswer = await deps.bank.outcome_of(request.transfer_id)
-                if isinstance(answer, NotReceived) and request.may_send(deps.clock(), deps.deadlines):
-                    answer = await deps.bank.transfer(request.order, request.send_until(deps.deadlines))
-            except Exception as error:
-                # Whatever went wrong with this one request, it waits for its next look like any unanswered
-                # one, so it can never hold up the others behind it.
-                _log.exception("firmbanking request %s could not be resolved", request.firmbanking_request_id)
-                answer = Unknown(repr(error))
-            request.apply(answer, deps.clock(), deps.deadlines)
-            await uow.requests.save(request)
-            await uow.commit()
-        settled += request.is_settled
-
-
-async def _execute(deps: Dependencies, request: FirmbankingRequest) -> FirmbankingRequest:
-    answer = await deps.bank.transfer(request.order, request.send_until(deps.deadlines))
     async with deps.uow() as uow:
-        # The resolver may have settled it meanwhile: the locked row, not `request`, is the truth.
-        current = await uow.requests.lock(request.firmbanking_request_id)
-        current.apply(answer, deps.clock(), deps.deadlines)
-        await uow.requests.save(current)
+        now = deps.clock()
+        request = await uow.requests.lock(firmbanking_request_id, skip_locked=True)
+        if request is None or not request.is_due(now):
+            return
+        request.hold(now, deps.deadlines)
+        await uow.requests.save(request)
         await uow.commit()
-    return current
+    try:
+        answer = await deps.bank.outcome_of(request.transfer_id)
+        if isinstance(answer, NotReceived) and request.may_send(deps.clock(), deps.deadlines):
+            answer = await deps.bank.transfer(request.order, request.send_until(deps.deadlines))
+    except Exception as error:
+        # Whatever went wrong with this one check, the request waits for its next one like any unanswered one.
+        _log.exception("firmbanking request %s could not be checked", firmbanking_request_id)
+        answer = Unknown(repr(error))
+    await _record(deps, firmbanking_request_id, answer)
+
+
+async def _attempt(deps: Dependencies, request: FirmbankingRequest) -> FirmbankingRequest:
+    """The requester's own attempt at the bank, right after storing the request (which holds it meanwhile)."""
+    answer = await deps.bank.transfer(request.order, request.send_until(deps.deadlines))
+    return await _record(deps, request.firmbanking_request_id, answer)
+
+
+async def _record(deps: Dependencies, firmbanking_request_id: str, answer: BankAnswer) -> FirmbankingRequest:
+    async with deps.uow() as uow:
+        # Another step may have settled it meanwhile: the locked row, not the caller's copy, is the truth.
+        request = await uow.requests.lock(firmbanking_request_id)
+        if request is None:
+            raise FirmbankingRequestNotFound(firmbanking_request_id)
+        request.apply(answer, deps.clock(), deps.deadlines)
+        await uow.requests.save(request)
+        await uow.commit()
+    return request

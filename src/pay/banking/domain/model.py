@@ -8,7 +8,8 @@ platform's own transfer id, which the bank de-duplicates on. Its states:
         ├──── the bank reports the transfer FAILED (its reason) ──────────────► FAILED
         │
         └──── the bank says it never received the transfer, and the send ─────► FAILED
-              window plus its grace is over, so it never will                  ("not-received-by-bank")
+              window plus its grace was over when it was asked, so it never    ("not-received-by-bank")
+              will
 
 A request is stored as REQUESTED before the bank is called. While the bank's answer is unknown
 (a timeout, a 5xx, an open circuit, a bank that is down) the request stays REQUESTED: the bank may
@@ -16,6 +17,10 @@ have moved the money, so only the bank may settle it. Within the send window the
 sent again under the same transfer id (the bank runs it at most once); after the window nothing is
 sent any more, and once the grace has passed too, the bank's "never received" is final. SUCCEEDED
 and FAILED are final: a later answer changes nothing, and a contradicting one is refused.
+
+A pending request is a saga: `wake_at` is when it is next checked at the bank. Each step at the
+bank is held for the longest it may take (`Deadlines.lease`), so that nobody else takes the request
+meanwhile and, should the step never report back, the request is checked once the hold is over.
 """
 
 from __future__ import annotations
@@ -23,10 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-
-# SPEC "Conventions": amounts are whole won from 1 to 10^12.
-MIN_AMOUNT = 1
-MAX_AMOUNT = 1_000_000_000_000
+from typing import Protocol
 
 NOT_RECEIVED_BY_BANK = "not-received-by-bank"
 
@@ -170,7 +172,9 @@ class Settled:
 
 @dataclass(frozen=True)
 class NotReceived:
-    """The bank answered that it has no transfer with this id."""
+    """The bank answered, when asked at `asked_at`, that it has no transfer with this id."""
+
+    asked_at: datetime
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,11 @@ class Unknown:
 BankAnswer = Settled | NotReceived | Unknown
 
 
+class Backoff(Protocol):
+    def delay(self, attempt: int) -> timedelta:
+        """How long to wait after the `attempt`-th try (1 for the first) that left the request pending."""
+
+
 @dataclass(frozen=True)
 class Deadlines:
     """The time rules of a pending request.
@@ -190,17 +199,15 @@ class Deadlines:
     - `send_window`: after the request was created, the transfer may be sent to the bank this long.
     - `not_received_grace`: after the window, how long a transfer sent just before its end might
       still reach the bank; only then is "never received" final.
-    - `first_check`: the resolver leaves a new request alone this long, the requester's own
-      bounded attempt at the bank.
-    - `recheck_initial`, `recheck_max`: the resolver's pause between two looks at a request that
-      is still pending doubles from the first to the second.
+    - `lease`: the longest one step at the bank may take (a question, then the transfer with its
+      retries); a request is held this long by whoever takes a step with it.
+    - `recheck`: the pause before the next check of a request that is still pending.
     """
 
     send_window: timedelta
     not_received_grace: timedelta
-    first_check: timedelta
-    recheck_initial: timedelta
-    recheck_max: timedelta
+    lease: timedelta
+    recheck: Backoff
 
 
 class FirmbankingStatus(StrEnum):
@@ -232,8 +239,9 @@ FirmbankingEvent = TransferSucceeded | TransferFailed
 class FirmbankingRequest:
     """A transfer at the bank and what is known about it; see the module's docstring for the states.
 
-    `correlation_id` is the requesting saga's, copied onto the answer; `next_check_at` and `checks`
-    schedule the resolver's looks while the request is pending.
+    `correlation_id` is the requesting saga's, copied onto the answer. While the request is pending,
+    `wake_at` is when it is next checked at the bank and `checks` counts the checks that left it
+    pending; once settled it wakes no more.
     """
 
     firmbanking_request_id: str
@@ -241,7 +249,7 @@ class FirmbankingRequest:
     status: FirmbankingStatus
     created_at: datetime
     updated_at: datetime
-    next_check_at: datetime
+    wake_at: datetime | None
     checks: int = 0
     reason: str | None = None
     external_transaction_id: str | None = None
@@ -257,15 +265,17 @@ class FirmbankingRequest:
         deadlines: Deadlines,
         correlation_id: str | None = None,
     ) -> FirmbankingRequest:
-        if not MIN_AMOUNT <= order.amount <= MAX_AMOUNT:
-            raise ValueError(f"transfer {order.transfer_id} must move 1 to 10^12 won, not {order.amount}")
+        # The upper bound is the contracts' (`pay.contracts.types.MAX_AMOUNT`), enforced where orders come in.
+        if order.amount < 1:
+            raise ValueError(f"transfer {order.transfer_id} must move a positive amount, not {order.amount}")
         return cls(
             firmbanking_request_id,
             order,
             FirmbankingStatus.REQUESTED,
             created_at=now,
             updated_at=now,
-            next_check_at=now + deadlines.first_check,
+            # Held for the requester's own attempt at the bank, which follows at once.
+            wake_at=now + deadlines.lease,
             correlation_id=correlation_id,
         )
 
@@ -286,6 +296,14 @@ class FirmbankingRequest:
     def may_send(self, now: datetime, deadlines: Deadlines) -> bool:
         return not self.is_settled and now < self.send_until(deadlines)
 
+    def is_due(self, now: datetime) -> bool:
+        return self.wake_at is not None and self.wake_at <= now
+
+    def hold(self, now: datetime, deadlines: Deadlines) -> None:
+        """Take a step at the bank with the request: nobody else takes it until the step is surely over, and if
+        the step never reports back (a crash) the request is checked as soon as that time has passed."""
+        self.wake_at = now + deadlines.lease
+
     def apply(self, answer: BankAnswer, now: datetime, deadlines: Deadlines) -> None:
         """Take in what the bank said about the transfer."""
         match answer:
@@ -297,7 +315,7 @@ class FirmbankingRequest:
             case NotReceived() | Unknown() if self.is_settled:
                 # A late look at a settled request: only the bank's outcome could contradict it.
                 return
-            case NotReceived() if now >= self.send_until(deadlines) + deadlines.not_received_grace:
+            case NotReceived() if answer.asked_at >= self.send_until(deadlines) + deadlines.not_received_grace:
                 self._settle(FirmbankingStatus.FAILED, NOT_RECEIVED_BY_BANK, None, now)
             case NotReceived() | Unknown():
                 self._postpone(now, deadlines)
@@ -317,14 +335,12 @@ class FirmbankingRequest:
                 )
             return
         self.status, self.reason, self.external_transaction_id = status, reason, external_transaction_id
-        self.updated_at = now
+        self.updated_at, self.wake_at = now, None
         self.events.append(self._answer(self.correlation_id))
 
     def _postpone(self, now: datetime, deadlines: Deadlines) -> None:
-        # The exponent is capped so that the product stays far below timedelta's limit.
-        pause = min(deadlines.recheck_initial * 2 ** min(self.checks, 30), deadlines.recheck_max)
         self.checks += 1
-        self.next_check_at = now + pause
+        self.wake_at = now + deadlines.recheck.delay(self.checks)
 
     def _answer(self, correlation_id: str | None) -> FirmbankingEvent:
         if self.status is FirmbankingStatus.SUCCEEDED:
