@@ -8,7 +8,8 @@ Create Date: 2026-12-02
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
+
+from pay.platform import kernel_migrations
 
 revision = "0002"
 down_revision = "0001"
@@ -16,24 +17,8 @@ branch_labels = None
 depends_on = None
 
 
-def create_sagas_table() -> None:
-    """The kernel's saga table, column for column as `pay.platform.saga.sagas` declares it."""
-    op.create_table(
-        "sagas",
-        sa.Column("saga_id", sa.String(100), primary_key=True),
-        sa.Column("kind", sa.String(50), nullable=False),
-        sa.Column("step", sa.String(50), nullable=False),
-        sa.Column("finished", sa.Boolean, nullable=False),
-        sa.Column("data", JSONB, nullable=False),
-        sa.Column("wake_at", sa.DateTime(timezone=True)),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    )
-    op.create_index("sagas_due", "sagas", ["wake_at"], postgresql_where=sa.text("wake_at IS NOT NULL"))
-
-
 def upgrade() -> None:
-    create_sagas_table()
+    kernel_migrations.create_sagas()
     # A pending request wakes when its next check was due; a settled one is a finished saga.
     op.execute(
         """
@@ -70,4 +55,4 @@ def downgrade() -> None:
         ["next_check_at"],
         postgresql_where=sa.text("status = 'REQUESTED'"),
     )
-    op.drop_table("sagas")
+    kernel_migrations.drop_sagas()
