@@ -8,8 +8,9 @@ from fastapi import FastAPI
 from pay.contracts.clients import BankingClient
 from pay.money.adapters import messaging
 from pay.money.adapters.clients import HttpBanking
-from pay.money.adapters.db import MoneyUnitOfWork, WalletMemory
+from pay.money.adapters.db import MoneyUnitOfWork
 from pay.money.adapters.http import DIRECT_ROUTES, ERRORS, router
+from pay.money.adapters.wallet_cache import WalletCache
 from pay.money.application import use_cases
 from pay.money.application.transfers import transfer_together
 from pay.money.domain.processes import BankAccount, RetryPolicy
@@ -31,7 +32,7 @@ def create_app(settings: MoneySettings | None = None) -> FastAPI:
         await use_cases.advance_process(deps, process_id)
 
     timer = SagaTimer(kernel.engine, advance)
-    new_uow = partial(MoneyUnitOfWork, kernel.engine, kernel.on_outbox_commit, WalletMemory())
+    new_uow = partial(MoneyUnitOfWork, kernel.engine, kernel.on_outbox_commit, WalletCache())
     clock = partial(datetime.now, UTC)
     deps = use_cases.Dependencies(
         uow=new_uow,

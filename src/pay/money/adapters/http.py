@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from pay.contracts import money as api
 from pay.money.application import use_cases
-from pay.money.application.ports import ChangedMeanwhile
+from pay.money.application.ports import OptimisticConcurrencyConflict
 from pay.money.application.use_cases import Dependencies
 from pay.money.domain import requests, wallet
 from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
@@ -23,7 +23,7 @@ ERRORS: ErrorMap = {
     wallet.BalanceLimitExceeded: ProblemSpec(409, "balance-limit-exceeded", "The wallet cannot hold that much"),
     requests.SameWallet: ProblemSpec(422, "same-wallet", "A transfer needs two different wallets"),
     requests.RequestNotFound: ProblemSpec(404, "request-not-found", "No such money changing request"),
-    ChangedMeanwhile: ProblemSpec(
+    OptimisticConcurrencyConflict: ProblemSpec(
         503,
         "changed-meanwhile",
         "The wallets kept changing while this was written: nothing moved",

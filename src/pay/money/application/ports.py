@@ -28,7 +28,7 @@ class WalletRepository(Protocol):
 
     async def latest(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
         """The wallets that exist among these as this service last saw them, without a lock: a guess,
-        so a write of one that changed meanwhile raises `ChangedMeanwhile`."""
+        so a write of one that changed meanwhile raises `OptimisticConcurrencyConflict`."""
 
     async def save(self, *wallets: Wallet) -> None:
         """Append the wallets' new events to their journals and store the balances they lead to."""
@@ -67,7 +67,7 @@ class ProcessRepository(Protocol):
     async def count_unfinished(self) -> int: ...
 
 
-class ChangedMeanwhile(Exception):
+class OptimisticConcurrencyConflict(Exception):
     """A write was based on something another transaction changed first: a wallet read with `latest`,
     or an Idempotency-Key stored meanwhile. Nothing of the write was kept."""
 
@@ -107,7 +107,7 @@ class UnitOfWork(Protocol):
         answers: Sequence[tuple[RequestKey, object]],
     ) -> None:
         """Store a group of transfers at once: their requests, the wallets they changed, and each new key
-        with what its request is answered for its outcome. Raises `ChangedMeanwhile` when a wallet
+        with what its request is answered for its outcome. Raises `OptimisticConcurrencyConflict` when a wallet
         changed or a key was stored meanwhile."""
 
     async def __aenter__(self) -> Self: ...
