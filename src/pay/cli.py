@@ -250,7 +250,7 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
     table.add_row("gap", f"{result.gap:,}")
     console.print(table)
     if not result.at_rest:
-        console.print(f"{result.requests_in_flight} requests or processes are still in flight: run again when at rest.")
+        console.print(f"{result.requests_in_flight} requests or sagas are still in flight: run again when at rest.")
     for difference in result.journal_differences:
         console.print(f"[red]wallet {difference.membership_id} differs from its journal[/red]")
     if result.holds:

@@ -51,6 +51,6 @@ async def reconcile(
         wallets_total=summary.total_balance,
         wallets_held=summary.total_held,
         wallet_count=summary.wallets,
-        requests_in_flight=summary.pending_requests + summary.unfinished_processes,
+        requests_in_flight=summary.pending_requests + summary.unfinished_sagas,
         journal_differences=check.differences,
     )

@@ -93,7 +93,9 @@ class MoneySummary(CamelModel):
     total_balance: int = Field(description="All money in wallets, held amounts included")
     total_held: int
     pending_requests: int
-    unfinished_processes: int
+    unfinished_sagas: int = Field(
+        alias="unfinishedProcesses", description="Recharges and withdrawals whose saga is still running"
+    )
 
 
 class WalletDifference(CamelModel):

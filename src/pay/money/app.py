@@ -13,7 +13,7 @@ from pay.money.adapters.http import DIRECT_ROUTES, ERRORS, router
 from pay.money.adapters.wallet_cache import WalletCache
 from pay.money.application import use_cases
 from pay.money.application.transfers import transfer_together
-from pay.money.domain.processes import BankAccount, RetryPolicy
+from pay.money.domain.sagas import BankAccount, RetryPolicy
 from pay.money.settings import MoneySettings
 from pay.platform import http
 from pay.platform.batching import Batcher
@@ -28,8 +28,8 @@ def create_app(settings: MoneySettings | None = None) -> FastAPI:
     service_token = settings.service_token.get_secret_value() if settings.service_token else None
     banking = BankingClient(settings.url_of("banking"), token=service_token, timeout=settings.http_timeout_seconds)
 
-    async def advance(process_id: str) -> None:
-        await use_cases.advance_process(deps, process_id)
+    async def advance(saga_id: str) -> None:
+        await use_cases.advance_saga(deps, saga_id)
 
     timer = SagaTimer(kernel.engine, advance)
     new_uow = partial(MoneyUnitOfWork, kernel.engine, kernel.on_outbox_commit, WalletCache())
@@ -47,12 +47,12 @@ def create_app(settings: MoneySettings | None = None) -> FastAPI:
             max_delay=timedelta(seconds=settings.saga_retry_max_seconds),
             account_check_deadline=timedelta(seconds=settings.account_check_deadline_seconds),
         ),
-        wake_processes=timer.wake,
+        wake_sagas=timer.wake,
     )
     messaging.subscribe(kernel.broker, deps)
 
     async def start_timer() -> None:
-        kernel.run_in_background(timer.run(), "money-processes")
+        kernel.run_in_background(timer.run(), "money-sagas")
 
     async def close_clients() -> None:
         await banking.aclose()

@@ -6,8 +6,8 @@ from typing import Any
 
 from pay.money.application import use_cases
 from pay.money.application.transfers import transfer_together
-from pay.money.domain.processes import BankAccount
 from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingRequest
+from pay.money.domain.sagas import BankAccount
 from pay.platform.batching import Batcher
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Money's unit of work: one transaction over its wallets, requests and processes (SQLAlchemy Core on asyncpg)."""
+"""Money's unit of work: one transaction over its wallets, requests and sagas (SQLAlchemy Core on asyncpg)."""
 
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pay.money.adapters.messaging import firmbanking_command
 from pay.money.adapters.request_repository import REQUESTS_SQL, SqlRequestRepository, request_rows
-from pay.money.adapters.saga_repository import SqlProcessRepository
+from pay.money.adapters.saga_repository import SqlSagaRepository
 from pay.money.adapters.wallet_cache import WalletCache
 from pay.money.adapters.wallet_repository import (
     EVENTS_SQL,
@@ -18,8 +18,8 @@ from pay.money.adapters.wallet_repository import (
     SqlWalletRepository,
     wallet_values,
 )
-from pay.money.domain.processes import BankTransfer
 from pay.money.domain.requests import MoneyChangingRequest
+from pay.money.domain.sagas import BankTransfer
 from pay.money.domain.wallet import Wallet
 from pay.platform.db import SqlUnitOfWork, rows_parameter
 from pay.platform.idempotency import ANSWERS_PARAMETER, STORE_ANSWERED_KEYS_SQL, KeptAnswers
@@ -34,7 +34,7 @@ _SAVE_TRANSFERS = sa.text(
 class MoneyUnitOfWork(SqlUnitOfWork):
     wallets: SqlWalletRepository
     requests: SqlRequestRepository
-    processes: SqlProcessRepository
+    sagas: SqlSagaRepository
 
     def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None], cache: WalletCache) -> None:
         super().__init__(engine, on_commit)
@@ -45,13 +45,13 @@ class MoneyUnitOfWork(SqlUnitOfWork):
         self._answers = KeptAnswers(self.connection)
         self.wallets = SqlWalletRepository(self.connection, self._cache)
         self.requests = SqlRequestRepository(self.connection)
-        self.processes = SqlProcessRepository(self.connection)
+        self.sagas = SqlSagaRepository(self.connection)
 
     async def first_delivery(self, consumer: str, message_id: str) -> bool:
         return await self.inbox.first_delivery(consumer, message_id)
 
-    async def request_bank_transfer(self, process_id: str, transfer: BankTransfer) -> None:
-        await self.outbox.add(firmbanking_command(process_id, transfer))
+    async def request_bank_transfer(self, saga_id: str, transfer: BankTransfer) -> None:
+        await self.outbox.add(firmbanking_command(saga_id, transfer))
 
     async def commit(self) -> None:
         await super().commit()

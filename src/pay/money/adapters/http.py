@@ -201,7 +201,7 @@ async def summary(_: PrivilegedPrincipal, deps: Deps) -> api.MoneySummary:
         total_balance=found.total_balance,
         total_held=found.total_held,
         pending_requests=found.pending_requests,
-        unfinished_processes=found.unfinished_processes,
+        unfinished_sagas=found.unfinished_sagas,
     )
 
 

@@ -1,26 +1,26 @@
-"""Money's processes as rows of the kernel's saga table."""
+"""Money's sagas as rows of the kernel's saga table."""
 
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pay.money.domain.processes import BankAccount, MoneyProcess, ProcessKind, Step
+from pay.money.domain.sagas import BankAccount, MoneySaga, SagaKind, Step
 from pay.platform.saga import SagaRecord, SagaStore
 
 
-class SqlProcessRepository:
+class SqlSagaRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._store = SagaStore(connection)
 
-    async def add(self, process: MoneyProcess) -> None:
-        await self._store.add(_record(process))
+    async def add(self, saga: MoneySaga) -> None:
+        await self._store.add(_record(saga))
 
-    async def lock(self, process_id: str, *, skip_locked: bool = False) -> MoneyProcess | None:
-        record = await self._store.lock(process_id, skip_locked=skip_locked)
-        return _process(record) if record is not None else None
+    async def lock(self, saga_id: str, *, skip_locked: bool = False) -> MoneySaga | None:
+        record = await self._store.lock(saga_id, skip_locked=skip_locked)
+        return _saga(record) if record is not None else None
 
-    async def save(self, process: MoneyProcess) -> None:
-        await self._store.save(_record(process))
+    async def save(self, saga: MoneySaga) -> None:
+        await self._store.save(_record(saga))
 
     async def count_unfinished(self) -> int:
         return await self._store.count_unfinished()
@@ -34,33 +34,33 @@ def _account_of(data: dict[str, str] | None) -> BankAccount | None:
     return None if data is None else BankAccount(data["bankName"], data["accountNumber"])
 
 
-def _record(process: MoneyProcess) -> SagaRecord:
+def _record(saga: MoneySaga) -> SagaRecord:
     return SagaRecord(
-        saga_id=process.process_id,
-        kind=process.kind.value,
-        step=process.step.value,
-        finished=process.is_finished,
-        wake_at=process.wake_at,
+        saga_id=saga.saga_id,
+        kind=saga.kind.value,
+        step=saga.step.value,
+        finished=saga.is_finished,
+        wake_at=saga.wake_at,
         data={
-            "requestId": process.request_id,
-            "membershipId": process.membership_id,
-            "amount": process.amount,
-            "corporateAccount": _account(process.corporate_account),
-            "memberAccount": _account(process.member_account),
-            "startedAt": process.started_at.isoformat(),
-            "attempts": process.attempts,
-            "failure": process.failure,
+            "requestId": saga.request_id,
+            "membershipId": saga.membership_id,
+            "amount": saga.amount,
+            "corporateAccount": _account(saga.corporate_account),
+            "memberAccount": _account(saga.member_account),
+            "startedAt": saga.started_at.isoformat(),
+            "attempts": saga.attempts,
+            "failure": saga.failure,
         },
     )
 
 
-def _process(record: SagaRecord) -> MoneyProcess:
+def _saga(record: SagaRecord) -> MoneySaga:
     data = record.data
     corporate = _account_of(data["corporateAccount"])
     assert corporate is not None
-    return MoneyProcess(
-        process_id=record.saga_id,
-        kind=ProcessKind(record.kind),
+    return MoneySaga(
+        saga_id=record.saga_id,
+        kind=SagaKind(record.kind),
         request_id=data["requestId"],
         membership_id=data["membershipId"],
         amount=data["amount"],

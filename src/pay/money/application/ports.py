@@ -6,8 +6,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from pay.money.domain.processes import BankAccount, BankTransfer, MoneyProcess
 from pay.money.domain.requests import MoneyChangingRequest
+from pay.money.domain.sagas import BankAccount, BankTransfer, MoneySaga
 from pay.money.domain.wallet import Wallet, WalletEvent
 
 
@@ -57,12 +57,12 @@ class RequestRepository(Protocol):
     async def count_pending(self) -> int: ...
 
 
-class ProcessRepository(Protocol):
-    async def add(self, process: MoneyProcess) -> None: ...
+class SagaRepository(Protocol):
+    async def add(self, saga: MoneySaga) -> None: ...
 
-    async def lock(self, process_id: str, *, skip_locked: bool = False) -> MoneyProcess | None: ...
+    async def lock(self, saga_id: str, *, skip_locked: bool = False) -> MoneySaga | None: ...
 
-    async def save(self, process: MoneyProcess) -> None: ...
+    async def save(self, saga: MoneySaga) -> None: ...
 
     async def count_unfinished(self) -> int: ...
 
@@ -88,12 +88,12 @@ class UnitOfWork(Protocol):
     def requests(self) -> RequestRepository: ...
 
     @property
-    def processes(self) -> ProcessRepository: ...
+    def sagas(self) -> SagaRepository: ...
 
     async def first_delivery(self, consumer: str, message_id: str) -> bool:
         """False when this message was already applied: the caller then does nothing."""
 
-    async def request_bank_transfer(self, process_id: str, transfer: BankTransfer) -> None:
+    async def request_bank_transfer(self, saga_id: str, transfer: BankTransfer) -> None:
         """Ask banking for the transfer, sent once this unit of work commits."""
 
     async def earlier_answers(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:

@@ -18,8 +18,8 @@ from pay.money.application.ports import (
     UnitOfWork,
 )
 from pay.money.application.transfers import TransferDesk, TransferOrder
-from pay.money.domain.processes import BankAccount, MoneyProcess, ProcessKind, RetryPolicy, Step
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
+from pay.money.domain.sagas import BankAccount, MoneySaga, RetryPolicy, SagaKind, Step
 from pay.money.domain.wallet import BalanceLimitExceeded, Wallet, WalletNotFound
 
 _log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ REGISTRATION_CONSUMER = "money-registrations"
 
 
 class RequestWatch:
-    """Lets a caller in this process wait for a request to end without polling too often."""
+    """Lets a caller in this saga wait for a request to end without polling too often."""
 
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
@@ -59,7 +59,7 @@ class Dependencies:
     transfers: TransferDesk
     answer_within_seconds: float = 5.0
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
-    wake_processes: Callable[[], None] = lambda: None
+    wake_sagas: Callable[[], None] = lambda: None
     watch: RequestWatch = field(default_factory=RequestWatch)
 
 
@@ -76,7 +76,7 @@ class MoneySummary:
     total_balance: int
     total_held: int
     pending_requests: int
-    unfinished_processes: int
+    unfinished_sagas: int
 
 
 async def open_wallet(deps: Dependencies, membership_id: str) -> Wallet:
@@ -139,32 +139,32 @@ async def transfer(
 
 
 async def start_recharge(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
-    """Record the request and its process; the process then charges the member's bank account."""
-    return await _start(deps, ProcessKind.RECHARGE, ChangeType.INCREASE, membership_id, amount)
+    """Record the request and its saga; the saga then charges the member's bank account."""
+    return await _start(deps, SagaKind.RECHARGE, ChangeType.INCREASE, membership_id, amount)
 
 
 async def start_withdrawal(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
     """Hold the amount in the wallet, then pay it out to the member's bank account."""
-    return await _start(deps, ProcessKind.WITHDRAWAL, ChangeType.DECREASE, membership_id, amount)
+    return await _start(deps, SagaKind.WITHDRAWAL, ChangeType.DECREASE, membership_id, amount)
 
 
 async def _start(
-    deps: Dependencies, kind: ProcessKind, change: ChangeType, membership_id: str, amount: int
+    deps: Dependencies, kind: SagaKind, change: ChangeType, membership_id: str, amount: int
 ) -> MoneyChangingRequest:
     now = deps.clock()
     request = MoneyChangingRequest.new(str(uuid.uuid4()), change, membership_id, amount, now)
-    process = MoneyProcess.start(kind, request.request_id, membership_id, amount, deps.corporate_account, now)
+    saga = MoneySaga.start(kind, request.request_id, membership_id, amount, deps.corporate_account, now)
     async with deps.uow() as uow:
         wallet = (await uow.wallets.lock([membership_id])).get(membership_id)
         if wallet is None:
             raise WalletNotFound(membership_id)
-        if kind is ProcessKind.WITHDRAWAL:
+        if kind is SagaKind.WITHDRAWAL:
             wallet.hold(amount, request.request_id, now)
             await uow.wallets.save(wallet)
         await uow.requests.add(request)
-        await uow.processes.add(process)
+        await uow.sagas.add(saga)
         await uow.commit()
-    deps.wake_processes()
+    deps.wake_sagas()
     return request
 
 
@@ -186,87 +186,83 @@ async def wait_for_request(deps: Dependencies, started: MoneyChangingRequest, se
         remaining = deadline - loop.time()
         if request.is_final or remaining <= 0:
             return request
-        # Woken at once when this process ends the request; the poll covers another instance ending it.
+        # Woken at once when this saga ends the request; the poll covers another instance ending it.
         await deps.watch.pause(started.request_id, min(remaining, 0.25))
 
 
-async def advance_process(deps: Dependencies, process_id: str) -> None:
-    """The process's timer is due: check the linked account, or ask banking again for the pending transfer."""
+async def advance_saga(deps: Dependencies, saga_id: str) -> None:
+    """The saga's timer is due: check the linked account, or ask banking again for the pending transfer."""
     ended: str | None = None
     async with deps.uow() as uow:
         now = deps.clock()
-        process = await uow.processes.lock(process_id, skip_locked=True)
-        if process is None or process.wake_at is None or process.wake_at > now:
+        saga = await uow.sagas.lock(saga_id, skip_locked=True)
+        if saga is None or saga.wake_at is None or saga.wake_at > now:
             return
-        if process.step is Step.CHECKING_ACCOUNT:
+        if saga.step is Step.CHECKING_ACCOUNT:
             try:
-                account = await deps.banking.linked_account(process.membership_id)
+                account = await deps.banking.linked_account(saga.membership_id)
             except LinkedAccountUnusable as error:
-                process.account_unusable(str(error) or "no-linked-account")
+                saga.account_unusable(str(error) or "no-linked-account")
             except BankingUnavailable:
-                process.banking_unreachable(now, deps.retry_policy)
+                saga.banking_unreachable(now, deps.retry_policy)
             else:
-                await uow.request_bank_transfer(
-                    process.process_id, process.account_found(account, now, deps.retry_policy)
-                )
+                await uow.request_bank_transfer(saga.saga_id, saga.account_found(account, now, deps.retry_policy))
         else:
-            await uow.request_bank_transfer(process.process_id, process.still_waiting(now, deps.retry_policy))
-        if process.is_finished:
-            ended = await _conclude(deps, uow, process, now)
-        await uow.processes.save(process)
+            await uow.request_bank_transfer(saga.saga_id, saga.still_waiting(now, deps.retry_policy))
+        if saga.is_finished:
+            ended = await _conclude(deps, uow, saga, now)
+        await uow.sagas.save(saga)
         await uow.commit()
     if ended:
         deps.watch.ended(ended)
 
 
 async def bank_transfer_answered(
-    deps: Dependencies, message_id: str, process_id: str, transfer_id: str, failure: str | None
+    deps: Dependencies, message_id: str, saga_id: str, transfer_id: str, failure: str | None
 ) -> None:
-    """Banking's answer to a transfer a process asked for; `failure` is None when the money moved."""
+    """Banking's answer to a transfer a saga asked for; `failure` is None when the money moved."""
     ended: str | None = None
     async with deps.uow() as uow:
         if not await uow.first_delivery(ANSWER_CONSUMER, message_id):
             return
-        process = await uow.processes.lock(process_id)
-        if process is not None:
+        saga = await uow.sagas.lock(saga_id)
+        if saga is not None:
             now = deps.clock()
             answered = (
-                process.transfer_succeeded(transfer_id)
-                if failure is None
-                else process.transfer_failed(transfer_id, failure)
+                saga.transfer_succeeded(transfer_id) if failure is None else saga.transfer_failed(transfer_id, failure)
             )
             if answered:
-                ended = await _conclude(deps, uow, process, now)
-                await uow.processes.save(process)
+                ended = await _conclude(deps, uow, saga, now)
+                await uow.sagas.save(saga)
         await uow.commit()
     if ended:
         deps.watch.ended(ended)
-    deps.wake_processes()
+    deps.wake_sagas()
 
 
-async def _conclude(deps: Dependencies, uow: UnitOfWork, process: MoneyProcess, now: datetime) -> str | None:
-    """Apply a finished process to the wallet and its request; the request id if the request ended."""
-    request = await uow.requests.get(process.request_id, for_update=True)
-    assert request is not None, f"process {process.process_id} without its request"
-    wallet = (await uow.wallets.lock([process.membership_id])).get(process.membership_id)
-    if process.step is Step.SUCCEEDED and process.kind is ProcessKind.RECHARGE:
+async def _conclude(deps: Dependencies, uow: UnitOfWork, saga: MoneySaga, now: datetime) -> str | None:
+    """Apply a finished saga to the wallet and its request; the request id if the request ended."""
+    request = await uow.requests.get(saga.request_id, for_update=True)
+    assert request is not None, f"saga {saga.saga_id} without its request"
+    wallet = (await uow.wallets.lock([saga.membership_id])).get(saga.membership_id)
+    if saga.step is Step.SUCCEEDED and saga.kind is SagaKind.RECHARGE:
         try:
             if wallet is None:
-                raise WalletNotFound(process.membership_id)
-            wallet.credit(process.amount, request.request_id, now, deps.balance_limit)
+                raise WalletNotFound(saga.membership_id)
+            wallet.credit(saga.amount, request.request_id, now, deps.balance_limit)
         except (BalanceLimitExceeded, WalletNotFound) as error:
-            refund = process.credit_impossible(_reason(error), now, deps.retry_policy)
-            await uow.request_bank_transfer(process.process_id, refund)
+            refund = saga.credit_impossible(_reason(error), now, deps.retry_policy)
+            await uow.request_bank_transfer(saga.saga_id, refund)
             return None
         request.succeed(now)
-    elif process.step is Step.SUCCEEDED:
+    elif saga.step is Step.SUCCEEDED:
         assert wallet is not None
         wallet.capture_hold(request.request_id, now)
         request.succeed(now)
     else:
-        if process.kind is ProcessKind.WITHDRAWAL and wallet is not None and request.request_id in wallet.holds:
+        if saga.kind is SagaKind.WITHDRAWAL and wallet is not None and request.request_id in wallet.holds:
             wallet.release_hold(request.request_id, now)
-        request.fail(process.failure or "failed", now)
+        request.fail(saga.failure or "failed", now)
     if wallet is not None and wallet.changes:
         await uow.wallets.save(wallet)
     await uow.requests.save(request)
@@ -307,5 +303,5 @@ async def summary(deps: Dependencies) -> MoneySummary:
             total_balance,
             total_held,
             await uow.requests.count_pending(),
-            await uow.processes.count_unfinished(),
+            await uow.sagas.count_unfinished(),
         )

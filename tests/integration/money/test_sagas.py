@@ -1,4 +1,4 @@
-"""Recharges and withdrawals: the processes behind them, their failures, compensation and crash-resume."""
+"""Recharges and withdrawals: the sagas behind them, their failures, compensation and crash-resume."""
 
 import asyncio
 import uuid

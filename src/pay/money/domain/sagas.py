@@ -1,4 +1,4 @@
-"""The long-running processes behind a recharge and a withdrawal, as pure state machines.
+"""The long-running sagas behind a recharge and a withdrawal, as pure state machines.
 
 Both talk to the bank through banking's firm banking, which answers each transfer exactly once per
 `transfer_id` however often it is asked, so re-asking after a silence is always safe.
@@ -11,7 +11,7 @@ Withdrawal (DECREASE), the amount held in the wallet from the start:
     CHECKING_ACCOUNT --found--> PAYING_OUT --bank paid--> done, hold captured
         |  no usable account: hold released, FAILED     |  bank refused: hold released, FAILED
 
-While waiting for banking the process wakes up now and then and asks again with the same
+While waiting for banking the saga wakes up now and then and asks again with the same
 `transfer_id`; it never gives up while the bank might have moved money.
 """
 
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 
-class ProcessKind(StrEnum):
+class SagaKind(StrEnum):
     RECHARGE = "recharge"
     WITHDRAWAL = "withdrawal"
 
@@ -62,15 +62,15 @@ class RetryPolicy:
     account_check_deadline: timedelta = timedelta(seconds=30)
 
     def delay(self, attempts: int) -> timedelta:
-        # The exponent is capped first: a process may wait for hours, and 2**attempts must not overflow.
+        # The exponent is capped first: a saga may wait for hours, and 2**attempts must not overflow.
         delay: timedelta = self.first_delay * 2 ** min(max(attempts - 1, 0), 30)
         return min(delay, self.max_delay)
 
 
 @dataclass
-class MoneyProcess:
-    process_id: str
-    kind: ProcessKind
+class MoneySaga:
+    saga_id: str
+    kind: SagaKind
     request_id: str
     membership_id: str
     amount: int
@@ -84,8 +84,8 @@ class MoneyProcess:
 
     @classmethod
     def start(
-        cls, kind: ProcessKind, request_id: str, membership_id: str, amount: int, corporate: BankAccount, now: datetime
-    ) -> MoneyProcess:
+        cls, kind: SagaKind, request_id: str, membership_id: str, amount: int, corporate: BankAccount, now: datetime
+    ) -> MoneySaga:
         return cls(request_id, kind, request_id, membership_id, amount, corporate, Step.CHECKING_ACCOUNT, now, now)
 
     @property
@@ -93,7 +93,7 @@ class MoneyProcess:
         return self.step in FINAL_STEPS
 
     def pending_transfer(self) -> BankTransfer | None:
-        """The bank transfer this process is waiting for, if any."""
+        """The bank transfer this saga is waiting for, if any."""
         if self.member_account is None:
             return None
         match self.step:
@@ -114,7 +114,7 @@ class MoneyProcess:
     def account_found(self, account: BankAccount, now: datetime, policy: RetryPolicy) -> BankTransfer:
         self._expect(Step.CHECKING_ACCOUNT)
         self.member_account = account
-        self.step = Step.CHARGING if self.kind is ProcessKind.RECHARGE else Step.PAYING_OUT
+        self.step = Step.CHARGING if self.kind is SagaKind.RECHARGE else Step.PAYING_OUT
         self.attempts = 0
         self.wake_at = now + policy.delay(1)
         transfer = self.pending_transfer()
@@ -137,7 +137,7 @@ class MoneyProcess:
         """No answer from banking yet: ask again with the same transfer id."""
         transfer = self.pending_transfer()
         if transfer is None:
-            raise ValueError(f"process {self.process_id} is not waiting for the bank ({self.step})")
+            raise ValueError(f"saga {self.saga_id} is not waiting for the bank ({self.step})")
         self._retry_later(now, policy)
         return transfer
 
@@ -186,4 +186,4 @@ class MoneyProcess:
 
     def _expect(self, step: Step) -> None:
         if self.step is not step:
-            raise ValueError(f"process {self.process_id} is at {self.step}, not {step}")
+            raise ValueError(f"saga {self.saga_id} is at {self.step}, not {step}")
