@@ -13,11 +13,12 @@ from pay.money.adapters.http import DIRECT_ROUTES, ERRORS, router
 from pay.money.adapters.wallet_cache import WalletCache
 from pay.money.application import use_cases
 from pay.money.application.transfers import transfer_together
-from pay.money.domain.sagas import BankAccount, RetryPolicy
+from pay.money.domain.sagas import BankAccount, SagaTiming
 from pay.money.settings import MoneySettings
 from pay.platform import http
 from pay.platform.batching import Batcher
 from pay.platform.kernel import Kernel
+from pay.platform.retry import RetryPolicy
 from pay.platform.saga import SagaTimer
 
 
@@ -42,9 +43,11 @@ def create_app(settings: MoneySettings | None = None) -> FastAPI:
         balance_limit=settings.wallet_balance_limit,
         transfers=Batcher(partial(transfer_together, new_uow, clock, settings.wallet_balance_limit)),
         answer_within_seconds=settings.money_wait_seconds,
-        retry_policy=RetryPolicy(
-            first_delay=timedelta(seconds=settings.saga_retry_first_seconds),
-            max_delay=timedelta(seconds=settings.saga_retry_max_seconds),
+        timing=SagaTiming(
+            retry=RetryPolicy(
+                first_delay=timedelta(seconds=settings.saga_retry_first_seconds),
+                max_delay=timedelta(seconds=settings.saga_retry_max_seconds),
+            ),
             account_check_deadline=timedelta(seconds=settings.account_check_deadline_seconds),
         ),
         wake_sagas=timer.wake,

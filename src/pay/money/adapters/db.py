@@ -1,11 +1,12 @@
 """Money's unit of work: one transaction over its wallets, requests and sagas (SQLAlchemy Core on asyncpg)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from pay.contracts.messages import Message
 from pay.money.adapters.messaging import firmbanking_command
 from pay.money.adapters.request_repository import REQUESTS_SQL, SqlRequestRepository, request_rows
 from pay.money.adapters.saga_repository import SqlSagaRepository
@@ -19,9 +20,8 @@ from pay.money.adapters.wallet_repository import (
     wallet_values,
 )
 from pay.money.domain.requests import MoneyChangingRequest
-from pay.money.domain.sagas import BankTransfer
 from pay.money.domain.wallet import Wallet
-from pay.platform.db import SqlUnitOfWork, rows_parameter
+from pay.platform.db import SqlUnitOfWork, drain_events, rows_parameter
 from pay.platform.idempotency import ANSWERS_PARAMETER, STORE_ANSWERED_KEYS_SQL, KeptAnswers
 
 # A group of transfers in one round trip: journal events, requests, keys with their answers and balances.
@@ -47,11 +47,8 @@ class MoneyUnitOfWork(SqlUnitOfWork):
         self.requests = SqlRequestRepository(self.connection)
         self.sagas = SqlSagaRepository(self.connection)
 
-    async def first_delivery(self, consumer: str, message_id: str) -> bool:
-        return await self.inbox.first_delivery(consumer, message_id)
-
-    async def request_bank_transfer(self, saga_id: str, transfer: BankTransfer) -> None:
-        await self.outbox.add(firmbanking_command(saga_id, transfer))
+    def _new_messages(self) -> Iterator[Message]:
+        return drain_events(self.sagas.seen, firmbanking_command)
 
     async def commit(self) -> None:
         await super().commit()

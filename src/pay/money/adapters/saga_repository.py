@@ -4,16 +4,19 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pay.money.domain.sagas import BankAccount, MoneySaga, SagaKind, Step
+from pay.money.domain.sagas import SAGA_TYPES, BankAccount, MoneySaga, SagaKind, Step
 from pay.platform.saga import SagaRecord, SagaStore
 
 
 class SqlSagaRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._store = SagaStore(connection)
+        # Every saga this unit of work handled, for the firm banking they asked for to be sent on commit.
+        self.seen: list[MoneySaga] = []
 
     async def add(self, saga: MoneySaga) -> None:
         await self._store.add(_record(saga))
+        self.seen.append(saga)
 
     async def lock(self, saga_id: str, *, skip_locked: bool = False) -> MoneySaga | None:
         record = await self._store.lock(saga_id, skip_locked=skip_locked)
@@ -21,6 +24,7 @@ class SqlSagaRepository:
 
     async def save(self, saga: MoneySaga) -> None:
         await self._store.save(_record(saga))
+        self.seen.append(saga)
 
     async def count_unfinished(self) -> int:
         return await self._store.count_unfinished()
@@ -58,9 +62,8 @@ def _saga(record: SagaRecord) -> MoneySaga:
     data = record.data
     corporate = _account_of(data["corporateAccount"])
     assert corporate is not None
-    return MoneySaga(
+    return SAGA_TYPES[SagaKind(record.kind)](
         saga_id=record.saga_id,
-        kind=SagaKind(record.kind),
         request_id=data["requestId"],
         membership_id=data["membershipId"],
         amount=data["amount"],

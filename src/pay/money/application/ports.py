@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from pay.money.domain.requests import MoneyChangingRequest
-from pay.money.domain.sagas import BankAccount, BankTransfer, MoneySaga
+from pay.money.domain.sagas import BankAccount, MoneySaga
 from pay.money.domain.wallet import Wallet, WalletEvent
 
 
@@ -80,7 +80,14 @@ class PriorAnswer(Protocol):
     """What an earlier request with the same key was answered: opaque here, the inbound adapter replays it."""
 
 
+class Inbox(Protocol):
+    async def first_delivery(self, consumer: str, message_id: str) -> bool:
+        """Record the message as applied by `consumer`; False if it already was."""
+
+
 class UnitOfWork(Protocol):
+    """One transaction. Its commit also sends the firm banking its sagas asked for."""
+
     @property
     def wallets(self) -> WalletRepository: ...
 
@@ -90,11 +97,8 @@ class UnitOfWork(Protocol):
     @property
     def sagas(self) -> SagaRepository: ...
 
-    async def first_delivery(self, consumer: str, message_id: str) -> bool:
-        """False when this message was already applied: the caller then does nothing."""
-
-    async def request_bank_transfer(self, saga_id: str, transfer: BankTransfer) -> None:
-        """Ask banking for the transfer, sent once this unit of work commits."""
+    @property
+    def inbox(self) -> Inbox: ...
 
     async def earlier_answers(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:
         """None for a new key; otherwise what its earlier request was answered, or the refusal to raise

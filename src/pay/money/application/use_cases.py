@@ -19,7 +19,15 @@ from pay.money.application.ports import (
 )
 from pay.money.application.transfers import TransferDesk, TransferOrder
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
-from pay.money.domain.sagas import BankAccount, MoneySaga, RetryPolicy, SagaKind, Step
+from pay.money.domain.sagas import (
+    BankAccount,
+    Effects,
+    MoneySaga,
+    RechargeSaga,
+    SagaTiming,
+    Step,
+    WithdrawalSaga,
+)
 from pay.money.domain.wallet import BalanceLimitExceeded, Wallet, WalletNotFound
 
 _log = logging.getLogger(__name__)
@@ -57,8 +65,8 @@ class Dependencies:
     corporate_account: BankAccount
     balance_limit: int
     transfers: TransferDesk
+    timing: SagaTiming
     answer_within_seconds: float = 5.0
-    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     wake_sagas: Callable[[], None] = lambda: None
     watch: RequestWatch = field(default_factory=RequestWatch)
 
@@ -89,7 +97,10 @@ async def open_wallet(deps: Dependencies, membership_id: str) -> Wallet:
 
 async def open_wallet_on_registration(deps: Dependencies, message_id: str, membership_id: str) -> None:
     async with deps.uow() as uow:
-        if await uow.first_delivery(REGISTRATION_CONSUMER, message_id) and await uow.wallets.get(membership_id) is None:
+        if (
+            await uow.inbox.first_delivery(REGISTRATION_CONSUMER, message_id)
+            and await uow.wallets.get(membership_id) is None
+        ):
             await uow.wallets.add(Wallet.open(membership_id, deps.clock()))
         await uow.commit()
 
@@ -140,26 +151,27 @@ async def transfer(
 
 async def start_recharge(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
     """Record the request and its saga; the saga then charges the member's bank account."""
-    return await _start(deps, SagaKind.RECHARGE, ChangeType.INCREASE, membership_id, amount)
+    return await _start(deps, RechargeSaga, ChangeType.INCREASE, membership_id, amount)
 
 
 async def start_withdrawal(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
-    """Hold the amount in the wallet, then pay it out to the member's bank account."""
-    return await _start(deps, SagaKind.WITHDRAWAL, ChangeType.DECREASE, membership_id, amount)
+    """Record the request and its saga, which holds the amount in the wallet and pays it out to the bank account."""
+    return await _start(deps, WithdrawalSaga, ChangeType.DECREASE, membership_id, amount)
 
 
 async def _start(
-    deps: Dependencies, kind: SagaKind, change: ChangeType, membership_id: str, amount: int
+    deps: Dependencies, saga_type: type[MoneySaga], change: ChangeType, membership_id: str, amount: int
 ) -> MoneyChangingRequest:
     now = deps.clock()
     request = MoneyChangingRequest.new(str(uuid.uuid4()), change, membership_id, amount, now)
-    saga = MoneySaga.start(kind, request.request_id, membership_id, amount, deps.corporate_account, now)
+    saga, effects = saga_type.start(request.request_id, membership_id, amount, deps.corporate_account, now)
     async with deps.uow() as uow:
         wallet = (await uow.wallets.lock([membership_id])).get(membership_id)
         if wallet is None:
             raise WalletNotFound(membership_id)
-        if kind is SagaKind.WITHDRAWAL:
-            wallet.hold(amount, request.request_id, now)
+        for effect in effects:
+            effect.apply_to(wallet, request.request_id, now, deps.balance_limit)
+        if wallet.changes:
             await uow.wallets.save(wallet)
         await uow.requests.add(request)
         await uow.sagas.add(saga)
@@ -196,22 +208,22 @@ async def advance_saga(deps: Dependencies, saga_id: str) -> None:
     async with deps.uow() as uow:
         now = deps.clock()
         saga = await uow.sagas.lock(saga_id, skip_locked=True)
-        if saga is None or saga.wake_at is None or saga.wake_at > now:
+        if saga is None or not saga.is_due(now):
             return
         if saga.step is Step.CHECKING_ACCOUNT:
+            effects: Effects = ()
             try:
                 account = await deps.banking.linked_account(saga.membership_id)
             except LinkedAccountUnusable as error:
-                saga.account_unusable(str(error) or "no-linked-account")
+                effects = saga.account_unusable(str(error) or "no-linked-account")
             except BankingUnavailable:
-                saga.banking_unreachable(now, deps.retry_policy)
+                effects = saga.banking_unreachable(now, deps.timing)
             else:
-                await uow.request_bank_transfer(saga.saga_id, saga.account_found(account, now, deps.retry_policy))
+                effects = saga.account_found(account, now, deps.timing)
+            ended = await _carry_out(deps, uow, saga, effects, now)
         else:
-            await uow.request_bank_transfer(saga.saga_id, saga.still_waiting(now, deps.retry_policy))
-        if saga.is_finished:
-            ended = await _conclude(deps, uow, saga, now)
-        await uow.sagas.save(saga)
+            saga.still_waiting(now, deps.timing)
+            await uow.sagas.save(saga)
         await uow.commit()
     if ended:
         deps.watch.ended(ended)
@@ -223,54 +235,51 @@ async def bank_transfer_answered(
     """Banking's answer to a transfer a saga asked for; `failure` is None when the money moved."""
     ended: str | None = None
     async with deps.uow() as uow:
-        if not await uow.first_delivery(ANSWER_CONSUMER, message_id):
+        if not await uow.inbox.first_delivery(ANSWER_CONSUMER, message_id):
             return
         saga = await uow.sagas.lock(saga_id)
-        if saga is not None:
+        if saga is not None and saga.awaits(transfer_id):
             now = deps.clock()
-            answered = (
-                saga.transfer_succeeded(transfer_id) if failure is None else saga.transfer_failed(transfer_id, failure)
+            effects = (
+                saga.transfer_succeeded(transfer_id)
+                if failure is None
+                else saga.transfer_failed(transfer_id, failure, now, deps.timing)
             )
-            if answered:
-                ended = await _conclude(deps, uow, saga, now)
-                await uow.sagas.save(saga)
+            ended = await _carry_out(deps, uow, saga, effects, now)
         await uow.commit()
     if ended:
         deps.watch.ended(ended)
-    deps.wake_sagas()
 
 
-async def _conclude(deps: Dependencies, uow: UnitOfWork, saga: MoneySaga, now: datetime) -> str | None:
-    """Apply a finished saga to the wallet and its request; the request id if the request ended."""
-    request = await uow.requests.get(saga.request_id, for_update=True)
-    assert request is not None, f"saga {saga.saga_id} without its request"
-    wallet = (await uow.wallets.lock([saga.membership_id])).get(saga.membership_id)
-    if saga.step is Step.SUCCEEDED and saga.kind is SagaKind.RECHARGE:
+async def _carry_out(
+    deps: Dependencies, uow: UnitOfWork, saga: MoneySaga, effects: Effects, now: datetime
+) -> str | None:
+    """Apply what a step of the saga does to the wallet, store the saga, and end its request when the saga
+    has ended; the request id if it did."""
+    if effects:
+        wallet = (await uow.wallets.lock([saga.membership_id])).get(saga.membership_id)
         try:
             if wallet is None:
                 raise WalletNotFound(saga.membership_id)
-            wallet.credit(saga.amount, request.request_id, now, deps.balance_limit)
-        except (BalanceLimitExceeded, WalletNotFound) as error:
-            refund = saga.credit_impossible(_reason(error), now, deps.retry_policy)
-            await uow.request_bank_transfer(saga.saga_id, refund)
-            return None
-        request.succeed(now)
-    elif saga.step is Step.SUCCEEDED:
-        assert wallet is not None
-        wallet.capture_hold(request.request_id, now)
-        request.succeed(now)
-    else:
-        if saga.kind is SagaKind.WITHDRAWAL and wallet is not None and request.request_id in wallet.holds:
-            wallet.release_hold(request.request_id, now)
-        request.fail(saga.failure or "failed", now)
-    if wallet is not None and wallet.changes:
-        await uow.wallets.save(wallet)
+            for effect in effects:
+                effect.apply_to(wallet, saga.request_id, now, deps.balance_limit)
+        except (BalanceLimitExceeded, WalletNotFound) as refusal:
+            saga.effects_refused(_reason(refusal), now, deps.timing)
+        else:
+            saga.effects_applied()
+            await uow.wallets.save(wallet)
+    await uow.sagas.save(saga)
+    if not saga.is_finished:
+        return None
+    request = await uow.requests.get(saga.request_id, for_update=True)
+    assert request is not None, f"saga {saga.saga_id} without its request"
+    request.end(saga.failure, now)
     await uow.requests.save(request)
     return request.request_id
 
 
-def _reason(error: Exception) -> str:
-    return {BalanceLimitExceeded: "balance-limit-exceeded", WalletNotFound: "wallet-not-found"}[type(error)]
+def _reason(refusal: Exception) -> str:
+    return {BalanceLimitExceeded: "balance-limit-exceeded", WalletNotFound: "wallet-not-found"}[type(refusal)]
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,34 @@
-"""The long-running sagas behind a recharge and a withdrawal, as pure state machines.
+"""The sagas behind a recharge and a withdrawal, as pure state machines.
 
-Both talk to the bank through banking's firm banking, which answers each transfer exactly once per
-`transfer_id` however often it is asked, so re-asking after a silence is always safe.
+Both move money at the bank through banking's firm banking, which executes each `transfer_id` once
+however often it is asked, so asking again after a silence is always safe. A step may change the
+wallet: it returns that change (a `WalletEffect`), which the use case applies in the same
+transaction; and it records the firm banking it asks for (`FirmBankingRequested`), which the unit of
+work sends when it commits.
 
-Recharge (INCREASE):
-    CHECKING_ACCOUNT --linked account found--> CHARGING --bank moved the money--> done, wallet credited
-        |  no usable account: FAILED            |  bank refused: FAILED, nothing moved
-                                                |  credit impossible --> REFUNDING --refunded--> FAILED
-Withdrawal (DECREASE), the amount held in the wallet from the start:
-    CHECKING_ACCOUNT --found--> PAYING_OUT --bank paid--> done, hold captured
-        |  no usable account: hold released, FAILED     |  bank refused: hold released, FAILED
+Recharge:
+    CHECKING_ACCOUNT --account found--> CHARGING --bank moved the money--> CREDITING --credited--> SUCCEEDED
+        | no usable account: FAILED         | bank refused: FAILED, nothing moved   | credit impossible
+                                                                                  v
+                                                        FAILED <--refunded-- REFUNDING
+Withdrawal, the amount held in the wallet from the start:
+    CHECKING_ACCOUNT --account found--> PAYING_OUT --bank paid--> SUCCEEDED, hold captured
+        | no usable account: FAILED, hold released    | bank refused: FAILED, hold released
 
-While waiting for banking the saga wakes up now and then and asks again with the same
-`transfer_id`; it never gives up while the bank might have moved money.
+While waiting for banking a saga wakes up now and then and asks again with the same `transfer_id`;
+it never gives up while the bank might have moved money. A final step (SUCCEEDED, FAILED) is never left.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import ClassVar, Protocol, Self
+
+from pay.money.domain.wallet import Wallet
 
 
 class SagaKind(StrEnum):
@@ -30,6 +39,7 @@ class SagaKind(StrEnum):
 class Step(StrEnum):
     CHECKING_ACCOUNT = "CHECKING_ACCOUNT"
     CHARGING = "CHARGING"
+    CREDITING = "CREDITING"
     PAYING_OUT = "PAYING_OUT"
     REFUNDING = "REFUNDING"
     SUCCEEDED = "SUCCEEDED"
@@ -37,6 +47,20 @@ class Step(StrEnum):
 
 
 FINAL_STEPS = frozenset({Step.SUCCEEDED, Step.FAILED})
+
+
+class Backoff(Protocol):
+    def delay(self, attempt: int) -> timedelta:
+        """How long to wait after the `attempt`-th try that got no answer (1 for the first)."""
+
+
+@dataclass(frozen=True)
+class SagaTiming:
+    """How long sagas wait between tries and how long they may try; the composition root sets the numbers."""
+
+    retry: Backoff
+    # Until then a saga that cannot reach banking to name the member's account fails: nothing has moved yet.
+    account_check_deadline: timedelta
 
 
 @dataclass(frozen=True)
@@ -56,21 +80,60 @@ class BankTransfer:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    first_delay: timedelta = timedelta(seconds=1)
-    max_delay: timedelta = timedelta(seconds=30)
-    account_check_deadline: timedelta = timedelta(seconds=30)
+class FirmBankingRequested:
+    """A saga asked banking for a transfer: sent as banking's "request firm banking" command."""
 
-    def delay(self, attempts: int) -> timedelta:
-        # The exponent is capped first: a saga may wait for hours, and 2**attempts must not overflow.
-        delay: timedelta = self.first_delay * 2 ** min(max(attempts - 1, 0), 30)
-        return min(delay, self.max_delay)
+    saga_id: str
+    transfer: BankTransfer
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Set the amount aside in the wallet, so it can be neither spent nor held twice."""
+
+    amount: int
+
+    def apply_to(self, wallet: Wallet, request_id: str, now: datetime, balance_limit: int) -> None:
+        wallet.hold(self.amount, request_id, now)
+
+
+@dataclass(frozen=True)
+class Credit:
+    amount: int
+
+    def apply_to(self, wallet: Wallet, request_id: str, now: datetime, balance_limit: int) -> None:
+        wallet.credit(self.amount, request_id, now, balance_limit)
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Take the held amount: it has left for the member's bank account."""
+
+    def apply_to(self, wallet: Wallet, request_id: str, now: datetime, balance_limit: int) -> None:
+        wallet.capture_hold(request_id, now)
+
+
+@dataclass(frozen=True)
+class Release:
+    """Give the held amount back to the member to spend."""
+
+    def apply_to(self, wallet: Wallet, request_id: str, now: datetime, balance_limit: int) -> None:
+        wallet.release_hold(request_id, now)
+
+
+WalletEffect = Hold | Credit | Capture | Release
+# What a step does to the wallet: nothing, or one effect.
+Effects = Sequence[WalletEffect]
+NOTHING: Effects = ()
 
 
 @dataclass
-class MoneySaga:
+class MoneySaga(ABC):
+    """What recharges and withdrawals share: checking the member's account, then waiting for the bank."""
+
+    kind: ClassVar[SagaKind]
+
     saga_id: str
-    kind: SagaKind
     request_id: str
     membership_id: str
     amount: int
@@ -81,109 +144,201 @@ class MoneySaga:
     attempts: int = 0
     member_account: BankAccount | None = None
     failure: str | None = None
+    events: list[FirmBankingRequested] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def start(
-        cls, kind: SagaKind, request_id: str, membership_id: str, amount: int, corporate: BankAccount, now: datetime
-    ) -> MoneySaga:
-        return cls(request_id, kind, request_id, membership_id, amount, corporate, Step.CHECKING_ACCOUNT, now, now)
+        cls, request_id: str, membership_id: str, amount: int, corporate: BankAccount, now: datetime
+    ) -> tuple[Self, Effects]:
+        """A saga that starts by checking the member's linked account at once, and what it does to the wallet."""
+        saga = cls(request_id, request_id, membership_id, amount, corporate, Step.CHECKING_ACCOUNT, now, now)
+        return saga, saga._opening()
 
     @property
     def is_finished(self) -> bool:
         return self.step in FINAL_STEPS
 
+    def is_due(self, now: datetime) -> bool:
+        return self.wake_at is not None and self.wake_at <= now
+
     def pending_transfer(self) -> BankTransfer | None:
         """The bank transfer this saga is waiting for, if any."""
-        if self.member_account is None:
-            return None
-        match self.step:
-            case Step.CHARGING:
-                return BankTransfer(
-                    f"{self.request_id}-charge", self.member_account, self.corporate_account, self.amount
-                )
-            case Step.PAYING_OUT:
-                return BankTransfer(
-                    f"{self.request_id}-payout", self.corporate_account, self.member_account, self.amount
-                )
-            case Step.REFUNDING:
-                return BankTransfer(
-                    f"{self.request_id}-refund", self.corporate_account, self.member_account, self.amount
-                )
         return None
 
-    def account_found(self, account: BankAccount, now: datetime, policy: RetryPolicy) -> BankTransfer:
-        self._expect(Step.CHECKING_ACCOUNT)
-        self.member_account = account
-        self.step = Step.CHARGING if self.kind is SagaKind.RECHARGE else Step.PAYING_OUT
-        self.attempts = 0
-        self.wake_at = now + policy.delay(1)
-        transfer = self.pending_transfer()
-        assert transfer is not None
-        return transfer
-
-    def account_unusable(self, reason: str) -> None:
-        self._expect(Step.CHECKING_ACCOUNT)
-        self._fail(reason)
-
-    def banking_unreachable(self, now: datetime, policy: RetryPolicy) -> None:
-        """Checking the account failed for now; nothing has moved, so past the deadline it is safe to give up."""
-        self._expect(Step.CHECKING_ACCOUNT)
-        if now - self.started_at >= policy.account_check_deadline:
-            self._fail("banking-unavailable")
-        else:
-            self._retry_later(now, policy)
-
-    def still_waiting(self, now: datetime, policy: RetryPolicy) -> BankTransfer:
-        """No answer from banking yet: ask again with the same transfer id."""
-        transfer = self.pending_transfer()
-        if transfer is None:
-            raise ValueError(f"saga {self.saga_id} is not waiting for the bank ({self.step})")
-        self._retry_later(now, policy)
-        return transfer
-
-    def transfer_succeeded(self, transfer_id: str) -> bool:
-        """The bank moved the money; true when this was the transfer being waited for."""
-        if not self._waiting_for(transfer_id):
-            return False
-        self.step = Step.FAILED if self.step is Step.REFUNDING else Step.SUCCEEDED
-        self.wake_at = None
-        return True
-
-    def transfer_failed(self, transfer_id: str, reason: str) -> bool:
-        if not self._waiting_for(transfer_id):
-            return False
-        if self.step is Step.REFUNDING:
-            # The member's account no longer takes the refund: the money sits in the corporate account and
-            # the failure is kept on the request for an operator; `pay reconcile` reports it.
-            self.failure = f"{self.failure}; refund failed: {reason}"
-        else:
-            self.failure = reason
-        self.step = Step.FAILED
-        self.wake_at = None
-        return True
-
-    def credit_impossible(self, reason: str, now: datetime, policy: RetryPolicy) -> BankTransfer:
-        """The bank took the member's money but the wallet cannot take it: send it back."""
-        self._expect(Step.SUCCEEDED)
-        self.step = Step.REFUNDING
-        self.failure = reason
-        self.attempts = 0
-        self.wake_at = now + policy.delay(1)
-        transfer = self.pending_transfer()
-        assert transfer is not None
-        return transfer
-
-    def _waiting_for(self, transfer_id: str) -> bool:
+    def awaits(self, transfer_id: str) -> bool:
+        """Whether an answer about this transfer is one this saga is waiting for."""
         transfer = self.pending_transfer()
         return transfer is not None and transfer.transfer_id == transfer_id
 
-    def _retry_later(self, now: datetime, policy: RetryPolicy) -> None:
-        self.attempts += 1
-        self.wake_at = now + policy.delay(self.attempts)
+    def account_found(self, account: BankAccount, now: datetime, timing: SagaTiming) -> Effects:
+        self._expect(Step.CHECKING_ACCOUNT)
+        self.member_account = account
+        self._ask_bank(self._transfer_step, now, timing)
+        return NOTHING
 
-    def _fail(self, reason: str) -> None:
-        self.step, self.failure, self.wake_at = Step.FAILED, reason, None
+    def account_unusable(self, reason: str) -> Effects:
+        self._expect(Step.CHECKING_ACCOUNT)
+        return self._fail(reason)
+
+    def banking_unreachable(self, now: datetime, timing: SagaTiming) -> Effects:
+        """Checking the account failed for now; nothing has moved, so past the deadline it is safe to give up."""
+        self._expect(Step.CHECKING_ACCOUNT)
+        if now - self.started_at >= timing.account_check_deadline:
+            return self._fail("banking-unavailable")
+        self._retry_later(now, timing)
+        return NOTHING
+
+    def still_waiting(self, now: datetime, timing: SagaTiming) -> None:
+        """No answer from banking yet: ask again with the same transfer id."""
+        self._send_pending_transfer()
+        self._retry_later(now, timing)
+
+    def transfer_succeeded(self, transfer_id: str) -> Effects:
+        """The bank moved the money of the transfer this saga waits for."""
+        self._expect_waiting_for(transfer_id)
+        return self._succeeded()
+
+    def transfer_failed(self, transfer_id: str, reason: str, now: datetime, timing: SagaTiming) -> Effects:
+        """The bank refused the transfer this saga waits for: it moved nothing."""
+        self._expect_waiting_for(transfer_id)
+        return self._refused(reason, now, timing)
+
+    @abstractmethod
+    def effects_applied(self) -> None:
+        """The wallet took what this step asked of it."""
+
+    @abstractmethod
+    def effects_refused(self, reason: str, now: datetime, timing: SagaTiming) -> None:
+        """The wallet could not take what this step asked of it."""
+
+    # What each kind of saga decides for itself.
+    _transfer_step: ClassVar[Step]
+
+    def _opening(self) -> Effects:
+        return NOTHING
+
+    @abstractmethod
+    def _succeeded(self) -> Effects: ...
+
+    @abstractmethod
+    def _refused(self, reason: str, now: datetime, timing: SagaTiming) -> Effects: ...
+
+    def _fail(self, reason: str) -> Effects:
+        self._finish(Step.FAILED, reason)
+        return NOTHING
+
+    def _ask_bank(self, step: Step, now: datetime, timing: SagaTiming) -> None:
+        """Move to a step that waits for the bank, and ask for its transfer now."""
+        self.step, self.attempts = step, 0
+        self._send_pending_transfer()
+        self.wake_at = now + timing.retry.delay(1)
+
+    def _send_pending_transfer(self) -> None:
+        transfer = self.pending_transfer()
+        if transfer is None:
+            raise ValueError(f"saga {self.saga_id} is not waiting for the bank ({self.step})")
+        self.events.append(FirmBankingRequested(self.saga_id, transfer))
+
+    def _finish(self, step: Step, failure: str | None) -> None:
+        self.step, self.failure, self.wake_at = step, failure, None
+
+    def _retry_later(self, now: datetime, timing: SagaTiming) -> None:
+        self.attempts += 1
+        self.wake_at = now + timing.retry.delay(self.attempts)
 
     def _expect(self, step: Step) -> None:
         if self.step is not step:
             raise ValueError(f"saga {self.saga_id} is at {self.step}, not {step}")
+
+    def _expect_waiting_for(self, transfer_id: str) -> None:
+        if not self.awaits(transfer_id):
+            raise ValueError(f"saga {self.saga_id} at {self.step} is not waiting for transfer {transfer_id}")
+
+    def _member_account(self) -> BankAccount:
+        if self.member_account is None:
+            raise ValueError(f"saga {self.saga_id} has no member account yet")
+        return self.member_account
+
+
+class RechargeSaga(MoneySaga):
+    """Charge the member's bank account into the corporate one, then credit the wallet; if the wallet
+    cannot take the money, send it back."""
+
+    kind = SagaKind.RECHARGE
+    _transfer_step = Step.CHARGING
+
+    def pending_transfer(self) -> BankTransfer | None:
+        match self.step:
+            case Step.CHARGING:
+                return BankTransfer(
+                    f"{self.request_id}-charge", self._member_account(), self.corporate_account, self.amount
+                )
+            case Step.REFUNDING:
+                return BankTransfer(
+                    f"{self.request_id}-refund", self.corporate_account, self._member_account(), self.amount
+                )
+        return None
+
+    def effects_applied(self) -> None:
+        if self.step is Step.CREDITING:
+            self._finish(Step.SUCCEEDED, None)
+
+    def effects_refused(self, reason: str, now: datetime, timing: SagaTiming) -> None:
+        """The bank took the member's money but the wallet cannot take it: send it back."""
+        self._expect(Step.CREDITING)
+        self.failure = reason
+        self._ask_bank(Step.REFUNDING, now, timing)
+
+    def _succeeded(self) -> Effects:
+        if self.step is Step.REFUNDING:
+            # The money is back in the member's bank account; the request fails for why it was refunded.
+            self._finish(Step.FAILED, self.failure)
+            return NOTHING
+        self.step, self.wake_at = Step.CREDITING, None
+        return (Credit(self.amount),)
+
+    def _refused(self, reason: str, now: datetime, timing: SagaTiming) -> Effects:
+        if self.step is Step.REFUNDING:
+            # The member's account no longer takes the refund: the money sits in the corporate account and
+            # the failure is kept on the request for an operator; `pay reconcile` reports it.
+            return self._fail(f"{self.failure}; refund failed: {reason}")
+        return self._fail(reason)
+
+
+class WithdrawalSaga(MoneySaga):
+    """Hold the amount in the wallet, pay it out from the corporate account to the member's, then take
+    the hold; if the bank refuses, give the hold back."""
+
+    kind = SagaKind.WITHDRAWAL
+    _transfer_step = Step.PAYING_OUT
+
+    def pending_transfer(self) -> BankTransfer | None:
+        if self.step is Step.PAYING_OUT:
+            return BankTransfer(
+                f"{self.request_id}-payout", self.corporate_account, self._member_account(), self.amount
+            )
+        return None
+
+    def _opening(self) -> Effects:
+        return (Hold(self.amount),)
+
+    def effects_applied(self) -> None:
+        """A hold, a capture or a release completes no step: the bank's answer does."""
+
+    def effects_refused(self, reason: str, now: datetime, timing: SagaTiming) -> None:
+        # Only the opening hold can be refused, and then the withdrawal never starts.
+        raise ValueError(f"saga {self.saga_id} at {self.step} cannot do without its wallet change ({reason})")
+
+    def _succeeded(self) -> Effects:
+        self._finish(Step.SUCCEEDED, None)
+        return (Capture(),)
+
+    def _refused(self, reason: str, now: datetime, timing: SagaTiming) -> Effects:
+        return self._fail(reason)
+
+    def _fail(self, reason: str) -> Effects:
+        self._finish(Step.FAILED, reason)
+        return (Release(),)
+
+
+SAGA_TYPES: dict[SagaKind, type[MoneySaga]] = {saga.kind: saga for saga in (RechargeSaga, WithdrawalSaga)}
