@@ -1,6 +1,7 @@
 """Banking as money's tests play it, and the members they act as."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,8 @@ class FakeBanking:
     silent_times: int = 0
     executed: list[str] = field(default_factory=list)
     commands: list[RequestFirmbanking] = field(default_factory=list)
+    # Runs while banking looks a member's account up, before it answers.
+    during_lookup: Callable[[str], Awaitable[None]] | None = None
 
     def link(self, membership_id: str) -> None:
         self.accounts[membership_id] = {
@@ -36,6 +39,8 @@ class FakeBanking:
 
         @app.get("/banking/account/{membership_id}")
         async def account(membership_id: str) -> dict[str, Any]:
+            if self.during_lookup is not None:
+                await self.during_lookup(membership_id)
             if self.down:
                 raise HTTPException(503)
             if membership_id not in self.accounts:

@@ -49,6 +49,8 @@ def create_app(settings: MoneySettings | None = None) -> FastAPI:
                 max_delay=timedelta(seconds=settings.saga_retry_max_seconds),
             ),
             account_check_deadline=timedelta(seconds=settings.account_check_deadline_seconds),
+            # Each phase of a call (waiting for a connection, connecting, sending, reading) is bounded by the timeout.
+            call_lease=4 * timedelta(seconds=settings.http_timeout_seconds),
         ),
         wake_sagas=timer.wake,
     )

@@ -3,10 +3,13 @@
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.contracts.banking import FirmbankingSucceeded
 from pay.contracts.membership import MembershipRegistered
@@ -95,6 +98,40 @@ async def test_a_credit_past_the_wallet_limit_is_refunded_to_the_bank_account(
     refund = next(c for c in banking.commands if c.transfer_id == f"{request_id}-refund")
     assert refund.to_bank_account_number == f"110-{member.membership_id[:8]}"
     assert (await wallet(client, member))["balance"] == 0
+
+
+async def test_banking_is_asked_for_the_account_with_the_saga_unlocked_and_leased(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking, database_url: str
+) -> None:
+    member = await new_member(banking=banking)
+    seen: list[str] = []
+
+    async def look_at_the_saga(membership_id: str) -> None:
+        if membership_id != member.membership_id:
+            return
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                row = (
+                    await connection.execute(
+                        sa.text("SELECT wake_at FROM sagas WHERE data->>'membershipId' = :m FOR UPDATE NOWAIT"),
+                        {"m": membership_id},
+                    )
+                ).one()
+            leased = row.wake_at > datetime.now(UTC) + timedelta(seconds=5)
+            seen.append("unlocked, leased" if leased else "unlocked, due")
+        except sa.exc.DBAPIError:  # NOWAIT: the saga's row is locked
+            seen.append("locked")
+        finally:
+            await engine.dispose()
+
+    banking.during_lookup = look_at_the_saga
+    try:
+        response = await recharge(client, member, 1_000)
+    finally:
+        banking.during_lookup = None
+    assert response.json()["status"] == "SUCCEEDED"
+    assert seen == ["unlocked, leased"]
 
 
 async def test_silence_from_banking_is_met_with_the_same_command_again(

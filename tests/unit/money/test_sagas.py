@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pay.money.domain.sagas import (
+    AccountCheck,
     BankAccount,
     BankTransfer,
     Capture,
@@ -21,7 +22,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CORPORATE = BankAccount("PAYBANK", "100")
 MEMBER = BankAccount("KB", "200")
 POLICY = RetryPolicy(first_delay=timedelta(seconds=1), max_delay=timedelta(seconds=8))
-TIMING = SagaTiming(retry=POLICY, account_check_deadline=timedelta(seconds=30))
+TIMING = SagaTiming(retry=POLICY, account_check_deadline=timedelta(seconds=30), call_lease=timedelta(seconds=20))
 
 
 def recharge() -> RechargeSaga:
@@ -41,6 +42,29 @@ def asked(saga: MoneySaga) -> BankTransfer:
     requested = saga.events.pop()
     assert requested.saga_id == saga.saga_id
     return requested.transfer
+
+
+def test_checking_the_account_takes_a_lease_and_only_its_own_answer_counts() -> None:
+    saga = recharge()
+    assert saga.is_due(NOW)
+    check = saga.wake(NOW, TIMING)
+    assert check == AccountCheck("m-1", 1)
+    assert saga.wake_at == NOW + TIMING.call_lease and saga.events == []
+    assert not saga.is_due(NOW + TIMING.call_lease - timedelta(seconds=1))
+    # The call outlived its lease (say the instance making it died): the timer has it made again.
+    again = saga.wake(NOW + TIMING.call_lease, TIMING)
+    assert again == AccountCheck("m-1", 2)
+    assert not saga.checks_account(check.attempt) and saga.checks_account(again.attempt)
+    saga.account_found(MEMBER, NOW, TIMING)
+    assert not saga.checks_account(again.attempt)
+
+
+def test_a_saga_waiting_for_the_bank_wakes_up_to_ask_again_without_a_call() -> None:
+    saga = recharge()
+    saga.account_found(MEMBER, NOW, TIMING)
+    first = asked(saga)
+    assert saga.wake(NOW, TIMING) is None
+    assert asked(saga) == first and saga.wake_at == NOW + timedelta(seconds=1)
 
 
 def test_a_recharge_charges_the_member_account_into_the_corporate_one() -> None:

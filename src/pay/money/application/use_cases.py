@@ -20,12 +20,12 @@ from pay.money.application.ports import (
 from pay.money.application.transfers import TransferDesk, TransferOrder
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
 from pay.money.domain.sagas import (
+    AccountCheck,
     BankAccount,
     Effects,
     MoneySaga,
     RechargeSaga,
     SagaTiming,
-    Step,
     WithdrawalSaga,
 )
 from pay.money.domain.wallet import BalanceLimitExceeded, Wallet, WalletNotFound
@@ -203,27 +203,41 @@ async def wait_for_request(deps: Dependencies, started: MoneyChangingRequest, se
 
 
 async def advance_saga(deps: Dependencies, saga_id: str) -> None:
-    """The saga's timer is due: check the linked account, or ask banking again for the pending transfer."""
-    ended: str | None = None
+    """The saga's timer is due: it asks banking again for its transfer, or has the member's account looked up."""
     async with deps.uow() as uow:
         now = deps.clock()
         saga = await uow.sagas.lock(saga_id, skip_locked=True)
         if saga is None or not saga.is_due(now):
             return
-        if saga.step is Step.CHECKING_ACCOUNT:
-            effects: Effects = ()
-            try:
-                account = await deps.banking.linked_account(saga.membership_id)
-            except LinkedAccountUnusable as error:
-                effects = saga.account_unusable(str(error) or "no-linked-account")
-            except BankingUnavailable:
+        check = saga.wake(now, deps.timing)
+        await uow.sagas.save(saga)
+        await uow.commit()
+    if check is not None:
+        await _check_account(deps, saga_id, check)
+
+
+async def _check_account(deps: Dependencies, saga_id: str, check: AccountCheck) -> None:
+    """Ask banking for the member's account with the saga unlocked (its lease keeps others away), then
+    record the answer if the saga still waits for it."""
+    answer: BankAccount | LinkedAccountUnusable | BankingUnavailable
+    try:
+        answer = await deps.banking.linked_account(check.membership_id)
+    except (LinkedAccountUnusable, BankingUnavailable) as error:
+        answer = error
+    ended: str | None = None
+    async with deps.uow() as uow:
+        saga = await uow.sagas.lock(saga_id)
+        if saga is None or not saga.checks_account(check.attempt):
+            return
+        now = deps.clock()
+        match answer:
+            case BankAccount():
+                effects = saga.account_found(answer, now, deps.timing)
+            case LinkedAccountUnusable():
+                effects = saga.account_unusable(str(answer) or "no-linked-account")
+            case BankingUnavailable():
                 effects = saga.banking_unreachable(now, deps.timing)
-            else:
-                effects = saga.account_found(account, now, deps.timing)
-            ended = await _carry_out(deps, uow, saga, effects, now)
-        else:
-            saga.still_waiting(now, deps.timing)
-            await uow.sagas.save(saga)
+        ended = await _carry_out(deps, uow, saga, effects, now)
         await uow.commit()
     if ended:
         deps.watch.ended(ended)

@@ -61,6 +61,18 @@ class SagaTiming:
     retry: Backoff
     # Until then a saga that cannot reach banking to name the member's account fails: nothing has moved yet.
     account_check_deadline: timedelta
+    # How long a saga is left alone while a call made for it is out: longer than any call may take, so
+    # that only a crash leaves it to the timer, which then makes the call again.
+    call_lease: timedelta
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    """The saga needs the member's linked account: banking is asked with no lock held, and the answer is
+    recorded only while the saga still waits for this attempt."""
+
+    membership_id: str
+    attempt: int
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,20 @@ class MoneySaga(ABC):
         transfer = self.pending_transfer()
         return transfer is not None and transfer.transfer_id == transfer_id
 
+    def wake(self, now: datetime, timing: SagaTiming) -> AccountCheck | None:
+        """The saga's time has come: it asks banking again for the transfer it waits for, or, checking the
+        account, takes a lease for the call that looks the account up."""
+        if self.step is not Step.CHECKING_ACCOUNT:
+            self.still_waiting(now, timing)
+            return None
+        self.attempts += 1
+        self.wake_at = now + timing.call_lease
+        return AccountCheck(self.membership_id, self.attempts)
+
+    def checks_account(self, attempt: int) -> bool:
+        """Whether the answer of this account check is still wanted: no later check has taken over."""
+        return self.step is Step.CHECKING_ACCOUNT and self.attempts == attempt
+
     def account_found(self, account: BankAccount, now: datetime, timing: SagaTiming) -> Effects:
         self._expect(Step.CHECKING_ACCOUNT)
         self.member_account = account
@@ -185,13 +211,14 @@ class MoneySaga(ABC):
         self._expect(Step.CHECKING_ACCOUNT)
         if now - self.started_at >= timing.account_check_deadline:
             return self._fail("banking-unavailable")
-        self._retry_later(now, timing)
+        self.wake_at = now + timing.retry.delay(self.attempts)
         return NOTHING
 
     def still_waiting(self, now: datetime, timing: SagaTiming) -> None:
         """No answer from banking yet: ask again with the same transfer id."""
         self._send_pending_transfer()
-        self._retry_later(now, timing)
+        self.attempts += 1
+        self.wake_at = now + timing.retry.delay(self.attempts)
 
     def transfer_succeeded(self, transfer_id: str) -> Effects:
         """The bank moved the money of the transfer this saga waits for."""
@@ -241,10 +268,6 @@ class MoneySaga(ABC):
 
     def _finish(self, step: Step, failure: str | None) -> None:
         self.step, self.failure, self.wake_at = step, failure, None
-
-    def _retry_later(self, now: datetime, timing: SagaTiming) -> None:
-        self.attempts += 1
-        self.wake_at = now + timing.retry.delay(self.attempts)
 
     def _expect(self, step: Step) -> None:
         if self.step is not step:
