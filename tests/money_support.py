@@ -21,6 +21,8 @@ class FakeBanking:
     silent_times: int = 0
     executed: list[str] = field(default_factory=list)
     commands: list[RequestFirmbanking] = field(default_factory=list)
+    # Refuses any transfer it names a reason for, as the bank does once and for all per transfer id.
+    refuses: Callable[[RequestFirmbanking], str | None] = lambda _: None
     # Runs while banking looks a member's account up, before it answers.
     during_lookup: Callable[[str], Awaitable[None]] | None = None
 
@@ -55,12 +57,13 @@ class FakeBanking:
             self.silent_times -= 1
             return
         answer: FirmbankingSucceeded | FirmbankingFailed
-        if command.from_bank_account_number in self.refuse:
+        refusal = self.refuse.get(command.from_bank_account_number) or self.refuses(command)
+        if refusal is not None:
             answer = FirmbankingFailed(
                 correlation_id=command.correlation_id,
                 transfer_id=command.transfer_id,
                 firmbanking_request_id=command.transfer_id,
-                reason=self.refuse[command.from_bank_account_number],
+                reason=refusal,
             )
         else:
             if command.transfer_id not in self.executed:

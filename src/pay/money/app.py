@@ -43,15 +43,7 @@ def create_app(settings: MoneySettings | None = None) -> FastAPI:
         balance_limit=settings.wallet_balance_limit,
         transfers=Batcher(partial(transfer_together, new_uow, clock, settings.wallet_balance_limit)),
         answer_within_seconds=settings.money_wait_seconds,
-        timing=SagaTiming(
-            retry=RetryPolicy(
-                first_delay=timedelta(seconds=settings.saga_retry_first_seconds),
-                max_delay=timedelta(seconds=settings.saga_retry_max_seconds),
-            ),
-            account_check_deadline=timedelta(seconds=settings.account_check_deadline_seconds),
-            # Each phase of a call (waiting for a connection, connecting, sending, reading) is bounded by the timeout.
-            call_lease=4 * timedelta(seconds=settings.http_timeout_seconds),
-        ),
+        timing=_saga_timing(settings),
         wake_sagas=timer.wake,
     )
     messaging.subscribe(kernel.broker, deps)
@@ -74,3 +66,20 @@ def create_app(settings: MoneySettings | None = None) -> FastAPI:
     )
     app.state.money = deps
     return app
+
+
+def _saga_timing(settings: MoneySettings) -> SagaTiming:
+    return SagaTiming(
+        retry=RetryPolicy(
+            first_delay=timedelta(seconds=settings.saga_retry_first_seconds),
+            max_delay=timedelta(seconds=settings.saga_retry_max_seconds),
+        ),
+        account_check_deadline=timedelta(seconds=settings.account_check_deadline_seconds),
+        # Each phase of a call (waiting for a connection, connecting, sending, reading) is bounded by the timeout.
+        call_lease=4 * timedelta(seconds=settings.http_timeout_seconds),
+        refund_retry=RetryPolicy(
+            first_delay=timedelta(seconds=settings.saga_retry_first_seconds),
+            max_delay=timedelta(seconds=settings.refund_retry_max_pause_seconds),
+        ),
+        refund_deadline=timedelta(seconds=settings.refund_retry_seconds),
+    )

@@ -77,6 +77,8 @@ def money_app(database_url: str, nats_url: str, data_dir: Path, banking_url: str
             saga_retry_first_seconds=0.2,
             saga_retry_max_seconds=0.5,
             account_check_deadline_seconds=2,
+            refund_retry_seconds=1.5,
+            refund_retry_max_pause_seconds=0.3,
             money_wait_seconds=5,
             **overrides,
         )

@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,12 +12,15 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from pay.contracts.banking import FirmbankingSucceeded
+from pay.contracts.banking import FirmbankingSucceeded, RequestFirmbanking
+from pay.contracts.clients import BankClient, MoneyClient
 from pay.contracts.membership import MembershipRegistered
+from pay.platform import auth
 from pay.platform.broker import Broker
+from pay.reconcile import reconcile
 
 from money_support import FakeBanking, Member
-from support import serving
+from support import serving, token_for
 
 
 async def recharge(client: httpx.AsyncClient, member: Member, amount: int, path: str = "increase") -> httpx.Response:
@@ -98,6 +102,91 @@ async def test_a_credit_past_the_wallet_limit_is_refunded_to_the_bank_account(
     refund = next(c for c in banking.commands if c.transfer_id == f"{request_id}-refund")
     assert refund.to_bank_account_number == f"110-{member.membership_id[:8]}"
     assert (await wallet(client, member))["balance"] == 0
+
+
+def refunds_of(banking: FakeBanking, request_id: str) -> list[str]:
+    """The refund transfers money asked for, each once, in order."""
+    asked = (c.transfer_id for c in banking.commands if c.transfer_id.startswith(f"{request_id}-refund"))
+    return list(dict.fromkeys(asked))
+
+
+async def test_a_refund_the_members_bank_keeps_refusing_is_tried_again_then_named_for_an_operator(
+    client: httpx.AsyncClient,
+    money_app: Callable[..., FastAPI],
+    new_member: Callable[..., Any],
+    banking: FakeBanking,
+    admin_headers: dict[str, str],
+    data_dir: Path,
+) -> None:
+    member = await new_member(banking=banking)
+    account = f"110-{member.membership_id[:8]}"
+    banking.refuses = lambda command: "account-closed" if command.to_bank_account_number == account else None
+    try:
+        response = await recharge(client, member, 1_000_001)
+    finally:
+        banking.refuses = lambda _: None
+    failed = response.json()
+    assert failed["status"] == "FAILED"
+    assert failed["reason"] == "balance-limit-exceeded; refund refused: account-closed"
+    request_id = failed["moneyChangingRequestId"]
+    refunds = refunds_of(banking, request_id)
+    assert refunds[:2] == [f"{request_id}-refund", f"{request_id}-refund-2"]
+    assert refunds == [f"{request_id}-refund"] + [f"{request_id}-refund-{n}" for n in range(2, len(refunds) + 1)]
+    assert charges_of(banking, request_id) == [f"{request_id}-charge"]
+    assert (await wallet(client, member))["balance"] == 0
+
+    owed = {
+        "moneyChangingRequestId": request_id,
+        "membershipId": member.membership_id,
+        "amount": 1_000_001,
+        "reason": failed["reason"],
+    }
+    listed = await client.get("/money/failed-refunds?limit=500", headers=admin_headers)
+    assert owed in listed.json()["items"]
+    assert (await client.get("/money/failed-refunds", headers=member.headers)).status_code == 403
+
+    app = money_app(wallet_balance_limit=1_000_000)
+    corporate = {"bankName": "PAYBANK", "bankAccountNumber": "100-0000-0001", "holderName": "Pay", "balance": 0}
+    bank_answer = httpx.MockTransport(lambda _: httpx.Response(200, json={**corporate, "valid": True}))
+    async with (
+        serving(app),
+        MoneyClient(
+            "http://testserver",
+            token=token_for(data_dir, "admin", auth.Role.ADMIN),
+            transport=httpx.ASGITransport(app=app),
+        ) as money,
+        BankClient("http://bank", transport=bank_answer) as bank,
+    ):
+        result = await reconcile(bank, money, "PAYBANK", "100-0000-0001", 0)
+    assert owed == next(
+        refund.model_dump(by_alias=True)
+        for refund in result.failed_refunds
+        if refund.money_changing_request_id == request_id
+    )
+    assert result.owed_by_failed_refunds >= 1_000_001 and not result.holds
+
+
+async def test_a_refund_taken_after_a_refusal_fails_the_recharge_for_its_first_reason(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking, admin_headers: dict[str, str]
+) -> None:
+    member = await new_member(banking=banking)
+    account = f"110-{member.membership_id[:8]}"
+
+    def first_refund_refused(command: RequestFirmbanking) -> str | None:
+        first = command.to_bank_account_number == account and command.transfer_id.endswith("-refund")
+        return "account-frozen" if first else None
+
+    banking.refuses = first_refund_refused
+    try:
+        response = await recharge(client, member, 1_000_001)
+    finally:
+        banking.refuses = lambda _: None
+    assert response.json()["status"] == "FAILED" and response.json()["reason"] == "balance-limit-exceeded"
+    request_id = response.json()["moneyChangingRequestId"]
+    assert refunds_of(banking, request_id) == [f"{request_id}-refund", f"{request_id}-refund-2"]
+    assert charges_of(banking, request_id) == [f"{request_id}-charge", f"{request_id}-refund-2"]
+    listed = await client.get("/money/failed-refunds?limit=500", headers=admin_headers)
+    assert request_id not in {item["moneyChangingRequestId"] for item in listed.json()["items"]}
 
 
 async def test_banking_is_asked_for_the_account_with_the_saga_unlocked_and_leased(

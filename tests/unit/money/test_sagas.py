@@ -22,7 +22,13 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CORPORATE = BankAccount("PAYBANK", "100")
 MEMBER = BankAccount("KB", "200")
 POLICY = RetryPolicy(first_delay=timedelta(seconds=1), max_delay=timedelta(seconds=8))
-TIMING = SagaTiming(retry=POLICY, account_check_deadline=timedelta(seconds=30), call_lease=timedelta(seconds=20))
+TIMING = SagaTiming(
+    retry=POLICY,
+    account_check_deadline=timedelta(seconds=30),
+    call_lease=timedelta(seconds=20),
+    refund_retry=RetryPolicy(first_delay=timedelta(seconds=2), max_delay=timedelta(seconds=5)),
+    refund_deadline=timedelta(seconds=20),
+)
 
 
 def recharge() -> RechargeSaga:
@@ -133,6 +139,45 @@ def test_a_credit_that_cannot_be_applied_is_refunded() -> None:
     assert refund.transfer_id != charge.transfer_id
     assert saga.transfer_succeeded(refund.transfer_id) == ()
     assert (saga.step, saga.failure) == (Step.FAILED, "balance-limit-exceeded")
+
+
+def refunding() -> tuple[RechargeSaga, BankTransfer]:
+    """A recharge whose wallet could not take the money, and the refund it asked for."""
+    saga = recharge()
+    saga.account_found(MEMBER, NOW, TIMING)
+    saga.transfer_succeeded(asked(saga).transfer_id)
+    saga.effects_refused("balance-limit-exceeded", NOW, TIMING)
+    return saga, asked(saga)
+
+
+def test_a_refused_refund_is_tried_again_with_new_transfer_ids_until_the_deadline() -> None:
+    saga, refund = refunding()
+    tried = [(NOW, refund.transfer_id)]
+    assert saga.transfer_failed(refund.transfer_id, "account-frozen", NOW, TIMING) == ()
+    while saga.step is Step.REFUNDING:
+        assert saga.events == [] and saga.wake_at is not None
+        moment = saga.wake_at
+        assert saga.wake(moment, TIMING) is None
+        refund = asked(saga)
+        tried.append((moment, refund.transfer_id))
+        saga.transfer_failed(refund.transfer_id, "account-closed", moment, TIMING)
+    assert [transfer_id for _, transfer_id in tried] == ["r-1-refund"] + [f"r-1-refund-{n}" for n in range(2, 6)]
+    # Pauses of 2, 4, then at most 5 seconds; a try at 21 s would start past the 20 s deadline.
+    assert [moment - NOW for moment, _ in tried] == [timedelta(seconds=s) for s in (0, 2, 6, 11, 16)]
+    assert (saga.step, saga.failure) == (Step.FAILED, "balance-limit-exceeded; refund refused: account-closed")
+    assert saga.refund_refused == "account-closed"
+
+
+def test_a_refund_taken_after_a_refusal_fails_the_recharge_for_its_first_reason() -> None:
+    saga, refund = refunding()
+    saga.transfer_failed(refund.transfer_id, "account-frozen", NOW, TIMING)
+    assert not saga.awaits(refund.transfer_id), "a refused transfer id is never asked for again"
+    assert saga.wake_at is not None
+    saga.wake(saga.wake_at, TIMING)
+    second = asked(saga)
+    assert second.transfer_id == "r-1-refund-2" and (second.source, second.target) == (CORPORATE, MEMBER)
+    assert saga.transfer_succeeded(second.transfer_id) == ()
+    assert (saga.step, saga.failure, saga.refund_refused) == (Step.FAILED, "balance-limit-exceeded", None)
 
 
 def test_a_final_step_is_never_left() -> None:

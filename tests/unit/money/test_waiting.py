@@ -12,6 +12,7 @@ from pay.platform.batching import Batcher
 from pay.platform.retry import RetryPolicy
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+SECOND = RetryPolicy(timedelta(seconds=1), timedelta(seconds=1))
 
 
 class UnreachableDatabase:
@@ -30,9 +31,7 @@ async def test_a_failing_watch_answers_the_request_as_it_was_started() -> None:
         corporate_account=BankAccount("PAYBANK", "100"),
         balance_limit=10**13,
         transfers=Batcher(partial(transfer_together, UnreachableDatabase, lambda: NOW, 10**13)),  # type: ignore[arg-type]
-        timing=SagaTiming(
-            RetryPolicy(timedelta(seconds=1), timedelta(seconds=1)), timedelta(seconds=1), timedelta(seconds=1)
-        ),
+        timing=SagaTiming(SECOND, timedelta(seconds=1), timedelta(seconds=1), SECOND, timedelta(seconds=1)),
     )
     started = MoneyChangingRequest.new("r-1", ChangeType.INCREASE, "m-1", 1_000, NOW)
     answered = await use_cases.wait_for_request(deps, started, seconds=1)

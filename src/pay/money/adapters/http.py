@@ -205,6 +205,30 @@ async def summary(_: PrivilegedPrincipal, deps: Deps) -> api.MoneySummary:
     )
 
 
+@router.get("/failed-refunds")
+async def failed_refunds(
+    _: PrivilegedPrincipal,
+    deps: Deps,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> api.FailedRefundPage:
+    """Recharges whose refund the member's bank kept refusing: their money sits in the corporate account,
+    owed to the member (`pay reconcile` names them)."""
+    page = await use_cases.failed_refunds(deps, cursor, limit)
+    return api.FailedRefundPage(
+        items=[
+            api.FailedRefund(
+                money_changing_request_id=saga.request_id,
+                membership_id=saga.membership_id,
+                amount=saga.amount,
+                reason=saga.failure or "",
+            )
+            for saga in page.recharges
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
 @router.get("/rebuild-check")
 async def rebuild_check(_: PrivilegedPrincipal, deps: Deps) -> api.RebuildCheck:
     """Recompute every wallet from its journal and list where the stored balance differs (`pay money rebuild`)."""

@@ -1,15 +1,17 @@
 """Money's sagas as rows of the kernel's saga table."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pay.money.domain.sagas import SAGA_TYPES, BankAccount, MoneySaga, SagaKind, Step
-from pay.platform.saga import SagaRecord, SagaStore
+from pay.platform.saga import SagaRecord, SagaStore, sagas
 
 
 class SqlSagaRepository:
     def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
         self._store = SagaStore(connection)
         # Every saga this unit of work handled, for the firm banking they asked for to be sent on commit.
         self.seen: list[MoneySaga] = []
@@ -28,6 +30,22 @@ class SqlSagaRepository:
 
     async def count_unfinished(self) -> int:
         return await self._store.count_unfinished()
+
+    async def failed_refunds(self, after: str | None, limit: int) -> Sequence[MoneySaga]:
+        statement = (
+            sagas.select()
+            .where(
+                sagas.c.kind == SagaKind.RECHARGE.value,
+                sagas.c.step == Step.FAILED.value,
+                sagas.c.data["refundRefused"].astext.is_not(None),
+            )
+            .order_by(sagas.c.saga_id)
+            .limit(limit)
+        )
+        if after is not None:
+            statement = statement.where(sagas.c.saga_id > after)
+        rows = await self._connection.execute(statement)
+        return [_saga(SagaRecord(row.saga_id, row.kind, row.step, row.finished, row.data, row.wake_at)) for row in rows]
 
 
 def _account(account: BankAccount | None) -> dict[str, str] | None:
@@ -51,9 +69,12 @@ def _record(saga: MoneySaga) -> SagaRecord:
             "amount": saga.amount,
             "corporateAccount": _account(saga.corporate_account),
             "memberAccount": _account(saga.member_account),
-            "startedAt": saga.started_at.isoformat(),
+            "startedAt": _time(saga.started_at),
             "attempts": saga.attempts,
             "failure": saga.failure,
+            "refunds": saga.refunds,
+            "refundingSince": _time(saga.refunding_since),
+            "refundRefused": saga.refund_refused,
         },
     )
 
@@ -74,4 +95,15 @@ def _saga(record: SagaRecord) -> MoneySaga:
         attempts=data["attempts"],
         member_account=_account_of(data["memberAccount"]),
         failure=data["failure"],
+        refunds=data["refunds"],
+        refunding_since=_time_of(data["refundingSince"]),
+        refund_refused=data["refundRefused"],
     )
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time_of(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

@@ -66,6 +66,9 @@ class SagaRepository(Protocol):
 
     async def count_unfinished(self) -> int: ...
 
+    async def failed_refunds(self, after: str | None, limit: int) -> Sequence[MoneySaga]:
+        """Recharges that failed because the member's bank kept refusing their refund, by saga id after `after`."""
+
 
 class OptimisticConcurrencyConflict(Exception):
     """A write was based on something another transaction changed first: a wallet read with `latest`,

@@ -297,6 +297,20 @@ def _reason(refusal: Exception) -> str:
 
 
 @dataclass(frozen=True)
+class FailedRefundPage:
+    recharges: Sequence[MoneySaga]
+    next_cursor: str | None
+
+
+async def failed_refunds(deps: Dependencies, cursor: str | None, limit: int) -> FailedRefundPage:
+    """Recharges whose refund the member's bank kept refusing: their money sits in the corporate account."""
+    async with deps.uow() as uow:
+        found = await uow.sagas.failed_refunds(cursor, limit + 1)
+    page = found[:limit]
+    return FailedRefundPage(page, page[-1].saga_id if len(found) > limit else None)
+
+
+@dataclass(frozen=True)
 class RebuildReport:
     wallets_checked: int
     differences: Sequence[RebuildDifference]

@@ -11,6 +11,8 @@ Recharge:
         | no usable account: FAILED         | bank refused: FAILED, nothing moved   | credit impossible
                                                                                   v
                                                         FAILED <--refunded-- REFUNDING
+                                   the member's bank refused the refund: a new refund after a pause, until
+                                   the refund deadline; then FAILED with the money left in the corporate account
 Withdrawal, the amount held in the wallet from the start:
     CHECKING_ACCOUNT --account found--> PAYING_OUT --bank paid--> SUCCEEDED, hold captured
         | no usable account: FAILED, hold released    | bank refused: FAILED, hold released
@@ -64,6 +66,10 @@ class SagaTiming:
     # How long a saga is left alone while a call made for it is out: longer than any call may take, so
     # that only a crash leaves it to the timer, which then makes the call again.
     call_lease: timedelta
+    # A refund the member's bank refused is tried again, with a new transfer id, after `refund_retry`'s
+    # pause, until `refund_deadline` after the first refund; then the recharge fails for an operator.
+    refund_retry: Backoff
+    refund_deadline: timedelta
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,10 @@ class MoneySaga(ABC):
     attempts: int = 0
     member_account: BankAccount | None = None
     failure: str | None = None
+    # A recharge's refund: how many refund transfers it asked for, since when, and the bank's last refusal.
+    refunds: int = 0
+    refunding_since: datetime | None = None
+    refund_refused: str | None = None
     events: list[FirmBankingRequested] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -297,8 +307,10 @@ class RechargeSaga(MoneySaga):
                     f"{self.request_id}-charge", self._member_account(), self.corporate_account, self.amount
                 )
             case Step.REFUNDING:
+                # The bank executes a transfer id once and keeps a refusal: each new try needs a new id.
+                suffix = "" if self.refunds == 1 else f"-{self.refunds}"
                 return BankTransfer(
-                    f"{self.request_id}-refund", self.corporate_account, self._member_account(), self.amount
+                    f"{self.request_id}-refund{suffix}", self.corporate_account, self._member_account(), self.amount
                 )
         return None
 
@@ -310,11 +322,13 @@ class RechargeSaga(MoneySaga):
         """The bank took the member's money but the wallet cannot take it: send it back."""
         self._expect(Step.CREDITING)
         self.failure = reason
+        self.refunds, self.refunding_since = 1, now
         self._ask_bank(Step.REFUNDING, now, timing)
 
     def _succeeded(self) -> Effects:
         if self.step is Step.REFUNDING:
             # The money is back in the member's bank account; the request fails for why it was refunded.
+            self.refund_refused = None
             self._finish(Step.FAILED, self.failure)
             return NOTHING
         self.step, self.wake_at = Step.CREDITING, None
@@ -322,10 +336,21 @@ class RechargeSaga(MoneySaga):
 
     def _refused(self, reason: str, now: datetime, timing: SagaTiming) -> Effects:
         if self.step is Step.REFUNDING:
-            # The member's account no longer takes the refund: the money sits in the corporate account and
-            # the failure is kept on the request for an operator; `pay reconcile` reports it.
-            return self._fail(f"{self.failure}; refund failed: {reason}")
+            return self._refund_refused(reason, now, timing)
         return self._fail(reason)
+
+    def _refund_refused(self, reason: str, now: datetime, timing: SagaTiming) -> Effects:
+        """The member's account did not take the refund: it may again later (a frozen account thawed), so
+        the refund is tried again until the deadline; after it the money stays in the corporate account,
+        the request fails with the bank's refusal for an operator, and `pay reconcile` names it."""
+        assert self.refunding_since is not None
+        self.refund_refused = reason
+        next_try = now + timing.refund_retry.delay(self.refunds)
+        if next_try - self.refunding_since > timing.refund_deadline:
+            return self._fail(f"{self.failure}; refund refused: {reason}")
+        # The next refund is asked for when the saga wakes up.
+        self.refunds, self.attempts, self.wake_at = self.refunds + 1, 0, next_try
+        return NOTHING
 
 
 class WithdrawalSaga(MoneySaga):
