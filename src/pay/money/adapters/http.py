@@ -1,10 +1,12 @@
 """Money's HTTP API (SPEC "Money")."""
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from pay.contracts import money as api
 from pay.money.application import use_cases
@@ -250,7 +252,26 @@ async def rebuild_check(_: PrivilegedPrincipal, deps: Deps) -> api.RebuildCheck:
     )
 
 
-@router.get("/{membership_id}")
+def _segment_other_than(names: Iterable[str]) -> str:
+    return "(?!(?:" + "|".join(re.escape(name) for name in sorted(names)) + ")(?:/|$))[^/]+"
+
+
+class _WalletOwner(StringConvertor):
+    """A membership id in a path: any segment but the name of one of money's own paths above. Otherwise
+    `GET /money/transfer` would look up a wallet (401, 404) instead of being the wrong method on a path
+    that exists (405)."""
+
+    regex = _segment_other_than(
+        path.removeprefix(f"{router.prefix}/")
+        for path in (getattr(route, "path", "") for route in router.routes)
+        if path.count("/") == 2 and "{" not in path
+    )
+
+
+register_url_convertor("wallet_owner", _WalletOwner())
+
+
+@router.get("/{membership_id:wallet_owner}")
 async def member_money_of(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> api.MemberMoney:
     ensure_may_act_for(principal, membership_id)
     return _money(await use_cases.get_wallet(deps, membership_id))
