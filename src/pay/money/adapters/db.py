@@ -19,9 +19,10 @@ from pay.money.adapters.wallet_repository import (
     SqlWalletRepository,
     wallet_values,
 )
+from pay.money.application.ports import OptimisticConcurrencyConflict
 from pay.money.domain.requests import MoneyChangingRequest
 from pay.money.domain.wallet import Wallet
-from pay.platform.db import SqlUnitOfWork, drain_events, rows_parameter
+from pay.platform.db import SqlUnitOfWork, drain_events, rows_parameter, utcnow
 from pay.platform.idempotency import ANSWERS_PARAMETER, STORE_ANSWERED_KEYS_SQL, KeptAnswers
 
 # A group of transfers in one round trip: journal events, requests, keys with their answers and balances.
@@ -29,6 +30,10 @@ _SAVE_TRANSFERS = sa.text(
     f"WITH appended AS ({EVENTS_SQL}), added AS ({REQUESTS_SQL}), answered AS ({STORE_ANSWERED_KEYS_SQL}), "
     f"{LOCKED_SQL} {FOLDS_SQL}"
 ).bindparams(*WALLET_PARAMETERS, rows_parameter("requests"), ANSWERS_PARAMETER)
+
+_KEEP_ANSWERS = sa.text(STORE_ANSWERED_KEYS_SQL).bindparams(
+    ANSWERS_PARAMETER, sa.bindparam("now", type_=sa.DateTime(timezone=True))
+)
 
 
 class MoneyUnitOfWork(SqlUnitOfWork):
@@ -67,6 +72,13 @@ class MoneyUnitOfWork(SqlUnitOfWork):
 
     async def earlier_answers(self, keys: Sequence[object]) -> Sequence[object | Exception | None]:
         return await self._answers.earlier(keys)
+
+    async def keep_answers(self, answers: Sequence[tuple[object, object]]) -> None:
+        values = {"answers": self._answers.answer_rows(answers), "now": utcnow()}
+        try:
+            await self.connection.execute(_KEEP_ANSWERS, values)
+        except sa.exc.IntegrityError as error:  # a key's primary key: stored meanwhile
+            raise OptimisticConcurrencyConflict() from error
 
     async def save_transfers(
         self,

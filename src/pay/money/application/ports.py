@@ -107,6 +107,10 @@ class UnitOfWork(Protocol):
         """None for a new key; otherwise what its earlier request was answered, or the refusal to raise
         for this one. Of a key twice among these, only the first is new."""
 
+    async def keep_answers(self, answers: Sequence[tuple[RequestKey, object]]) -> None:
+        """Store each new key with what its request is answered for this outcome, in this transaction.
+        Raises `OptimisticConcurrencyConflict` when a key was stored meanwhile."""
+
     async def save_transfers(
         self,
         requests: Sequence[MoneyChangingRequest],

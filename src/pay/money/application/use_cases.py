@@ -13,6 +13,7 @@ from pay.money.application.ports import (
     Clock,
     HistoryPage,
     LinkedAccountUnusable,
+    OptimisticConcurrencyConflict,
     PriorAnswer,
     RequestKey,
     UnitOfWork,
@@ -28,7 +29,7 @@ from pay.money.domain.sagas import (
     SagaTiming,
     WithdrawalSaga,
 )
-from pay.money.domain.wallet import BalanceLimitExceeded, Wallet, WalletNotFound
+from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, Wallet, WalletNotFound
 
 _log = logging.getLogger(__name__)
 
@@ -149,34 +150,76 @@ async def transfer(
     return await deps.transfers.submit(TransferOrder(source, target, amount, key))
 
 
-async def start_recharge(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
-    """Record the request and its saga; the saga then charges the member's bank account."""
-    return await _start(deps, RechargeSaga, ChangeType.INCREASE, membership_id, amount)
+async def start_recharge(
+    deps: Dependencies, membership_id: str, amount: int, key: RequestKey | None = None
+) -> MoneyChangingRequest | PriorAnswer:
+    """Record the request and its saga; the saga then charges the member's bank account. A key used
+    before gets its earlier answer and starts nothing."""
+    return await _start(deps, RechargeSaga, ChangeType.INCREASE, membership_id, amount, key)
 
 
-async def start_withdrawal(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
-    """Record the request and its saga, which holds the amount in the wallet and pays it out to the bank account."""
-    return await _start(deps, WithdrawalSaga, ChangeType.DECREASE, membership_id, amount)
+async def start_withdrawal(
+    deps: Dependencies, membership_id: str, amount: int, key: RequestKey | None = None
+) -> MoneyChangingRequest | PriorAnswer:
+    """Record the request and its saga, which holds the amount in the wallet and pays it out to the bank
+    account. A key used before gets its earlier answer and starts nothing."""
+    return await _start(deps, WithdrawalSaga, ChangeType.DECREASE, membership_id, amount, key)
 
 
 async def _start(
-    deps: Dependencies, saga_type: type[MoneySaga], change: ChangeType, membership_id: str, amount: int
-) -> MoneyChangingRequest:
+    deps: Dependencies,
+    saga_type: type[MoneySaga],
+    change: ChangeType,
+    membership_id: str,
+    amount: int,
+    key: RequestKey | None,
+) -> MoneyChangingRequest | PriorAnswer:
+    try:
+        started = await _start_once(deps, saga_type, change, membership_id, amount, key)
+    except OptimisticConcurrencyConflict:
+        # Only a request with the same key, stored meanwhile, refuses the write: now its answer is found.
+        started = await _start_once(deps, saga_type, change, membership_id, amount, key)
+    if isinstance(started, MoneyChangingRequest):
+        deps.wake_sagas()
+    return started
+
+
+async def _start_once(
+    deps: Dependencies,
+    saga_type: type[MoneySaga],
+    change: ChangeType,
+    membership_id: str,
+    amount: int,
+    key: RequestKey | None,
+) -> MoneyChangingRequest | PriorAnswer:
+    """One transaction: the request, its saga, what it does to the wallet, and its key with its answer."""
     now = deps.clock()
     request = MoneyChangingRequest.new(str(uuid.uuid4()), change, membership_id, amount, now)
     saga, effects = saga_type.start(request.request_id, membership_id, amount, deps.corporate_account, now)
     async with deps.uow() as uow:
+        if key is not None and (earlier := (await uow.earlier_answers([key]))[0]) is not None:
+            if isinstance(earlier, Exception):
+                raise earlier
+            return earlier
         wallet = (await uow.wallets.lock([membership_id])).get(membership_id)
-        if wallet is None:
-            raise WalletNotFound(membership_id)
-        for effect in effects:
-            effect.apply_to(wallet, request.request_id, now, deps.balance_limit)
+        try:
+            if wallet is None:
+                raise WalletNotFound(membership_id)
+            for effect in effects:
+                effect.apply_to(wallet, request.request_id, now, deps.balance_limit)
+        except (WalletNotFound, InsufficientBalance) as refusal:
+            if key is not None:
+                # Refused by the wallet's rules: the same request is refused again, so its key keeps the refusal.
+                await uow.keep_answers([(key, refusal)])
+                await uow.commit()
+            raise
         if wallet.changes:
             await uow.wallets.save(wallet)
         await uow.requests.add(request)
         await uow.sagas.add(saga)
+        if key is not None:
+            await uow.keep_answers([(key, request)])
         await uow.commit()
-    deps.wake_sagas()
     return request
 
 
