@@ -38,7 +38,7 @@ REGISTRATION_CONSUMER = "money-registrations"
 
 
 class RequestWatch:
-    """Lets a caller in this saga wait for a request to end without polling too often."""
+    """Lets a caller in this process wait for a request to end without polling too often."""
 
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
@@ -241,7 +241,7 @@ async def wait_for_request(deps: Dependencies, started: MoneyChangingRequest, se
         remaining = deadline - loop.time()
         if request.is_final or remaining <= 0:
             return request
-        # Woken at once when this saga ends the request; the poll covers another instance ending it.
+        # Woken at once when this process ends the request; the poll covers another instance ending it.
         await deps.watch.pause(started.request_id, min(remaining, 0.25))
 
 

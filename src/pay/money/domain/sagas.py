@@ -117,6 +117,8 @@ class Hold:
 
 @dataclass(frozen=True)
 class Credit:
+    """Add the amount to the wallet, within the most a wallet may hold."""
+
     amount: int
 
     def apply_to(self, wallet: Wallet, request_id: str, now: datetime, balance_limit: int) -> None:
@@ -150,6 +152,8 @@ class MoneySaga(ABC):
     """What recharges and withdrawals share: checking the member's account, then waiting for the bank."""
 
     kind: ClassVar[SagaKind]
+    # The step that waits for the bank once the member's account is known.
+    _transfer_step: ClassVar[Step]
 
     saga_id: str
     request_id: str
@@ -247,9 +251,6 @@ class MoneySaga(ABC):
     @abstractmethod
     def effects_refused(self, reason: str, now: datetime, timing: SagaTiming) -> None:
         """The wallet could not take what this step asked of it."""
-
-    # What each kind of saga decides for itself.
-    _transfer_step: ClassVar[Step]
 
     def _opening(self) -> Effects:
         return NOTHING
