@@ -334,3 +334,9 @@ async def test_registration_opens_a_wallet(
             break
         await asyncio.sleep(0.1)
     assert response.json() == {"membershipId": membership_id, "balance": 0, "heldAmount": 0}
+
+
+async def test_the_summary_keeps_its_public_field_names(client: httpx.AsyncClient, admin_headers: Any) -> None:
+    summary = (await client.get("/money/summary", headers=admin_headers)).json()
+    assert set(summary) == {"wallets", "totalBalance", "totalHeld", "pendingRequests", "unfinishedProcesses"}
+    assert summary["unfinishedProcesses"] >= 0

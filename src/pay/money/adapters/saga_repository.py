@@ -17,15 +17,15 @@ class SqlSagaRepository:
         self.seen: list[MoneySaga] = []
 
     async def add(self, saga: MoneySaga) -> None:
-        await self._store.add(_record(saga))
+        await self._store.add(record_of(saga))
         self.seen.append(saga)
 
     async def lock(self, saga_id: str, *, skip_locked: bool = False) -> MoneySaga | None:
         record = await self._store.lock(saga_id, skip_locked=skip_locked)
-        return _saga(record) if record is not None else None
+        return saga_of(record) if record is not None else None
 
     async def save(self, saga: MoneySaga) -> None:
-        await self._store.save(_record(saga))
+        await self._store.save(record_of(saga))
         self.seen.append(saga)
 
     async def count_unfinished(self) -> int:
@@ -45,7 +45,9 @@ class SqlSagaRepository:
         if after is not None:
             statement = statement.where(sagas.c.saga_id > after)
         rows = await self._connection.execute(statement)
-        return [_saga(SagaRecord(row.saga_id, row.kind, row.step, row.finished, row.data, row.wake_at)) for row in rows]
+        return [
+            saga_of(SagaRecord(row.saga_id, row.kind, row.step, row.finished, row.data, row.wake_at)) for row in rows
+        ]
 
 
 def _account(account: BankAccount | None) -> dict[str, str] | None:
@@ -56,7 +58,7 @@ def _account_of(data: dict[str, str] | None) -> BankAccount | None:
     return None if data is None else BankAccount(data["bankName"], data["accountNumber"])
 
 
-def _record(saga: MoneySaga) -> SagaRecord:
+def record_of(saga: MoneySaga) -> SagaRecord:
     return SagaRecord(
         saga_id=saga.saga_id,
         kind=saga.kind.value,
@@ -79,7 +81,7 @@ def _record(saga: MoneySaga) -> SagaRecord:
     )
 
 
-def _saga(record: SagaRecord) -> MoneySaga:
+def saga_of(record: SagaRecord) -> MoneySaga:
     data = record.data
     corporate = _account_of(data["corporateAccount"])
     assert corporate is not None
@@ -95,9 +97,10 @@ def _saga(record: SagaRecord) -> MoneySaga:
         attempts=data["attempts"],
         member_account=_account_of(data["memberAccount"]),
         failure=data["failure"],
-        refunds=data["refunds"],
-        refunding_since=_time_of(data["refundingSince"]),
-        refund_refused=data["refundRefused"],
+        # Sagas stored before refunds were retried lack these: one refund, asked for since the start.
+        refunds=data.get("refunds", 1),
+        refunding_since=_time_of(data.get("refundingSince", data["startedAt"])),
+        refund_refused=data.get("refundRefused"),
     )
 
 
