@@ -1,6 +1,7 @@
 """Banking as money's tests play it, and the members they act as."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,10 @@ class FakeBanking:
     silent_times: int = 0
     executed: list[str] = field(default_factory=list)
     commands: list[RequestFirmbanking] = field(default_factory=list)
+    # Refuses any transfer it names a reason for, as the bank does once and for all per transfer id.
+    refuses: Callable[[RequestFirmbanking], str | None] = lambda _: None
+    # Runs while banking looks a member's account up, before it answers.
+    during_lookup: Callable[[str], Awaitable[None]] | None = None
 
     def link(self, membership_id: str) -> None:
         self.accounts[membership_id] = {
@@ -36,6 +41,8 @@ class FakeBanking:
 
         @app.get("/banking/account/{membership_id}")
         async def account(membership_id: str) -> dict[str, Any]:
+            if self.during_lookup is not None:
+                await self.during_lookup(membership_id)
             if self.down:
                 raise HTTPException(503)
             if membership_id not in self.accounts:
@@ -50,12 +57,13 @@ class FakeBanking:
             self.silent_times -= 1
             return
         answer: FirmbankingSucceeded | FirmbankingFailed
-        if command.from_bank_account_number in self.refuse:
+        refusal = self.refuse.get(command.from_bank_account_number) or self.refuses(command)
+        if refusal is not None:
             answer = FirmbankingFailed(
                 correlation_id=command.correlation_id,
                 transfer_id=command.transfer_id,
                 firmbanking_request_id=command.transfer_id,
-                reason=self.refuse[command.from_bank_account_number],
+                reason=refusal,
             )
         else:
             if command.transfer_id not in self.executed:

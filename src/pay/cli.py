@@ -250,9 +250,18 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
     table.add_row("gap", f"{result.gap:,}")
     console.print(table)
     if not result.at_rest:
-        console.print(f"{result.requests_in_flight} requests or processes are still in flight: run again when at rest.")
+        console.print(f"{result.requests_in_flight} requests or sagas are still in flight: run again when at rest.")
     for difference in result.journal_differences:
         console.print(f"[red]wallet {difference.membership_id} differs from its journal[/red]")
+    for refund in result.failed_refunds:
+        console.print(
+            f"[red]recharge {refund.money_changing_request_id}: {refund.amount:,} won owed to member "
+            f"{refund.membership_id}, whose bank refused the refund ({refund.reason})[/red]"
+        )
+    if result.failed_refunds:
+        console.print(
+            f"{result.owed_by_failed_refunds:,} won of the gap is owed by failed refunds: settle them by hand."
+        )
     if result.holds:
         console.print("[green]Conservation holds.[/green]")
         return

@@ -8,7 +8,7 @@ request is in flight. Every figure comes from the service that owns it, over its
 from dataclasses import dataclass
 
 from pay.contracts.clients import BankClient, MoneyClient
-from pay.contracts.money import WalletDifference
+from pay.contracts.money import FailedRefund, WalletDifference
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Reconciliation:
     wallet_count: int
     requests_in_flight: int
     journal_differences: list[WalletDifference]
+    failed_refunds: list[FailedRefund]
 
     @property
     def corporate_net(self) -> int:
@@ -31,12 +32,17 @@ class Reconciliation:
         return self.corporate_net - self.wallets_total
 
     @property
+    def owed_by_failed_refunds(self) -> int:
+        """Money in the corporate account that recharges owe members whose bank refused the refund."""
+        return sum(refund.amount for refund in self.failed_refunds)
+
+    @property
     def at_rest(self) -> bool:
         return self.requests_in_flight == 0
 
     @property
     def holds(self) -> bool:
-        return self.gap == 0 and not self.journal_differences
+        return self.gap == 0 and not self.journal_differences and not self.failed_refunds
 
 
 async def reconcile(
@@ -51,6 +57,7 @@ async def reconcile(
         wallets_total=summary.total_balance,
         wallets_held=summary.total_held,
         wallet_count=summary.wallets,
-        requests_in_flight=summary.pending_requests + summary.unfinished_processes,
+        requests_in_flight=summary.pending_requests + summary.unfinished_sagas,
         journal_differences=check.differences,
+        failed_refunds=await money.failed_refunds(),
     )

@@ -21,7 +21,7 @@ from pay.contracts.bank import (
 )
 from pay.contracts.banking import FirmbankingRequest, FirmbankingRequestBody, RegisteredBankAccount
 from pay.contracts.membership import Member
-from pay.contracts.money import MoneySummary, RebuildCheck
+from pay.contracts.money import FailedRefund, FailedRefundPage, MoneySummary, RebuildCheck
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -170,3 +170,15 @@ class MoneyClient(ServiceClient):
 
     async def rebuild_check(self) -> RebuildCheck:
         return await self._get("/money/rebuild-check", RebuildCheck)
+
+    async def failed_refunds(self) -> list[FailedRefund]:
+        """Every page of them."""
+        found: list[FailedRefund] = []
+        cursor: str | None = None
+        while True:
+            query = "?limit=500" + (f"&cursor={_segment(cursor)}" if cursor is not None else "")
+            page = await self._get(f"/money/failed-refunds{query}", FailedRefundPage)
+            found += page.items
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor

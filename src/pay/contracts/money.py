@@ -93,7 +93,28 @@ class MoneySummary(CamelModel):
     total_balance: int = Field(description="All money in wallets, held amounts included")
     total_held: int
     pending_requests: int
-    unfinished_processes: int
+    unfinished_sagas: int = Field(
+        alias="unfinishedProcesses", description="Recharges and withdrawals whose saga is still running"
+    )
+
+
+class FailedRefund(CamelModel):
+    """A recharge whose wallet could not take the money and whose refund the member's bank kept refusing:
+    the amount sits in the corporate account, owed to the member, until an operator settles it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    money_changing_request_id: str
+    membership_id: str
+    amount: int
+    reason: str = Field(description="Why the recharge failed, and the bank's last refusal of the refund")
+
+
+class FailedRefundPage(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[FailedRefund]
+    next_cursor: str | None = None
 
 
 class WalletDifference(CamelModel):

@@ -14,3 +14,12 @@ class MoneySettings(Settings):
     account_check_deadline_seconds: float = Field(
         default=30.0, gt=0, description="How long a recharge or withdrawal may wait for banking to name the account"
     )
+    refund_retry_seconds: float = Field(
+        default=4 * 3600.0,
+        gt=0,
+        description="How long a recharge whose wallet could not take the money keeps sending it back when the "
+        "member's bank refuses the refund; then it fails and `pay reconcile` names it for an operator",
+    )
+    refund_retry_max_pause_seconds: float = Field(
+        default=900.0, gt=0, description="Longest pause between two refunds the member's bank refused"
+    )

@@ -22,7 +22,6 @@ from fastapi.routing import RouteContext
 from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope, Send
 
-from pay.platform.idempotency.keys import KeyRefused
 from pay.platform.idempotency.middleware import read_body
 from pay.platform.problems import ErrorMap, Problem, mapped_problem, problem_response, validation_problem
 
@@ -133,8 +132,6 @@ class DirectRoute:
     def _problem(self, error: Exception, error_map: ErrorMap) -> Problem:
         if isinstance(error, Problem):
             return error
-        if isinstance(error, KeyRefused):
-            return error.problem
         mapped = mapped_problem(error, error_map)
         if mapped is None:
             _log.exception("unhandled_error", path=self.path)

@@ -68,17 +68,21 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def money_app(database_url: str, nats_url: str, data_dir: Path, banking_url: str) -> Callable[..., FastAPI]:
     def build(**overrides: Any) -> FastAPI:
+        quick = {
+            "saga_retry_first_seconds": 0.2,
+            "saga_retry_max_seconds": 0.5,
+            "account_check_deadline_seconds": 2,
+            "refund_retry_seconds": 1.5,
+            "refund_retry_max_pause_seconds": 0.3,
+            "money_wait_seconds": 5,
+        }
         settings = settings_for(
             MoneySettings,
             database_url,
             nats_url,
             data_dir,
             service_urls={"banking": banking_url},
-            saga_retry_first_seconds=0.2,
-            saga_retry_max_seconds=0.5,
-            account_check_deadline_seconds=2,
-            money_wait_seconds=5,
-            **overrides,
+            **quick | overrides,
         )
         return create_app(settings)
 

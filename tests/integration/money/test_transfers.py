@@ -150,6 +150,26 @@ async def test_the_transfer_endpoint_is_documented_and_answers_other_methods(cli
     assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method-not-allowed"
 
 
+@pytest.mark.parametrize("path", ["/money/transfer", "/money/increase", "/money/decrease", "/money/member-money"])
+async def test_a_read_of_a_path_that_only_takes_posts_is_the_wrong_method_even_without_a_token(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    wrong_method = await client.get(path)
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method-not-allowed"
+    assert wrong_method.headers["allow"] == "POST"
+    assert wrong_method.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_wallet_is_still_read_at_its_membership_id(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], admin_headers: dict[str, str]
+) -> None:
+    member = await new_member()
+    assert (await client.get(f"/money/{member.membership_id}", headers=member.headers)).status_code == 200
+    assert (await client.get("/money/transfers", headers=admin_headers)).json()["code"] == "wallet-not-found"
+    documented = (await client.get("/openapi.json")).json()["paths"]
+    assert "get" in documented["/money/{membership_id}"]
+
+
 async def test_hundreds_of_opposite_transfers_conserve_the_total(
     client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking, admin_headers: dict[str, str]
 ) -> None:

@@ -1,4 +1,4 @@
-"""The recharge and withdrawal processes against the real banking service and the bank simulator,
+"""The recharge and withdrawal sagas against the real banking service and the bank simulator,
 each on a real port, with the simulator's faults: the money moves at the bank exactly once or not at all."""
 
 import asyncio

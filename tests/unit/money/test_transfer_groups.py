@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pay.money.application.ports import ChangedMeanwhile
+from pay.money.application.ports import OptimisticConcurrencyConflict
 from pay.money.application.transfers import CAREFUL_ATTEMPTS, TransferOrder, transfer_together
 from pay.money.domain.requests import MoneyChangingRequest
 from pay.money.domain.wallet import InsufficientBalance, Wallet, WalletNotFound
@@ -68,12 +68,12 @@ class FakeUnitOfWork:
     ) -> None:
         if self._ledger.keys_stored_meanwhile:
             self._ledger.keys_stored_meanwhile -= 1
-            raise ChangedMeanwhile()
+            raise OptimisticConcurrencyConflict()
         for changed in wallets:
             if self._ledger.wallets[changed.membership_id].version != changed.version - len(changed.changes):
-                raise ChangedMeanwhile(changed.membership_id)
+                raise OptimisticConcurrencyConflict(changed.membership_id)
         if any(key in self._ledger.answers for key, _ in answers):
-            raise ChangedMeanwhile()
+            raise OptimisticConcurrencyConflict()
         for changed in wallets:
             changed.changes.clear()
         self._written = list(wallets)
@@ -189,6 +189,6 @@ async def test_careful_writes_are_tried_a_few_times_then_the_group_fails_whole()
     ledger.keys_stored_meanwhile = CAREFUL_ATTEMPTS
     assert isinstance((await run(ledger, TransferOrder("alice", "bob", 1, key="k")))[0], MoneyChangingRequest)
     ledger.keys_stored_meanwhile = 1 + CAREFUL_ATTEMPTS
-    with pytest.raises(ChangedMeanwhile):
+    with pytest.raises(OptimisticConcurrencyConflict):
         await run(ledger, TransferOrder("alice", "bob", 1, key="other"))
     assert ledger.wallets["alice"].balance == 999 and ledger.commits == 1

@@ -1,16 +1,18 @@
 """Watching a started request never turns into an error that would make the caller start it again."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from pay.money.application import use_cases
 from pay.money.application.transfers import transfer_together
-from pay.money.domain.processes import BankAccount
 from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingRequest
+from pay.money.domain.sagas import BankAccount, SagaTiming
 from pay.platform.batching import Batcher
+from pay.platform.retry import RetryPolicy
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+SECOND = RetryPolicy(timedelta(seconds=1), timedelta(seconds=1))
 
 
 class UnreachableDatabase:
@@ -29,6 +31,7 @@ async def test_a_failing_watch_answers_the_request_as_it_was_started() -> None:
         corporate_account=BankAccount("PAYBANK", "100"),
         balance_limit=10**13,
         transfers=Batcher(partial(transfer_together, UnreachableDatabase, lambda: NOW, 10**13)),  # type: ignore[arg-type]
+        timing=SagaTiming(SECOND, timedelta(seconds=1), timedelta(seconds=1), SECOND, timedelta(seconds=1)),
     )
     started = MoneyChangingRequest.new("r-1", ChangeType.INCREASE, "m-1", 1_000, NOW)
     answered = await use_cases.wait_for_request(deps, started, seconds=1)

@@ -2,7 +2,7 @@
 
 from pay.contracts.clients import BankingClient, NotFound, Rejected, Unavailable
 from pay.money.application.ports import BankingUnavailable, LinkedAccountUnusable
-from pay.money.domain.processes import BankAccount
+from pay.money.domain.sagas import BankAccount
 
 
 class HttpBanking:

@@ -1,14 +1,17 @@
 """Money's HTTP API (SPEC "Money")."""
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from pay.contracts import money as api
 from pay.money.application import use_cases
-from pay.money.application.ports import ChangedMeanwhile
+from pay.money.application.ports import OptimisticConcurrencyConflict, PriorAnswer
 from pay.money.application.use_cases import Dependencies
 from pay.money.domain import requests, wallet
 from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
@@ -24,7 +27,7 @@ ERRORS: ErrorMap = {
     wallet.BalanceLimitExceeded: ProblemSpec(409, "balance-limit-exceeded", "The wallet cannot hold that much"),
     requests.SameWallet: ProblemSpec(422, "same-wallet", "A transfer needs two different wallets"),
     requests.RequestNotFound: ProblemSpec(404, "request-not-found", "No such money changing request"),
-    ChangedMeanwhile: ProblemSpec(
+    OptimisticConcurrencyConflict: ProblemSpec(
         503,
         "changed-meanwhile",
         "The wallets kept changing while this was written: nothing moved",
@@ -62,13 +65,45 @@ def _request(found: requests.MoneyChangingRequest) -> api.MoneyChangingRequest:
     )
 
 
-def _answer(found: requests.MoneyChangingRequest, response: Response) -> api.MoneyChangingRequest:
-    """The final outcome, or 202 and where to poll when it has not ended yet."""
+def _stored(found: requests.MoneyChangingRequest) -> StoredResponse:
+    """The request as answered: 200 once it has ended, else 202 and where to poll."""
     body = _request(found)
-    if not found.is_final:
-        response.status_code = status.HTTP_202_ACCEPTED
-        response.headers["Location"] = body.status_url
-    return body
+    content = body.model_dump_json(by_alias=True).encode()
+    if found.is_final:
+        return StoredResponse(status.HTTP_200_OK, content, {"content-type": "application/json"})
+    headers = {"content-type": "application/json", "location": body.status_url}
+    return StoredResponse(status.HTTP_202_ACCEPTED, content, headers)
+
+
+def _kept_answer(path: str, outcome: object) -> StoredResponse:
+    """What a request with an Idempotency-Key answers for its outcome, kept with its effect for a retry to
+    replay: an ended transfer (200), a started recharge or withdrawal (202), or a refusal."""
+    if isinstance(outcome, requests.MoneyChangingRequest):
+        return _stored(outcome)
+    assert isinstance(outcome, Exception)
+    problem = mapped_problem(outcome, ERRORS)
+    assert problem is not None, outcome
+    return answer_of(problem_response(problem, path))
+
+
+def _key(claim: ClaimedKey, path: str) -> KeptInTransaction | None:
+    return KeptInTransaction(claim, partial(_kept_answer, path)) if claim is not None else None
+
+
+async def _outcome(deps: Dependencies, started: requests.MoneyChangingRequest | PriorAnswer) -> Response:
+    """The outcome of a started recharge or withdrawal once it has ended, or as it stands after the wait.
+
+    A key used before started its request then, and answered 202 in its transaction; a retry answers
+    what that request has come to since, after the same wait. A refusal kept with the key is replayed.
+    """
+    if isinstance(started, requests.MoneyChangingRequest):
+        return answered(_stored(await use_cases.wait_for_request(deps, started, deps.answer_within_seconds)))
+    assert isinstance(started, StoredResponse)
+    if started.status != status.HTTP_202_ACCEPTED:
+        return replayed(started)
+    request_id = api.MoneyChangingRequest.model_validate_json(started.body).money_changing_request_id
+    earlier = await use_cases.get_request(deps, request_id)
+    return replayed(_stored(await use_cases.wait_for_request(deps, earlier, deps.answer_within_seconds)))
 
 
 _LONG_RUNNING: dict[int | str, dict[str, Any]] = {
@@ -92,43 +127,46 @@ async def member_money(
     return [api.MemberMoney(membership_id=key, balance=value) for key, value in found.items()]
 
 
-@router.post("/increase", responses=_LONG_RUNNING)
+@router.post("/increase", response_model=api.MoneyChangingRequest, responses=_LONG_RUNNING)
 async def increase(
-    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, response: Response
-) -> api.MoneyChangingRequest:
+    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey, request: Request
+) -> api.MoneyChangingRequest | Response:
     """Recharge from the member's linked bank account; answers the outcome, or 202 if it takes longer."""
     ensure_may_act_for(principal, body.target_membership_id)
-    started = await use_cases.start_recharge(deps, body.target_membership_id, body.amount)
-    return _answer(await use_cases.wait_for_request(deps, started, deps.answer_within_seconds), response)
+    key = _key(claim, request.url.path)
+    return await _outcome(deps, await use_cases.start_recharge(deps, body.target_membership_id, body.amount, key))
 
 
-@router.post("/increase-async", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/increase-async", response_model=api.MoneyChangingRequest, status_code=status.HTTP_202_ACCEPTED)
 async def increase_async(
-    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, response: Response
-) -> api.MoneyChangingRequest:
+    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey, request: Request
+) -> api.MoneyChangingRequest | Response:
     """Start a recharge and answer at once; poll `statusUrl` for the outcome."""
     ensure_may_act_for(principal, body.target_membership_id)
-    started = await use_cases.start_recharge(deps, body.target_membership_id, body.amount)
-    response.headers["Location"] = f"/money/changing-requests/{started.request_id}"
-    return _request(started)
+    key = _key(claim, request.url.path)
+    started = await use_cases.start_recharge(deps, body.target_membership_id, body.amount, key)
+    if isinstance(started, requests.MoneyChangingRequest):
+        return answered(_stored(started))
+    assert isinstance(started, StoredResponse)
+    return replayed(started)
 
 
-@router.post("/decrease", responses=_LONG_RUNNING)
+@router.post("/decrease", response_model=api.MoneyChangingRequest, responses=_LONG_RUNNING)
 async def decrease(
-    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, response: Response
-) -> api.MoneyChangingRequest:
+    body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey, request: Request
+) -> api.MoneyChangingRequest | Response:
     """Withdraw to the member's linked bank account; the amount is held until the bank paid it out."""
     ensure_may_act_for(principal, body.target_membership_id)
-    started = await use_cases.start_withdrawal(deps, body.target_membership_id, body.amount)
-    return _answer(await use_cases.wait_for_request(deps, started, deps.answer_within_seconds), response)
+    key = _key(claim, request.url.path)
+    return await _outcome(deps, await use_cases.start_withdrawal(deps, body.target_membership_id, body.amount, key))
 
 
 @router.post("/transfer", response_model=api.MoneyChangingRequest)
 async def transfer(
-    body: api.TransferMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey
+    body: api.TransferMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey, request: Request
 ) -> api.MoneyChangingRequest | Response:
     ensure_may_act_for(principal, body.from_membership_id)
-    key = KeptInTransaction(claim, _transfer_answer) if claim is not None else None
+    key = _key(claim, request.url.path)
     outcome = await use_cases.transfer(deps, body.from_membership_id, body.to_membership_id, body.amount, key)
     if isinstance(outcome, requests.MoneyChangingRequest):
         # A keyed transfer sends the answer stored with it, rendered once.
@@ -137,19 +175,8 @@ async def transfer(
     return replayed(outcome)
 
 
-def _transfer_answer(outcome: object) -> StoredResponse:
-    """What a transfer with an Idempotency-Key answers, kept with its effect for a retry to replay."""
-    if isinstance(outcome, requests.MoneyChangingRequest):
-        content = _request(outcome).model_dump_json(by_alias=True).encode()
-        return StoredResponse(status.HTTP_200_OK, content, {"content-type": "application/json"})
-    assert isinstance(outcome, Exception)
-    problem = mapped_problem(outcome, ERRORS)
-    assert problem is not None, outcome
-    return answer_of(problem_response(problem, TRANSFER_PATH))
-
-
-# The busiest endpoint skips FastAPI's per-request work and keeps its keys with its effect (decision 12).
-TRANSFER_PATH = "/money/transfer"
+# Every money-moving route keeps its Idempotency-Key in the transaction of its effect (decision 4); the
+# busiest also skips FastAPI's per-request work (decision 12).
 DIRECT_ROUTES = [transfer]
 
 
@@ -202,7 +229,31 @@ async def summary(_: PrivilegedPrincipal, deps: Deps) -> api.MoneySummary:
         total_balance=found.total_balance,
         total_held=found.total_held,
         pending_requests=found.pending_requests,
-        unfinished_processes=found.unfinished_processes,
+        unfinished_sagas=found.unfinished_sagas,
+    )
+
+
+@router.get("/failed-refunds")
+async def failed_refunds(
+    _: PrivilegedPrincipal,
+    deps: Deps,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> api.FailedRefundPage:
+    """Recharges whose refund the member's bank kept refusing: their money sits in the corporate account,
+    owed to the member (`pay reconcile` names them)."""
+    page = await use_cases.failed_refunds(deps, cursor, limit)
+    return api.FailedRefundPage(
+        items=[
+            api.FailedRefund(
+                money_changing_request_id=saga.request_id,
+                membership_id=saga.membership_id,
+                amount=saga.amount,
+                reason=saga.failure or "",
+            )
+            for saga in page.recharges
+        ],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -227,7 +278,26 @@ async def rebuild_check(_: PrivilegedPrincipal, deps: Deps) -> api.RebuildCheck:
     )
 
 
-@router.get("/{membership_id}")
+def _segment_other_than(names: Iterable[str]) -> str:
+    return "(?!(?:" + "|".join(re.escape(name) for name in sorted(names)) + ")(?:/|$))[^/]+"
+
+
+class _WalletOwner(StringConvertor):
+    """A membership id in a path: any segment but the name of one of money's own paths above. Otherwise
+    `GET /money/transfer` would look up a wallet (401, 404) instead of being the wrong method on a path
+    that exists (405)."""
+
+    regex = _segment_other_than(
+        path.removeprefix(f"{router.prefix}/")
+        for path in (getattr(route, "path", "") for route in router.routes)
+        if path.count("/") == 2 and "{" not in path
+    )
+
+
+register_url_convertor("wallet_owner", _WalletOwner())
+
+
+@router.get("/{membership_id:wallet_owner}")
 async def member_money_of(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> api.MemberMoney:
     ensure_may_act_for(principal, membership_id)
     return _money(await use_cases.get_wallet(deps, membership_id))

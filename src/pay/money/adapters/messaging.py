@@ -4,13 +4,14 @@ from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, Reque
 from pay.contracts.membership import MembershipRegistered
 from pay.money.application import use_cases
 from pay.money.application.use_cases import Dependencies
-from pay.money.domain.processes import BankTransfer
+from pay.money.domain.sagas import FirmBankingRequested
 from pay.platform.broker import Broker
 
 
-def firmbanking_command(process_id: str, transfer: BankTransfer) -> RequestFirmbanking:
+def firmbanking_command(requested: FirmBankingRequested) -> RequestFirmbanking:
+    transfer = requested.transfer
     return RequestFirmbanking(
-        correlation_id=process_id,
+        correlation_id=requested.saga_id,
         transfer_id=transfer.transfer_id,
         from_bank_name=transfer.source.bank_name,
         from_bank_account_number=transfer.source.account_number,

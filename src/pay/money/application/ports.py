@@ -6,8 +6,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from pay.money.domain.processes import BankAccount, BankTransfer, MoneyProcess
 from pay.money.domain.requests import MoneyChangingRequest
+from pay.money.domain.sagas import BankAccount, MoneySaga
 from pay.money.domain.wallet import Wallet, WalletEvent
 
 
@@ -28,7 +28,7 @@ class WalletRepository(Protocol):
 
     async def latest(self, membership_ids: Sequence[str]) -> Mapping[str, Wallet]:
         """The wallets that exist among these as this service last saw them, without a lock: a guess,
-        so a write of one that changed meanwhile raises `ChangedMeanwhile`."""
+        so a write of one that changed meanwhile raises `OptimisticConcurrencyConflict`."""
 
     async def save(self, *wallets: Wallet) -> None:
         """Append the wallets' new events to their journals and store the balances they lead to."""
@@ -57,17 +57,20 @@ class RequestRepository(Protocol):
     async def count_pending(self) -> int: ...
 
 
-class ProcessRepository(Protocol):
-    async def add(self, process: MoneyProcess) -> None: ...
+class SagaRepository(Protocol):
+    async def add(self, saga: MoneySaga) -> None: ...
 
-    async def lock(self, process_id: str, *, skip_locked: bool = False) -> MoneyProcess | None: ...
+    async def lock(self, saga_id: str, *, skip_locked: bool = False) -> MoneySaga | None: ...
 
-    async def save(self, process: MoneyProcess) -> None: ...
+    async def save(self, saga: MoneySaga) -> None: ...
 
     async def count_unfinished(self) -> int: ...
 
+    async def failed_refunds(self, after: str | None, limit: int) -> Sequence[MoneySaga]:
+        """Recharges that failed because the member's bank kept refusing their refund, by saga id after `after`."""
 
-class ChangedMeanwhile(Exception):
+
+class OptimisticConcurrencyConflict(Exception):
     """A write was based on something another transaction changed first: a wallet read with `latest`,
     or an Idempotency-Key stored meanwhile. Nothing of the write was kept."""
 
@@ -80,7 +83,14 @@ class PriorAnswer(Protocol):
     """What an earlier request with the same key was answered: opaque here, the inbound adapter replays it."""
 
 
+class Inbox(Protocol):
+    async def first_delivery(self, consumer: str, message_id: str) -> bool:
+        """Record the message as applied by `consumer`; False if it already was."""
+
+
 class UnitOfWork(Protocol):
+    """One transaction. Its commit also sends the firm banking its sagas asked for."""
+
     @property
     def wallets(self) -> WalletRepository: ...
 
@@ -88,17 +98,18 @@ class UnitOfWork(Protocol):
     def requests(self) -> RequestRepository: ...
 
     @property
-    def processes(self) -> ProcessRepository: ...
+    def sagas(self) -> SagaRepository: ...
 
-    async def first_delivery(self, consumer: str, message_id: str) -> bool:
-        """False when this message was already applied: the caller then does nothing."""
-
-    async def request_bank_transfer(self, process_id: str, transfer: BankTransfer) -> None:
-        """Ask banking for the transfer, sent once this unit of work commits."""
+    @property
+    def inbox(self) -> Inbox: ...
 
     async def earlier_answers(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:
         """None for a new key; otherwise what its earlier request was answered, or the refusal to raise
         for this one. Of a key twice among these, only the first is new."""
+
+    async def keep_answers(self, answers: Sequence[tuple[RequestKey, object]]) -> None:
+        """Store each new key with what its request is answered for this outcome, in this transaction.
+        Raises `OptimisticConcurrencyConflict` when a key was stored meanwhile."""
 
     async def save_transfers(
         self,
@@ -107,7 +118,7 @@ class UnitOfWork(Protocol):
         answers: Sequence[tuple[RequestKey, object]],
     ) -> None:
         """Store a group of transfers at once: their requests, the wallets they changed, and each new key
-        with what its request is answered for its outcome. Raises `ChangedMeanwhile` when a wallet
+        with what its request is answered for its outcome. Raises `OptimisticConcurrencyConflict` when a wallet
         changed or a key was stored meanwhile."""
 
     async def __aenter__(self) -> Self: ...

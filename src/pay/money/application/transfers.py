@@ -9,7 +9,7 @@ together or not at all.
 
 A group is first written on a guess: the wallets as this service last saw them, without locking
 them, and every key new. The journal takes each wallet's next version only once, so when the guess
-was wrong the whole write is refused (`ChangedMeanwhile`) and the group is written again carefully:
+was wrong the whole write is refused (`OptimisticConcurrencyConflict`) and the group is written again carefully:
 keys looked up, wallets locked.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from pay.money.application.ports import ChangedMeanwhile, Clock, PriorAnswer, RequestKey, UnitOfWork
+from pay.money.application.ports import Clock, OptimisticConcurrencyConflict, PriorAnswer, RequestKey, UnitOfWork
 from pay.money.domain import wallet
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest
 from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, Wallet, WalletNotFound
@@ -55,13 +55,13 @@ async def transfer_together(
     now = clock()
     try:
         return await _write_group(uow_factory(), now, balance_limit, orders, careful=False)
-    except (ChangedMeanwhile, _Unsure):
+    except (OptimisticConcurrencyConflict, _Unsure):
         pass
     careful_attempts = 0
     while True:
         try:
             return await _write_group(uow_factory(), now, balance_limit, orders, careful=True)
-        except ChangedMeanwhile:
+        except OptimisticConcurrencyConflict:
             careful_attempts += 1
             if careful_attempts == CAREFUL_ATTEMPTS:
                 _log.warning("%d transfers refused %d times with their wallets locked", len(orders), careful_attempts)

@@ -13,14 +13,23 @@ from pay.money.application.ports import (
     Clock,
     HistoryPage,
     LinkedAccountUnusable,
+    OptimisticConcurrencyConflict,
     PriorAnswer,
     RequestKey,
     UnitOfWork,
 )
 from pay.money.application.transfers import TransferDesk, TransferOrder
-from pay.money.domain.processes import BankAccount, MoneyProcess, ProcessKind, RetryPolicy, Step
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
-from pay.money.domain.wallet import BalanceLimitExceeded, Wallet, WalletNotFound
+from pay.money.domain.sagas import (
+    AccountCheck,
+    BankAccount,
+    Effects,
+    MoneySaga,
+    RechargeSaga,
+    SagaTiming,
+    WithdrawalSaga,
+)
+from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, Wallet, WalletNotFound
 
 _log = logging.getLogger(__name__)
 
@@ -57,9 +66,9 @@ class Dependencies:
     corporate_account: BankAccount
     balance_limit: int
     transfers: TransferDesk
+    timing: SagaTiming
     answer_within_seconds: float = 5.0
-    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
-    wake_processes: Callable[[], None] = lambda: None
+    wake_sagas: Callable[[], None] = lambda: None
     watch: RequestWatch = field(default_factory=RequestWatch)
 
 
@@ -76,7 +85,7 @@ class MoneySummary:
     total_balance: int
     total_held: int
     pending_requests: int
-    unfinished_processes: int
+    unfinished_sagas: int
 
 
 async def open_wallet(deps: Dependencies, membership_id: str) -> Wallet:
@@ -89,7 +98,10 @@ async def open_wallet(deps: Dependencies, membership_id: str) -> Wallet:
 
 async def open_wallet_on_registration(deps: Dependencies, message_id: str, membership_id: str) -> None:
     async with deps.uow() as uow:
-        if await uow.first_delivery(REGISTRATION_CONSUMER, message_id) and await uow.wallets.get(membership_id) is None:
+        if (
+            await uow.inbox.first_delivery(REGISTRATION_CONSUMER, message_id)
+            and await uow.wallets.get(membership_id) is None
+        ):
             await uow.wallets.add(Wallet.open(membership_id, deps.clock()))
         await uow.commit()
 
@@ -138,33 +150,76 @@ async def transfer(
     return await deps.transfers.submit(TransferOrder(source, target, amount, key))
 
 
-async def start_recharge(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
-    """Record the request and its process; the process then charges the member's bank account."""
-    return await _start(deps, ProcessKind.RECHARGE, ChangeType.INCREASE, membership_id, amount)
+async def start_recharge(
+    deps: Dependencies, membership_id: str, amount: int, key: RequestKey | None = None
+) -> MoneyChangingRequest | PriorAnswer:
+    """Record the request and its saga; the saga then charges the member's bank account. A key used
+    before gets its earlier answer and starts nothing."""
+    return await _start(deps, RechargeSaga, ChangeType.INCREASE, membership_id, amount, key)
 
 
-async def start_withdrawal(deps: Dependencies, membership_id: str, amount: int) -> MoneyChangingRequest:
-    """Hold the amount in the wallet, then pay it out to the member's bank account."""
-    return await _start(deps, ProcessKind.WITHDRAWAL, ChangeType.DECREASE, membership_id, amount)
+async def start_withdrawal(
+    deps: Dependencies, membership_id: str, amount: int, key: RequestKey | None = None
+) -> MoneyChangingRequest | PriorAnswer:
+    """Record the request and its saga, which holds the amount in the wallet and pays it out to the bank
+    account. A key used before gets its earlier answer and starts nothing."""
+    return await _start(deps, WithdrawalSaga, ChangeType.DECREASE, membership_id, amount, key)
 
 
 async def _start(
-    deps: Dependencies, kind: ProcessKind, change: ChangeType, membership_id: str, amount: int
-) -> MoneyChangingRequest:
+    deps: Dependencies,
+    saga_type: type[MoneySaga],
+    change: ChangeType,
+    membership_id: str,
+    amount: int,
+    key: RequestKey | None,
+) -> MoneyChangingRequest | PriorAnswer:
+    try:
+        started = await _start_once(deps, saga_type, change, membership_id, amount, key)
+    except OptimisticConcurrencyConflict:
+        # Only a request with the same key, stored meanwhile, refuses the write: now its answer is found.
+        started = await _start_once(deps, saga_type, change, membership_id, amount, key)
+    if isinstance(started, MoneyChangingRequest):
+        deps.wake_sagas()
+    return started
+
+
+async def _start_once(
+    deps: Dependencies,
+    saga_type: type[MoneySaga],
+    change: ChangeType,
+    membership_id: str,
+    amount: int,
+    key: RequestKey | None,
+) -> MoneyChangingRequest | PriorAnswer:
+    """One transaction: the request, its saga, what it does to the wallet, and its key with its answer."""
     now = deps.clock()
     request = MoneyChangingRequest.new(str(uuid.uuid4()), change, membership_id, amount, now)
-    process = MoneyProcess.start(kind, request.request_id, membership_id, amount, deps.corporate_account, now)
+    saga, effects = saga_type.start(request.request_id, membership_id, amount, deps.corporate_account, now)
     async with deps.uow() as uow:
+        if key is not None and (earlier := (await uow.earlier_answers([key]))[0]) is not None:
+            if isinstance(earlier, Exception):
+                raise earlier
+            return earlier
         wallet = (await uow.wallets.lock([membership_id])).get(membership_id)
-        if wallet is None:
-            raise WalletNotFound(membership_id)
-        if kind is ProcessKind.WITHDRAWAL:
-            wallet.hold(amount, request.request_id, now)
+        try:
+            if wallet is None:
+                raise WalletNotFound(membership_id)
+            for effect in effects:
+                effect.apply_to(wallet, request.request_id, now, deps.balance_limit)
+        except (WalletNotFound, InsufficientBalance) as refusal:
+            if key is not None:
+                # Refused by the wallet's rules: the same request is refused again, so its key keeps the refusal.
+                await uow.keep_answers([(key, refusal)])
+                await uow.commit()
+            raise
+        if wallet.changes:
             await uow.wallets.save(wallet)
         await uow.requests.add(request)
-        await uow.processes.add(process)
+        await uow.sagas.add(saga)
+        if key is not None:
+            await uow.keep_answers([(key, request)])
         await uow.commit()
-    deps.wake_processes()
     return request
 
 
@@ -190,91 +245,112 @@ async def wait_for_request(deps: Dependencies, started: MoneyChangingRequest, se
         await deps.watch.pause(started.request_id, min(remaining, 0.25))
 
 
-async def advance_process(deps: Dependencies, process_id: str) -> None:
-    """The process's timer is due: check the linked account, or ask banking again for the pending transfer."""
-    ended: str | None = None
+async def advance_saga(deps: Dependencies, saga_id: str) -> None:
+    """The saga's timer is due: it asks banking again for its transfer, or has the member's account looked up."""
     async with deps.uow() as uow:
         now = deps.clock()
-        process = await uow.processes.lock(process_id, skip_locked=True)
-        if process is None or process.wake_at is None or process.wake_at > now:
+        saga = await uow.sagas.lock(saga_id, skip_locked=True)
+        if saga is None or not saga.is_due(now):
             return
-        if process.step is Step.CHECKING_ACCOUNT:
-            try:
-                account = await deps.banking.linked_account(process.membership_id)
-            except LinkedAccountUnusable as error:
-                process.account_unusable(str(error) or "no-linked-account")
-            except BankingUnavailable:
-                process.banking_unreachable(now, deps.retry_policy)
-            else:
-                await uow.request_bank_transfer(
-                    process.process_id, process.account_found(account, now, deps.retry_policy)
-                )
-        else:
-            await uow.request_bank_transfer(process.process_id, process.still_waiting(now, deps.retry_policy))
-        if process.is_finished:
-            ended = await _conclude(deps, uow, process, now)
-        await uow.processes.save(process)
+        check = saga.wake(now, deps.timing)
+        await uow.sagas.save(saga)
+        await uow.commit()
+    if check is not None:
+        await _check_account(deps, saga_id, check)
+
+
+async def _check_account(deps: Dependencies, saga_id: str, check: AccountCheck) -> None:
+    """Ask banking for the member's account with the saga unlocked (its lease keeps others away), then
+    record the answer if the saga still waits for it."""
+    answer: BankAccount | LinkedAccountUnusable | BankingUnavailable
+    try:
+        answer = await deps.banking.linked_account(check.membership_id)
+    except (LinkedAccountUnusable, BankingUnavailable) as error:
+        answer = error
+    ended: str | None = None
+    async with deps.uow() as uow:
+        saga = await uow.sagas.lock(saga_id)
+        if saga is None or not saga.checks_account(check.attempt):
+            return
+        now = deps.clock()
+        match answer:
+            case BankAccount():
+                effects = saga.account_found(answer, now, deps.timing)
+            case LinkedAccountUnusable():
+                effects = saga.account_unusable(str(answer) or "no-linked-account")
+            case BankingUnavailable():
+                effects = saga.banking_unreachable(now, deps.timing)
+        ended = await _carry_out(deps, uow, saga, effects, now)
         await uow.commit()
     if ended:
         deps.watch.ended(ended)
 
 
 async def bank_transfer_answered(
-    deps: Dependencies, message_id: str, process_id: str, transfer_id: str, failure: str | None
+    deps: Dependencies, message_id: str, saga_id: str, transfer_id: str, failure: str | None
 ) -> None:
-    """Banking's answer to a transfer a process asked for; `failure` is None when the money moved."""
+    """Banking's answer to a transfer a saga asked for; `failure` is None when the money moved."""
     ended: str | None = None
     async with deps.uow() as uow:
-        if not await uow.first_delivery(ANSWER_CONSUMER, message_id):
+        if not await uow.inbox.first_delivery(ANSWER_CONSUMER, message_id):
             return
-        process = await uow.processes.lock(process_id)
-        if process is not None:
+        saga = await uow.sagas.lock(saga_id)
+        if saga is not None and saga.awaits(transfer_id):
             now = deps.clock()
-            answered = (
-                process.transfer_succeeded(transfer_id)
+            effects = (
+                saga.transfer_succeeded(transfer_id)
                 if failure is None
-                else process.transfer_failed(transfer_id, failure)
+                else saga.transfer_failed(transfer_id, failure, now, deps.timing)
             )
-            if answered:
-                ended = await _conclude(deps, uow, process, now)
-                await uow.processes.save(process)
+            ended = await _carry_out(deps, uow, saga, effects, now)
         await uow.commit()
     if ended:
         deps.watch.ended(ended)
-    deps.wake_processes()
 
 
-async def _conclude(deps: Dependencies, uow: UnitOfWork, process: MoneyProcess, now: datetime) -> str | None:
-    """Apply a finished process to the wallet and its request; the request id if the request ended."""
-    request = await uow.requests.get(process.request_id, for_update=True)
-    assert request is not None, f"process {process.process_id} without its request"
-    wallet = (await uow.wallets.lock([process.membership_id])).get(process.membership_id)
-    if process.step is Step.SUCCEEDED and process.kind is ProcessKind.RECHARGE:
+async def _carry_out(
+    deps: Dependencies, uow: UnitOfWork, saga: MoneySaga, effects: Effects, now: datetime
+) -> str | None:
+    """Apply what a step of the saga does to the wallet, store the saga, and end its request when the saga
+    has ended; the request id if it did."""
+    if effects:
+        wallet = (await uow.wallets.lock([saga.membership_id])).get(saga.membership_id)
         try:
             if wallet is None:
-                raise WalletNotFound(process.membership_id)
-            wallet.credit(process.amount, request.request_id, now, deps.balance_limit)
-        except (BalanceLimitExceeded, WalletNotFound) as error:
-            refund = process.credit_impossible(_reason(error), now, deps.retry_policy)
-            await uow.request_bank_transfer(process.process_id, refund)
-            return None
-        request.succeed(now)
-    elif process.step is Step.SUCCEEDED:
-        assert wallet is not None
-        wallet.capture_hold(request.request_id, now)
-        request.succeed(now)
-    else:
-        if process.kind is ProcessKind.WITHDRAWAL and wallet is not None and request.request_id in wallet.holds:
-            wallet.release_hold(request.request_id, now)
-        request.fail(process.failure or "failed", now)
-    if wallet is not None and wallet.changes:
-        await uow.wallets.save(wallet)
+                raise WalletNotFound(saga.membership_id)
+            for effect in effects:
+                effect.apply_to(wallet, saga.request_id, now, deps.balance_limit)
+        except (BalanceLimitExceeded, WalletNotFound) as refusal:
+            saga.effects_refused(_reason(refusal), now, deps.timing)
+        else:
+            saga.effects_applied()
+            await uow.wallets.save(wallet)
+    await uow.sagas.save(saga)
+    if not saga.is_finished:
+        return None
+    request = await uow.requests.get(saga.request_id, for_update=True)
+    assert request is not None, f"saga {saga.saga_id} without its request"
+    request.end(saga.failure, now)
     await uow.requests.save(request)
     return request.request_id
 
 
-def _reason(error: Exception) -> str:
-    return {BalanceLimitExceeded: "balance-limit-exceeded", WalletNotFound: "wallet-not-found"}[type(error)]
+def _reason(refusal: Exception) -> str:
+    return {BalanceLimitExceeded: "balance-limit-exceeded", WalletNotFound: "wallet-not-found"}[type(refusal)]
+
+
+@dataclass(frozen=True)
+class FailedRefundPage:
+    recharges: Sequence[MoneySaga]
+    next_cursor: str | None
+
+
+async def failed_refunds(deps: Dependencies, cursor: str | None, limit: int) -> FailedRefundPage:
+    """Recharges whose refund the member's bank kept refusing: their money sits in the corporate account."""
+    async with deps.uow() as uow:
+        found = await uow.sagas.failed_refunds(cursor, limit + 1)
+    page = found[:limit]
+    return FailedRefundPage(page, page[-1].saga_id if len(found) > limit else None)
 
 
 @dataclass(frozen=True)
@@ -307,5 +383,5 @@ async def summary(deps: Dependencies) -> MoneySummary:
             total_balance,
             total_held,
             await uow.requests.count_pending(),
-            await uow.processes.count_unfinished(),
+            await uow.sagas.count_unfinished(),
         )

@@ -56,6 +56,13 @@ class MoneyChangingRequest:
     def is_final(self) -> bool:
         return self.status is not ChangeStatus.REQUESTED
 
+    def end(self, failure: str | None, now: datetime) -> None:
+        """SUCCEEDED without a failure, FAILED with one."""
+        if failure is None:
+            self.succeed(now)
+        else:
+            self.fail(failure, now)
+
     def succeed(self, now: datetime) -> None:
         self._finish(ChangeStatus.SUCCEEDED, None, now)
 

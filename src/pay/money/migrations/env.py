@@ -1,6 +1,6 @@
 """Alembic's entry point: the schema this service's migrations must produce is the metadata its code uses."""
 
-from pay.money.adapters.db import metadata
+from pay.money.adapters.tables import metadata
 from pay.platform.db import KERNEL_METADATA
 from pay.platform.migrations import run_migrations
 from pay.platform.saga import SAGA_METADATA

@@ -37,35 +37,36 @@ class KeyClaim:
         return self.scope, self.key
 
 
-class KeyRefused(Exception):
-    """The request is not run: the problem says why."""
-
-    problem: Problem
+class KeyRefused(Problem):
+    """The request is not run: the problem it answers says why."""
 
 
 class KeyReused(KeyRefused):
-    problem = Problem(409, "idempotency-key-reuse", "This Idempotency-Key was used with another request")
+    def __init__(self) -> None:
+        super().__init__(409, "idempotency-key-reuse", "This Idempotency-Key was used with another request")
 
 
 class KeyInProgress(KeyRefused):
-    problem = Problem(
-        409,
-        "idempotency-key-in-progress",
-        "A request with this Idempotency-Key is still being processed",
-        headers={"Retry-After": "1"},
-    )
+    def __init__(self) -> None:
+        super().__init__(
+            409,
+            "idempotency-key-in-progress",
+            "A request with this Idempotency-Key is still being processed",
+            headers={"Retry-After": "1"},
+        )
 
 
 class KeyAbandoned(KeyRefused):
     """The first request with this key never stored its answer (its process died): what it did is unknown."""
 
-    problem = Problem(
-        409,
-        "idempotency-key-abandoned",
-        "The first request with this Idempotency-Key stopped before answering",
-        "It may or may not have taken effect, so it is not run again: look up its outcome "
-        "(for example the history) before sending the operation with a new key.",
-    )
+    def __init__(self) -> None:
+        super().__init__(
+            409,
+            "idempotency-key-abandoned",
+            "The first request with this Idempotency-Key stopped before answering",
+            "It may or may not have taken effect, so it is not run again: look up its outcome "
+            "(for example the history) before sending the operation with a new key.",
+        )
 
 
 # What a request meets: None when its key is its own now, else the earlier answer or the refusal to raise.

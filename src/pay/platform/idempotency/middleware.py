@@ -67,7 +67,7 @@ async def _claim_around(
     try:
         stored = await store.claim(claim)
     except KeyRefused as refusal:
-        await problem_response(refusal.problem)(scope, _replaying(body), send)
+        await problem_response(refusal)(scope, _replaying(body), send)
         return
     if stored is not None:
         await replayed(stored)(scope, _replaying(body), send)

@@ -1,4 +1,4 @@
-"""Wallets, their journal, money changing requests and processes.
+"""Wallets, their journal, money changing requests and sagas.
 
 Revision ID: 0001
 Revises:

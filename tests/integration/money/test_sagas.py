@@ -1,19 +1,26 @@
-"""Recharges and withdrawals: the processes behind them, their failures, compensation and crash-resume."""
+"""Recharges and withdrawals: the sagas behind them, their failures, compensation and crash-resume."""
 
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from pay.contracts.banking import FirmbankingSucceeded
+from pay.contracts.banking import FirmbankingSucceeded, RequestFirmbanking
+from pay.contracts.clients import BankClient, MoneyClient
 from pay.contracts.membership import MembershipRegistered
+from pay.platform import auth
 from pay.platform.broker import Broker
+from pay.reconcile import reconcile
 
 from money_support import FakeBanking, Member
-from support import serving
+from support import serving, token_for
 
 
 async def recharge(client: httpx.AsyncClient, member: Member, amount: int, path: str = "increase") -> httpx.Response:
@@ -95,6 +102,125 @@ async def test_a_credit_past_the_wallet_limit_is_refunded_to_the_bank_account(
     refund = next(c for c in banking.commands if c.transfer_id == f"{request_id}-refund")
     assert refund.to_bank_account_number == f"110-{member.membership_id[:8]}"
     assert (await wallet(client, member))["balance"] == 0
+
+
+def refunds_of(banking: FakeBanking, request_id: str) -> list[str]:
+    """The refund transfers money asked for, each once, in order."""
+    asked = (c.transfer_id for c in banking.commands if c.transfer_id.startswith(f"{request_id}-refund"))
+    return list(dict.fromkeys(asked))
+
+
+async def test_a_refund_the_members_bank_keeps_refusing_is_tried_again_then_named_for_an_operator(
+    client: httpx.AsyncClient,
+    money_app: Callable[..., FastAPI],
+    new_member: Callable[..., Any],
+    banking: FakeBanking,
+    admin_headers: dict[str, str],
+    data_dir: Path,
+) -> None:
+    member = await new_member(banking=banking)
+    account = f"110-{member.membership_id[:8]}"
+    banking.refuses = lambda command: "account-closed" if command.to_bank_account_number == account else None
+    try:
+        response = await recharge(client, member, 1_000_001)
+    finally:
+        banking.refuses = lambda _: None
+    failed = response.json()
+    assert failed["status"] == "FAILED"
+    assert failed["reason"] == "balance-limit-exceeded; refund refused: account-closed"
+    request_id = failed["moneyChangingRequestId"]
+    refunds = refunds_of(banking, request_id)
+    assert refunds[:2] == [f"{request_id}-refund", f"{request_id}-refund-2"]
+    assert refunds == [f"{request_id}-refund"] + [f"{request_id}-refund-{n}" for n in range(2, len(refunds) + 1)]
+    assert charges_of(banking, request_id) == [f"{request_id}-charge"]
+    assert (await wallet(client, member))["balance"] == 0
+
+    owed = {
+        "moneyChangingRequestId": request_id,
+        "membershipId": member.membership_id,
+        "amount": 1_000_001,
+        "reason": failed["reason"],
+    }
+    listed = await client.get("/money/failed-refunds?limit=500", headers=admin_headers)
+    assert owed in listed.json()["items"]
+    assert (await client.get("/money/failed-refunds", headers=member.headers)).status_code == 403
+
+    app = money_app(wallet_balance_limit=1_000_000)
+    corporate = {"bankName": "PAYBANK", "bankAccountNumber": "100-0000-0001", "holderName": "Pay", "balance": 0}
+    bank_answer = httpx.MockTransport(lambda _: httpx.Response(200, json={**corporate, "valid": True}))
+    async with (
+        serving(app),
+        MoneyClient(
+            "http://testserver",
+            token=token_for(data_dir, "admin", auth.Role.ADMIN),
+            transport=httpx.ASGITransport(app=app),
+        ) as money,
+        BankClient("http://bank", transport=bank_answer) as bank,
+    ):
+        result = await reconcile(bank, money, "PAYBANK", "100-0000-0001", 0)
+    assert owed == next(
+        refund.model_dump(by_alias=True)
+        for refund in result.failed_refunds
+        if refund.money_changing_request_id == request_id
+    )
+    assert result.owed_by_failed_refunds >= 1_000_001 and not result.holds
+
+
+async def test_a_refund_taken_after_a_refusal_fails_the_recharge_for_its_first_reason(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking, admin_headers: dict[str, str]
+) -> None:
+    member = await new_member(banking=banking)
+    account = f"110-{member.membership_id[:8]}"
+
+    def first_refund_refused(command: RequestFirmbanking) -> str | None:
+        first = command.to_bank_account_number == account and command.transfer_id.endswith("-refund")
+        return "account-frozen" if first else None
+
+    banking.refuses = first_refund_refused
+    try:
+        response = await recharge(client, member, 1_000_001)
+    finally:
+        banking.refuses = lambda _: None
+    assert response.json()["status"] == "FAILED" and response.json()["reason"] == "balance-limit-exceeded"
+    request_id = response.json()["moneyChangingRequestId"]
+    assert refunds_of(banking, request_id) == [f"{request_id}-refund", f"{request_id}-refund-2"]
+    assert charges_of(banking, request_id) == [f"{request_id}-charge", f"{request_id}-refund-2"]
+    listed = await client.get("/money/failed-refunds?limit=500", headers=admin_headers)
+    assert request_id not in {item["moneyChangingRequestId"] for item in listed.json()["items"]}
+
+
+async def test_banking_is_asked_for_the_account_with_the_saga_unlocked_and_leased(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], banking: FakeBanking, database_url: str
+) -> None:
+    member = await new_member(banking=banking)
+    seen: list[str] = []
+
+    async def look_at_the_saga(membership_id: str) -> None:
+        if membership_id != member.membership_id:
+            return
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.begin() as connection:
+                row = (
+                    await connection.execute(
+                        sa.text("SELECT wake_at FROM sagas WHERE data->>'membershipId' = :m FOR UPDATE NOWAIT"),
+                        {"m": membership_id},
+                    )
+                ).one()
+            leased = row.wake_at > datetime.now(UTC) + timedelta(seconds=5)
+            seen.append("unlocked, leased" if leased else "unlocked, due")
+        except sa.exc.DBAPIError:  # NOWAIT: the saga's row is locked
+            seen.append("locked")
+        finally:
+            await engine.dispose()
+
+    banking.during_lookup = look_at_the_saga
+    try:
+        response = await recharge(client, member, 1_000)
+    finally:
+        banking.during_lookup = None
+    assert response.json()["status"] == "SUCCEEDED"
+    assert seen == ["unlocked, leased"]
 
 
 async def test_silence_from_banking_is_met_with_the_same_command_again(
@@ -208,3 +334,9 @@ async def test_registration_opens_a_wallet(
             break
         await asyncio.sleep(0.1)
     assert response.json() == {"membershipId": membership_id, "balance": 0, "heldAmount": 0}
+
+
+async def test_the_summary_keeps_its_public_field_names(client: httpx.AsyncClient, admin_headers: Any) -> None:
+    summary = (await client.get("/money/summary", headers=admin_headers)).json()
+    assert set(summary) == {"wallets", "totalBalance", "totalHeld", "pendingRequests", "unfinishedProcesses"}
+    assert summary["unfinishedProcesses"] >= 0

@@ -1,0 +1,43 @@
+"""Money's own tables (SQLAlchemy Core); the kernel's outbox, inbox, idempotency keys and sagas live beside them."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+wallets = sa.Table(
+    "wallets",
+    metadata,
+    sa.Column("membership_id", sa.String(64), primary_key=True),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.Column("held", sa.BigInteger, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("holds", JSONB, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("held >= 0 AND held <= balance", name="wallet_never_negative"),
+)
+
+wallet_events = sa.Table(
+    "wallet_events",
+    metadata,
+    sa.Column("membership_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+requests = sa.Table(
+    "money_changing_requests",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("change_type", sa.String(20), nullable=False),
+    sa.Column("target_membership_id", sa.String(64), nullable=False, index=True),
+    sa.Column("counterpart_membership_id", sa.String(64)),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
