@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from integration.banking.harness import SLOW_BANK_MS, Account, Services, assert_problem
 from pay.banking.adapters.db import BankingUnitOfWork
+from pay.banking.application import use_cases
 from pay.banking.domain.model import AccountRef, FirmbankingRequest, TransferOrder
 from pay.contracts.bank import TransferStatus
 from pay.contracts.clients import NotFound
@@ -138,6 +139,28 @@ async def test_an_idempotency_key_replays_the_answer_and_moves_money_once(servic
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
     assert_problem(other, 409, "idempotency-key-reuse")
+    assert (await services.balance(source), await services.balance(destination)) == (6_000, 4_000)
+
+
+async def test_a_failure_after_the_request_was_stored_never_frees_its_key(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, destination = await services.account(10_000), await services.account()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+
+    async def lost(*_: object) -> None:
+        raise ConnectionError("the process went away after the commit, before the bank was called")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(use_cases, "_attempt", lost)
+        failed = await services.firmbanking(source, destination, 4_000, **key)
+    again = await services.firmbanking(source, destination, 4_000, **key)
+
+    assert failed.status_code == 500
+    assert again.status_code in (200, 202) and again.headers["idempotent-replayed"] == "true"
+    settled = await services.settled(again.json()["firmbankingRequestId"])
+    assert settled["status"] == "SUCCEEDED", "the request's saga sends what the lost attempt never did"
+    assert len(await services.requests_of(source)) == 1
     assert (await services.balance(source), await services.balance(destination)) == (6_000, 4_000)
 
 

@@ -20,6 +20,7 @@ from pay.banking.domain.model import (
 )
 from pay.contracts.messages import Message
 from pay.platform.db import SqlUnitOfWork, drain_events
+from pay.platform.idempotency.kept import KeptAnswers
 from pay.platform.saga import SagaRecord, SagaStore, sagas
 
 metadata = sa.MetaData()
@@ -237,6 +238,16 @@ class BankingUnitOfWork(SqlUnitOfWork):
     def _open(self) -> None:
         self.accounts = SqlLinkedAccountRepository(self.connection)
         self.requests = SqlFirmbankingRequestRepository(self.connection)
+        self._answers = KeptAnswers(self.connection)
+
+    async def earlier_answer(self, key: object) -> object | None:
+        (earlier,) = await self._answers.earlier([key])
+        if isinstance(earlier, Exception):
+            raise earlier
+        return earlier
+
+    async def keep_answer(self, key: object, outcome: object) -> None:
+        await self._answers.keep([(key, outcome)])
 
     def _new_messages(self) -> Iterator[Message]:
         return drain_events(self.requests.seen, to_message)

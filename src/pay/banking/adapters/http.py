@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from pay.banking.application import use_cases
 from pay.banking.application.ports import BankUnavailable, MembershipUnavailable
@@ -25,6 +25,9 @@ from pay.contracts.banking import (
     RegisteredBankAccount,
 )
 from pay.platform.auth import CurrentPrincipal, Principal, PrivilegedPrincipal, ensure_may_act_for
+from pay.platform.idempotency.kept import KeptInTransaction
+from pay.platform.idempotency.keys import StoredResponse
+from pay.platform.idempotency.middleware import ClaimedKey, answered, replayed
 from pay.platform.problems import ErrorMap, Problem, ProblemSpec
 
 _RETRY_LATER = {"Retry-After": "2"}
@@ -133,6 +136,7 @@ async def get_linked_account(membership_id: str, principal: CurrentPrincipal, de
 
 @router.post(
     "/firmbanking/request",
+    response_model=FirmbankingRequest,
     responses={
         202: {"model": FirmbankingRequest, "description": "Still REQUESTED: poll the URL in `Location`"},
         404: {"description": "The bank knows no such account (`bank-account-not-found`)"},
@@ -143,31 +147,46 @@ async def get_linked_account(membership_id: str, principal: CurrentPrincipal, de
     },
 )
 async def request_firmbanking(
-    body: FirmbankingRequestBody,
-    principal: PrivilegedPrincipal,
-    deps: Deps,
-    response: Response,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
-) -> FirmbankingRequest:
+    body: FirmbankingRequestBody, _: PrivilegedPrincipal, deps: Deps, claim: ClaimedKey
+) -> FirmbankingRequest | Response:
     """Move money between two bank accounts (admins and services).
 
     The request is stored before the bank is called and settled by the bank's answer: 200 with
     SUCCEEDED or FAILED, or 202 with REQUESTED if the bank did not answer in time — it is then
-    settled in the background as soon as the bank answers. Send an `Idempotency-Key` to retry safely.
+    settled by its saga as soon as the bank answers. Send an `Idempotency-Key` to retry safely: it is
+    kept with the request, and a retry answers what the request has come to.
     """
+    key = KeptInTransaction(claim, _started) if claim is not None else None
     # The key names the transfer at the bank too, so a retry after any failure can never move money twice.
-    transfer_id = str(uuid.uuid5(_TRANSFER_IDS, f"{principal.subject}:{idempotency_key}")) if idempotency_key else None
-    request = await use_cases.request_firmbanking(
+    transfer_id = str(uuid.uuid5(_TRANSFER_IDS, f"{claim.scope}:{claim.key}")) if claim is not None else None
+    outcome = await use_cases.request_firmbanking(
         deps,
         model.AccountRef(body.from_bank_name, body.from_bank_account_number),
         model.AccountRef(body.to_bank_name, body.to_bank_account_number),
         body.money_amount,
         transfer_id,
+        key,
     )
-    if not request.is_settled:
-        response.status_code = status.HTTP_202_ACCEPTED
-        response.headers["Location"] = f"{router.prefix}/firmbanking/{request.firmbanking_request_id}"
-    return _firmbanking(request)
+    if isinstance(outcome, model.FirmbankingRequest):
+        return answered(_stored(outcome))
+    assert isinstance(outcome, StoredResponse)
+    started = FirmbankingRequest.model_validate_json(outcome.body)
+    return replayed(_stored(await use_cases.get_firmbanking(deps, started.firmbanking_request_id)))
+
+
+def _started(request: object) -> StoredResponse:
+    """The answer kept with the key in the transaction that stores the request: it has not been sent yet."""
+    assert isinstance(request, model.FirmbankingRequest), request
+    return _stored(request)
+
+
+def _stored(request: model.FirmbankingRequest) -> StoredResponse:
+    """The request as answered: 200 once settled, else 202 and where to poll."""
+    content = _firmbanking(request).model_dump_json(by_alias=True).encode()
+    if request.is_settled:
+        return StoredResponse(status.HTTP_200_OK, content, {"content-type": "application/json"})
+    location = f"{router.prefix}/firmbanking/{request.firmbanking_request_id}"
+    return StoredResponse(status.HTTP_202_ACCEPTED, content, {"content-type": "application/json", "location": location})
 
 
 @router.get(

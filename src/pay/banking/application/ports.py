@@ -73,6 +73,14 @@ class FirmbankingRequestRepository(Protocol):
     async def save(self, request: FirmbankingRequest) -> None: ...
 
 
+class RequestKey(Protocol):
+    """A client's Idempotency-Key for one request, as the inbound adapter passed it on: opaque here."""
+
+
+class PriorAnswer(Protocol):
+    """What an earlier request with the same key was answered: opaque here, the inbound adapter replays it."""
+
+
 class Inbox(Protocol):
     async def first_delivery(self, consumer: str, message_id: str) -> bool:
         """Record the message as applied by `consumer`; False if it already was."""
@@ -87,6 +95,13 @@ class UnitOfWork(Protocol):
 
     @property
     def inbox(self) -> Inbox: ...
+
+    async def earlier_answer(self, key: RequestKey) -> PriorAnswer | None:
+        """What an earlier request with this key was answered; None for a new key. Raises the refusal of
+        this request when the key names another request, or one still running."""
+
+    async def keep_answer(self, key: RequestKey, outcome: object) -> None:
+        """Store the key with what its request is answered for this outcome, in this transaction."""
 
     async def __aenter__(self) -> Self: ...
 

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pay.banking.application.ports import Bank, Clock, Members, UnitOfWork
+from pay.banking.application.ports import Bank, Clock, Members, PriorAnswer, RequestKey, UnitOfWork
 from pay.banking.domain.model import (
     AccountRef,
     BankAnswer,
@@ -80,16 +80,26 @@ async def linked_account(deps: Dependencies, membership_id: str) -> RegisteredBa
 
 
 async def request_firmbanking(
-    deps: Dependencies, source: AccountRef, destination: AccountRef, amount: int, transfer_id: str | None = None
-) -> FirmbankingRequest:
+    deps: Dependencies,
+    source: AccountRef,
+    destination: AccountRef,
+    amount: int,
+    transfer_id: str | None = None,
+    key: RequestKey | None = None,
+) -> FirmbankingRequest | PriorAnswer:
     """The synchronous form: the answer carries the final status, or REQUESTED if the bank did not answer in time.
 
-    A caller that may retry passes its own `transfer_id` (derived from its Idempotency-Key): a retry then
-    finds the request it already made instead of moving the money again.
+    A caller that may retry passes its Idempotency-Key (`key`), kept with the request in the transaction
+    that stores it, and a `transfer_id` derived from it: a retry then gets the earlier answer, or finds
+    the request it already made, instead of moving the money again.
 
     Both accounts are checked at the bank first, so a request naming an unknown or unusable account
     is refused and nothing is stored.
     """
+    if key is not None:
+        async with deps.uow() as uow:
+            if (earlier := await uow.earlier_answer(key)) is not None:
+                return earlier
     if source == destination:
         raise SameAccount(str(source))
     for account in (source, destination):
@@ -103,6 +113,9 @@ async def request_firmbanking(
                 raise TransferIdReused(order.transfer_id)
             # A retry of a request that already exists: never a second transfer; its saga settles it.
             return holder
+        if key is not None:
+            # Another request with this key would have met the same transfer id above: the key is free.
+            await uow.keep_answer(key, request)
         await uow.commit()
     return await _attempt(deps, request)
 

@@ -22,18 +22,14 @@ from pay.money.adapters.wallet_repository import (
 from pay.money.application.ports import OptimisticConcurrencyConflict
 from pay.money.domain.requests import MoneyChangingRequest
 from pay.money.domain.wallet import Wallet
-from pay.platform.db import SqlUnitOfWork, drain_events, rows_parameter, utcnow
-from pay.platform.idempotency.kept import ANSWERS_PARAMETER, STORE_ANSWERED_KEYS_SQL, KeptAnswers
+from pay.platform.db import SqlUnitOfWork, drain_events, rows_parameter
+from pay.platform.idempotency.kept import ANSWERS_PARAMETER, STORE_ANSWERED_KEYS_SQL, KeptAnswers, KeyStoredMeanwhile
 
 # A group of transfers in one round trip: journal events, requests, keys with their answers and balances.
 _SAVE_TRANSFERS = sa.text(
     f"WITH appended AS ({EVENTS_SQL}), added AS ({REQUESTS_SQL}), answered AS ({STORE_ANSWERED_KEYS_SQL}), "
     f"{LOCKED_SQL} {FOLDS_SQL}"
 ).bindparams(*WALLET_PARAMETERS, rows_parameter("requests"), ANSWERS_PARAMETER)
-
-_KEEP_ANSWERS = sa.text(STORE_ANSWERED_KEYS_SQL).bindparams(
-    ANSWERS_PARAMETER, sa.bindparam("now", type_=sa.DateTime(timezone=True))
-)
 
 
 class MoneyUnitOfWork(SqlUnitOfWork):
@@ -74,10 +70,9 @@ class MoneyUnitOfWork(SqlUnitOfWork):
         return await self._answers.earlier(keys)
 
     async def keep_answers(self, answers: Sequence[tuple[object, object]]) -> None:
-        values = {"answers": self._answers.answer_rows(answers), "now": utcnow()}
         try:
-            await self.connection.execute(_KEEP_ANSWERS, values)
-        except sa.exc.IntegrityError as error:  # a key's primary key: stored meanwhile
+            await self._answers.keep(answers)
+        except KeyStoredMeanwhile as error:
             raise OptimisticConcurrencyConflict() from error
 
     async def save_transfers(

@@ -5,8 +5,10 @@ and no failure after the commit can free the key."""
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from pay.platform.db import utcnow
 from pay.platform.idempotency.keys import KeyClaim, KeyResolution, StoredResponse, resolve
 from pay.platform.idempotency.store import ANSWERS_PARAMETER, answer_rows, find_keys
 
@@ -22,7 +24,14 @@ STORE_ANSWERED_KEYS_SQL = """
         AS a(scope text, key text, request_hash text, status int, body text, headers jsonb)
     ORDER BY a.scope, a.key
 """
-__all__ = ["ANSWERS_PARAMETER", "STORE_ANSWERED_KEYS_SQL", "KeptAnswers", "KeptInTransaction"]
+_STORE_ANSWERED_KEYS = sa.text(STORE_ANSWERED_KEYS_SQL).bindparams(
+    ANSWERS_PARAMETER, sa.bindparam("now", type_=sa.DateTime(timezone=True))
+)
+__all__ = ["ANSWERS_PARAMETER", "STORE_ANSWERED_KEYS_SQL", "KeptAnswers", "KeptInTransaction", "KeyStoredMeanwhile"]
+
+
+class KeyStoredMeanwhile(Exception):
+    """A request with the same key stored it after it was looked up: its transaction cannot commit."""
 
 
 @dataclass
@@ -58,6 +67,16 @@ class KeptAnswers:
         claims = [_kept(call).claim for call in calls]
         stored = await find_keys(self._connection, claims)
         return resolve(claims, stored, new={claim.name for claim in claims if claim.name not in stored})
+
+    async def keep(self, outcomes: Sequence[tuple[object, object]]) -> None:
+        """Store each keyed call's key with the answer to its outcome, in the caller's transaction, in a
+        statement of its own (`answer_rows` gives the same to a statement that also stores the effect)."""
+        try:
+            await self._connection.execute(
+                _STORE_ANSWERED_KEYS, {"answers": self.answer_rows(outcomes), "now": utcnow()}
+            )
+        except sa.exc.IntegrityError as error:  # the key's primary key
+            raise KeyStoredMeanwhile() from error
 
     def answer_rows(self, outcomes: Sequence[tuple[object, object]]) -> str:
         """The value of `ANSWERS_PARAMETER` that stores each keyed call's key with the answer to its outcome."""
