@@ -174,7 +174,6 @@ class SqlUnitOfWork:
     """
 
     connection: AsyncConnection
-    outbox: Outbox
     inbox: Inbox
 
     def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None] = lambda: None) -> None:
@@ -187,7 +186,7 @@ class SqlUnitOfWork:
         self.connection.info[_FAILED] = False
         self.connection.info[_SAVEPOINTS] = []
         await self.connection.begin()
-        self.outbox = Outbox(self.connection)
+        self._outbox = Outbox(self.connection)
         self.inbox = Inbox(self.connection)
         self._open()
         return self
@@ -213,7 +212,7 @@ class SqlUnitOfWork:
         if self.connection.info[_FAILED]:
             raise StatementFailed()
         for message in self._new_messages():
-            await self.outbox.add(message)
+            await self._outbox.add(message)
         await self.connection.commit()
-        if self.outbox.written:
+        if self._outbox.written:
             self._on_commit()

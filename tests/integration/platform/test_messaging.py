@@ -3,7 +3,7 @@
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import nats
@@ -49,6 +49,16 @@ async def unpublished(engine: AsyncEngine) -> int:
         return int((await connection.execute(statement)).scalar_one())
 
 
+class PingingUnitOfWork(SqlUnitOfWork):
+    """Messages leave a unit of work the one way: drained from what it recorded, when it commits."""
+
+    def _open(self) -> None:
+        self.sent: list[Message] = []
+
+    def _new_messages(self) -> Iterator[Message]:
+        return iter(self.sent)
+
+
 async def test_only_committed_messages_leave_and_each_is_applied_once(engine: AsyncEngine, broker: Broker) -> None:
     received: list[str] = []
 
@@ -64,11 +74,11 @@ async def test_only_committed_messages_leave_and_each_is_applied_once(engine: As
     relay = OutboxRelay(engine, broker.publish)
 
     committed, rolled_back = Pinged(ping_id=str(uuid.uuid4())), Pinged(ping_id=str(uuid.uuid4()))
-    async with SqlUnitOfWork(engine) as uow:
-        await uow.outbox.add(committed)
+    async with PingingUnitOfWork(engine) as uow:
+        uow.sent.append(committed)
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
-        await uow.outbox.add(rolled_back)
+    async with PingingUnitOfWork(engine) as uow:
+        uow.sent.append(rolled_back)
     assert await relay.publish_pending() == 1
     # A relay that crashed after publishing but before marking would publish the same message again.
     await broker.publish_message(committed)
