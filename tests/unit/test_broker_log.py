@@ -1,0 +1,17 @@
+"""The broker's log: what FastStream reports that needs attention, and nothing an idle pull says."""
+
+import logging
+
+from structlog.testing import capture_logs
+
+from pay.platform.broker import _QuietLogger
+
+
+def test_an_idle_pull_that_timed_out_is_no_failure_but_a_real_one_is_logged() -> None:
+    logger = _QuietLogger()
+    with capture_logs() as logged:
+        logger.log(logging.ERROR, "Task-7 raised an exception, retrying...", exc_info=TimeoutError())
+        logger.log(logging.INFO, "message received")
+        logger.log(logging.ERROR, "Task-8 raised an exception, retrying...", exc_info=RuntimeError("broken"))
+
+    assert [entry["event"] for entry in logged] == ["Task-8 raised an exception, retrying..."]
