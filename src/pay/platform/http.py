@@ -112,7 +112,10 @@ class ServiceApp(FastAPI):
 
     def keeps_answers(self, scope: Scope) -> bool:
         """Whether the request is for a route that keeps its Idempotency-Key answer in its own transaction."""
-        return any(route.matches(scope)[0] is Match.FULL for route in self._routes_keeping_answers)
+        fixed, with_parameters = self._routes_keeping_answers
+        return (scope["method"], scope["path"]) in fixed or any(
+            route.matches(scope)[0] is Match.FULL for route in with_parameters
+        )
 
     def _kernel_middleware(self, service: str) -> list[Middleware]:
         """Outermost first: every request gets an id and is measured, then its Idempotency-Key is applied."""
@@ -122,9 +125,17 @@ class ServiceApp(FastAPI):
         ]
 
     @cached_property
-    def _routes_keeping_answers(self) -> list[RouteContext]:
-        # Known once every router is included: the first request comes after that.
-        return [route for route in self._api_routes() if claimed_key in _dependencies(route.dependant)]
+    def _routes_keeping_answers(self) -> tuple[set[tuple[str, str]], list[RouteContext]]:
+        """The method and path of each such route on a fixed path, looked up at once; the others, matched.
+        Known once every router is included: the first request comes after that."""
+        keeping = [route for route in self._api_routes() if claimed_key in _dependencies(route.dependant)]
+        fixed = {
+            (method, route.path)
+            for route in keeping
+            if route.path is not None and not route.param_convertors
+            for method in route.methods or ()
+        }
+        return fixed, [route for route in keeping if route.param_convertors]
 
     def _route_of(self, endpoint: Endpoint) -> RouteContext:
         found = [route for route in self._api_routes() if route.endpoint is endpoint]
