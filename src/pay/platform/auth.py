@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
-from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from pay.platform.problems import Problem
@@ -166,7 +165,8 @@ def bearer_principal(scope: Scope, verifier: TokenVerifier | None) -> Principal 
     known = scope.get(_VERIFIED_PRINCIPAL)
     if isinstance(known, Principal):
         return known
-    scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+    authorization = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
     if verifier is None or scheme.lower() != "bearer" or not token:
         return None
     try:

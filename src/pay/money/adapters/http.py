@@ -133,7 +133,7 @@ async def increase(
 ) -> api.MoneyChangingRequest | Response:
     """Recharge from the member's linked bank account; answers the outcome, or 202 if it takes longer."""
     ensure_may_act_for(principal, body.target_membership_id)
-    key = _key(claim, request.url.path)
+    key = _key(claim, request.scope["path"])
     return await _outcome(deps, await use_cases.start_recharge(deps, body.target_membership_id, body.amount, key))
 
 
@@ -143,7 +143,7 @@ async def increase_async(
 ) -> api.MoneyChangingRequest | Response:
     """Start a recharge and answer at once; poll `statusUrl` for the outcome."""
     ensure_may_act_for(principal, body.target_membership_id)
-    key = _key(claim, request.url.path)
+    key = _key(claim, request.scope["path"])
     started = await use_cases.start_recharge(deps, body.target_membership_id, body.amount, key)
     if isinstance(started, requests.MoneyChangingRequest):
         return answered(_stored(started))
@@ -157,7 +157,7 @@ async def decrease(
 ) -> api.MoneyChangingRequest | Response:
     """Withdraw to the member's linked bank account; the amount is held until the bank paid it out."""
     ensure_may_act_for(principal, body.target_membership_id)
-    key = _key(claim, request.url.path)
+    key = _key(claim, request.scope["path"])
     return await _outcome(deps, await use_cases.start_withdrawal(deps, body.target_membership_id, body.amount, key))
 
 
@@ -166,7 +166,7 @@ async def transfer(
     body: api.TransferMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey, request: Request
 ) -> api.MoneyChangingRequest | Response:
     ensure_may_act_for(principal, body.from_membership_id)
-    key = _key(claim, request.url.path)
+    key = _key(claim, request.scope["path"])
     outcome = await use_cases.transfer(deps, body.from_membership_id, body.to_membership_id, body.amount, key)
     if isinstance(outcome, requests.MoneyChangingRequest):
         # A keyed transfer sends the answer stored with it, rendered once.
