@@ -12,6 +12,7 @@ import sqlalchemy as sa
 import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -20,10 +21,13 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pay.platform.auth import authenticate, require_privileged
 from pay.platform.direct import DirectRoute
 from pay.platform.idempotency.middleware import IdempotencyMiddleware, claimed_key
 from pay.platform.kernel import Kernel
-from pay.platform.problems import ErrorMap, Problem, install_problem_handlers
+from pay.platform.limits import RequestLimitsMiddleware
+from pay.platform.problems import PROBLEM_MEDIA_TYPE, ErrorMap, Problem, install_problem_handlers
+from pay.platform.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -93,17 +97,17 @@ class ServiceApp(FastAPI):
 
     _direct: Mapping[tuple[str, str], ASGIApp] = MappingProxyType({})
 
-    def use_kernel_middleware(self, service: str) -> None:
-        for middleware in reversed(self._kernel_middleware(service)):
+    def use_kernel_middleware(self, settings: Settings) -> None:
+        for middleware in reversed(self._kernel_middleware(settings)):
             self.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
 
-    def answer_directly(self, endpoints: Sequence[Endpoint], error_map: ErrorMap, service: str) -> None:
+    def answer_directly(self, endpoints: Sequence[Endpoint], error_map: ErrorMap, settings: Settings) -> None:
         """Call after the problem handlers are installed: an unexpected error is answered by theirs."""
         direct: dict[tuple[str, str], ASGIApp] = {}
         for endpoint in endpoints:
             route = DirectRoute(self._route_of(endpoint))
             stack: ASGIApp = partial(self._answer, route, error_map)
-            for middleware in reversed(self._kernel_middleware(service)):
+            for middleware in reversed(self._kernel_middleware(settings)):
                 stack = middleware.cls(stack, *middleware.args, **middleware.kwargs)
             direct[(route.method, route.path)] = ServerErrorMiddleware(
                 stack, handler=self.exception_handlers[Exception]
@@ -117,11 +121,19 @@ class ServiceApp(FastAPI):
             route.matches(scope)[0] is Match.FULL for route in with_parameters
         )
 
-    def _kernel_middleware(self, service: str) -> list[Middleware]:
-        """Outermost first: every request gets an id and is measured, then its Idempotency-Key is applied."""
+    def serves(self, scope: Scope) -> bool:
+        """Whether a route answers the request's method on its path (else it is 404 or 405, whatever it carries)."""
+        return (scope["method"], scope["path"]) in self._direct or any(
+            route.matches(scope)[0] is Match.FULL for route in iter_route_contexts(self.routes)
+        )
+
+    def _kernel_middleware(self, settings: Settings) -> list[Middleware]:
+        """Outermost first: every request gets an id and is measured, then it is held to the kernel's limits
+        (before anything reads its body), then its Idempotency-Key is applied."""
         return [
-            Middleware(RequestContextMiddleware, service=service),
-            Middleware(IdempotencyMiddleware, keeps_answers=self.keeps_answers),
+            Middleware(RequestContextMiddleware, service=settings.service),
+            Middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(IdempotencyMiddleware, keeps_answers=self.keeps_answers, serves=self.serves),
         ]
 
     @cached_property
@@ -148,17 +160,98 @@ class ServiceApp(FastAPI):
         return (route for route in iter_route_contexts(self.routes) if isinstance(route.original_route, APIRoute))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        direct = self._direct.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
-        if direct is None:
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        scope["app"] = self
-        await direct(scope, receive, send)
+        direct = self._direct.get((scope["method"], scope["path"]))
+        answered = False
+
+        async def send_noting_the_end(message: Message) -> None:
+            nonlocal answered
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+
+        try:
+            if direct is None:
+                await super().__call__(scope, receive, send_noting_the_end)
+            else:
+                scope["app"] = self
+                await direct(scope, receive, send_noting_the_end)
+        except Exception:
+            # Starlette's guard answers an unexpected error (500 problem+json, logged by the kernel's
+            # handler) and then raises it again, and the server would drop the connection without a
+            # word. An answer sent whole leaves the connection usable; only a half-sent one is raised.
+            if not answered:
+                raise
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, plus what the kernel answers on a route from what the route depends on."""
+        if self.openapi_schema is None:
+            document = super().openapi()
+            for route in self._api_routes():
+                operations = document.get("paths", {}).get(route.path_format, {})
+                for method in route.methods or ():
+                    operation = operations.get(method.lower())
+                    if operation is not None:
+                        _document_kernel_answers(route, operation)
+        return self.openapi_schema or super().openapi()
 
     @staticmethod
     async def _answer(route: DirectRoute, error_map: ErrorMap, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = route
         await route.answer(scope, receive, send, error_map)
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "code"],
+}
+_IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "1 to 200 printable ASCII characters; a retry with the same key and body answers the same",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+
+
+def _kernel_answers(route: RouteContext) -> dict[str, str]:
+    """The statuses the kernel itself may answer on a route, from what the route depends on."""
+    dependencies = set(_dependencies(route.dependant))
+    answers: dict[str, str] = {}
+    if authenticate in dependencies:
+        answers["401"] = "Authentication required"
+    if require_privileged in dependencies:
+        answers["403"] = "Forbidden"
+    if claimed_key in dependencies:
+        answers["409"] = "Idempotency-Key in progress, reused with another request, or abandoned"
+        answers["503"] = "Service unavailable: retry with the same Idempotency-Key"
+    if route.body_field is not None:
+        answers["413"] = "Payload too large"
+    if route.body_field is not None or get_flat_params(route.dependant):
+        answers["422"] = "Invalid request"
+    return answers
+
+
+def _document_kernel_answers(route: RouteContext, operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status, description in _kernel_answers(route).items():
+        responses.setdefault(
+            status, {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_SCHEMA}}}
+        )
+    if claimed_key in set(_dependencies(route.dependant)):
+        parameters = operation.setdefault("parameters", [])
+        if not any(parameter.get("name") == "Idempotency-Key" for parameter in parameters):
+            parameters.append(_IDEMPOTENCY_KEY_PARAMETER)
 
 
 def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -235,6 +328,6 @@ def create_app(
     app.include_router(_health_router(kernel))
     for router in routers:
         app.include_router(router)
-    app.use_kernel_middleware(kernel.settings.service)
-    app.answer_directly(direct_routes, error_map, kernel.settings.service)
+    app.use_kernel_middleware(kernel.settings)
+    app.answer_directly(direct_routes, error_map, kernel.settings)
     return app

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=20, ge=1, le=200)
     log_level: str = "INFO"
     workers: int = Field(default=1, ge=1, le=16, description="Processes serving this service's port")
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body accepted; a larger one is 413"
+    )
 
     # The platform's signing key pair: services verify with the public key; the private one signs.
     jwt_private_key: SecretStr | None = None

@@ -9,11 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Response
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.contracts.types import Amount
+from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal
 from pay.platform.db import idempotency_keys
 from pay.platform.http import create_app
 from pay.platform.idempotency.keys import KeyClaim, KeyInProgress, KeyReused, request_fingerprint
@@ -23,7 +25,7 @@ from pay.platform.kernel import Kernel
 from pay.platform.problems import ProblemSpec
 from pay.platform.settings import Settings
 
-from support import provision, serving
+from support import provision
 
 
 class Overdrawn(Exception):
@@ -39,8 +41,13 @@ class KeyEcho(BaseModel):
     route: str
 
 
+class Text(BaseModel):
+    text: str
+    notes: list[str] = []
+
+
 @pytest.fixture(scope="module")
-async def client(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+async def kernel_app(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
     # Any service's history creates the kernel's tables; the bank simulator's is the smallest.
     database_url = await provision(pg, "pay.bank", "kernel_http")
     settings = Settings(service="test", database_url=database_url, data_dir=tmp_path_factory.mktemp("k"))
@@ -70,6 +77,26 @@ async def client(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
     async def answered_directly(body: Charge, claim: ClaimedKey) -> KeyEcho:
         return KeyEcho(key=claim.key if claim is not None else None, route="direct")
 
+    @router.post("/texts")
+    async def take_text(body: Text) -> Text:
+        return body
+
+    @router.get("/texts/{name}")
+    async def read_text(name: str, q: str = "") -> dict[str, str]:
+        return {"name": name, "q": q}
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("unexpected")
+
+    @router.post("/members")
+    async def for_members(body: Charge, principal: CurrentPrincipal) -> None:
+        return None
+
+    @router.get("/admin")
+    async def for_admins(principal: PrivilegedPrincipal) -> None:
+        return None
+
     app = create_app(
         kernel,
         title="test",
@@ -77,7 +104,14 @@ async def client(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
         direct_routes=[answered_directly],
         error_map={Overdrawn: ProblemSpec(409, "insufficient-balance", "Not enough money")},
     )
-    async with serving(app) as client:
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(scope="module")
+async def client(kernel_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=kernel_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
 
@@ -241,3 +275,144 @@ async def test_a_direct_route_takes_its_path_and_method_from_its_registered_rout
     assert (await client.post("/direct", json={"amount": 1})).json() == {"key": None, "route": "direct"}
     assert (await client.get("/direct")).status_code == 405
     assert "/direct" in (await client.get("/openapi.json")).json()["paths"]
+
+
+# Issue 11: what an outside fuzzer found. Each class is refused once, by the kernel, on every route.
+
+
+@pytest.mark.parametrize("path", ["/texts", "/charges", "/direct"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"text": "a\\u0000b"}',
+        '{"text": "ok", "notes": ["fine", "nul\\u0000"]}',
+        '{"amount": 1, "te\\u0000xt": "key with a NUL"}',
+    ],
+)
+async def test_a_nul_in_any_string_of_a_json_body_is_invalid(client: httpx.AsyncClient, path: str, body: str) -> None:
+    response = await client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["code"] == "validation-error"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_json_body_in_utf16_with_a_nul_is_invalid_too(client: httpx.AsyncClient) -> None:
+    body = '{"text": "a\u0000b"}'.encode("utf-16")
+    response = await client.post("/texts", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+
+
+async def test_an_escaped_backslash_before_u0000_is_not_a_nul(client: httpx.AsyncClient) -> None:
+    response = await client.post("/texts", json={"text": "C:\\u0000"})
+    assert response.status_code == 200 and response.json()["text"] == "C:\\u0000"
+
+
+@pytest.mark.parametrize("url", ["/texts/a%00b", "/texts/ok?q=a%00", "/texts/ok?a%00=1"])
+async def test_a_nul_in_a_path_or_query_is_a_bad_request(client: httpx.AsyncClient, url: str) -> None:
+    response = await client.get(url)
+    assert response.status_code == 400 and response.json()["code"] == "bad-request"
+    assert (await client.get("/texts/ok?q=fine")).json() == {"name": "ok", "q": "fine"}
+
+
+@pytest.mark.parametrize("path", ["/texts", "/charges", "/direct", "/members", "/nowhere"])
+@pytest.mark.parametrize("depth", [100, 1000, 100_000])
+async def test_deeply_nested_json_is_refused_not_a_crash(client: httpx.AsyncClient, path: str, depth: int) -> None:
+    body = "[" * depth + "]" * depth
+    response = await client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["code"] == "validation-error"
+    untyped = await client.post(path, content=body)
+    assert untyped.status_code == 422 and untyped.json()["code"] == "validation-error"
+
+
+async def test_json_nested_within_the_limit_still_reaches_the_route(client: httpx.AsyncClient) -> None:
+    notes = {"text": "x", "notes": [], "extra": [[[[["deep"]]]]]}
+    assert (await client.post("/texts", json=notes)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/charges", "/direct", "/members"])
+async def test_a_body_larger_than_the_limit_is_413(client: httpx.AsyncClient, path: str) -> None:
+    big = b'{"amount": 1, "pad": "' + b"x" * (1024 * 1024) + b'"}'
+    response = await client.post(path, content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["code"] == "payload-too-large"
+
+    async def streamed() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 65536
+
+    chunked = await client.post(path, content=streamed(), headers={"content-type": "application/json"})
+    assert chunked.status_code == 413 and chunked.json()["code"] == "payload-too-large"
+
+
+@pytest.mark.parametrize("path", ["/charges", "/direct"])
+async def test_a_wrong_method_is_405_even_with_an_idempotency_key(client: httpx.AsyncClient, path: str) -> None:
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    assert (await client.post(path, json={"amount": 5}, headers=headers)).status_code in (200, 201)
+    for _ in range(2):
+        wrong = await client.put(path, json={"amount": 5}, headers=headers)
+        assert wrong.status_code == 405 and wrong.json()["code"] == "method-not-allowed"
+        assert "idempotent-replayed" not in wrong.headers
+
+
+async def test_the_openapi_document_names_what_the_kernel_answers(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    members = paths["/members"]["post"]["responses"]
+    assert {"401", "413", "422"} <= members.keys() and "403" not in members
+    assert members["401"]["content"].keys() == {"application/problem+json"}
+    assert {"401", "403"} <= paths["/admin"]["get"]["responses"].keys()
+    for path in ("/kept", "/direct"):
+        operation = paths[path]["post"]
+        assert {"409", "413", "422", "503"} <= operation["responses"].keys()
+        assert "401" not in operation["responses"]
+        assert [p["name"] for p in operation["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
+    assert "422" in paths["/texts/{name}"]["get"]["responses"]
+    live = paths["/health/live"]["get"]["responses"]
+    assert live.keys() == {"200"}
+    assert "parameters" not in paths["/charges"]["post"]
+
+
+@pytest.fixture(scope="module")
+async def server(kernel_app: FastAPI) -> AsyncIterator[str]:
+    """The tiny app behind a real uvicorn on a free port, to see what goes over the connection."""
+    config = uvicorn.Config(kernel_app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    running = uvicorn.Server(config)
+    task = asyncio.create_task(running.serve())
+    while not running.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.01)
+    port = running.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        await task
+
+
+def _local_port(response: httpx.Response) -> int:
+    return int(response.extensions["network_stream"].get_extra_info("client_addr")[1])
+
+
+async def test_an_unexpected_error_is_a_500_problem_and_the_connection_stays_usable(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server, limits=httpx.Limits(max_connections=1)) as one_connection:
+        ports = []
+        for path in ("/health/live", "/boom", "/health/live"):
+            answer = await one_connection.get(path)
+            ports.append(_local_port(answer))
+            if path == "/boom":
+                failed = answer
+    assert failed.status_code == 500 and failed.json()["code"] == "internal-error"
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert answer.status_code == 200
+    assert ports[0] == ports[1] == ports[2], "the same connection throughout"
+
+
+async def test_a_body_announced_too_large_is_refused_before_it_is_sent(server: str) -> None:
+    host, port = server.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(
+            b"POST /charges HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{"
+        )
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert b"connection: close" in head.lower()

@@ -32,15 +32,20 @@ _INVALID_KEY = Problem(
 
 
 class IdempotencyMiddleware:
-    """`keeps_answers(scope)`: whether the route the request is for keeps its answer itself."""
+    """`keeps_answers(scope)`: whether the route the request is for keeps its answer itself;
+    `serves(scope)`: whether any route answers the request's method and path. A request no route
+    answers is left to the app (404, 405): its key is neither read nor claimed."""
 
-    def __init__(self, app: ASGIApp, *, keeps_answers: Callable[[Scope], bool]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, keeps_answers: Callable[[Scope], bool], serves: Callable[[Scope], bool]
+    ) -> None:
         self.app = app
         self._keeps_answers = keeps_answers
+        self._serves = serves
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_key = dict(scope["headers"]).get(HEADER, b"") if scope["type"] == "http" else b""
-        if not raw_key or scope["method"] not in _METHODS:
+        if not raw_key or scope["method"] not in _METHODS or not self._serves(scope):
             await self.app(scope, receive, send)
             return
         if len(raw_key) > MAX_KEY_LENGTH or not _PRINTABLE_ASCII.fullmatch(raw_key):
