@@ -243,6 +243,38 @@ async def test_history_is_newest_first_and_paged(
     assert future.json()["items"] == []
 
 
+@pytest.mark.parametrize("cursor", ["2147483648", "9999999999", "99999999999"])
+async def test_a_history_cursor_past_what_the_database_holds_is_invalid(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], cursor: str
+) -> None:
+    alice = await new_member()
+    response = await client.get(f"/money/history/{alice.membership_id}?cursor={cursor}", headers=alice.headers)
+    assert response.status_code == 422 and response.json()["code"] == "validation-error"
+    largest = await client.get(f"/money/history/{alice.membership_id}?cursor=2147483647", headers=alice.headers)
+    assert largest.status_code == 200
+
+
+async def test_a_transfer_with_the_wrong_method_is_405_even_with_an_idempotency_key(
+    client: httpx.AsyncClient, new_member: Callable[..., Any]
+) -> None:
+    alice, bob = await new_member(), await new_member()
+    body = {"fromMembershipId": alice.membership_id, "toMembershipId": bob.membership_id, "amount": 1}
+    headers = alice.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    for _ in range(2):
+        response = await client.put("/money/transfer", json=body, headers=headers)
+        assert response.status_code == 405 and response.json()["code"] == "method-not-allowed"
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "idempotent-replayed" not in response.headers, "a request no route answers claims no key"
+
+
+async def test_money_moving_routes_declare_their_idempotency_key(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in ("/money/transfer", "/money/increase", "/money/increase-async", "/money/decrease"):
+        operation = paths[path]["post"]
+        assert "Idempotency-Key" in [parameter["name"] for parameter in operation["parameters"]], path
+        assert {"401", "409", "413", "422", "503"} <= operation["responses"].keys(), path
+
+
 async def test_batch_balances_are_for_services_and_admins(
     client: httpx.AsyncClient, new_member: Callable[..., Any], admin_headers: dict[str, str]
 ) -> None:

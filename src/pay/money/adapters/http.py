@@ -191,6 +191,14 @@ async def changing_request(request_id: str, principal: CurrentPrincipal, deps: D
     return _request(found)
 
 
+# A wallet event's version, which the database holds as an int4: 0 to 2,147,483,647, written so that a
+# larger number is refused here (422) and never reaches the database.
+_HISTORY_CURSOR = (
+    r"^(?:[0-9]{1,9}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+    r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])$"
+)
+
+
 @router.get("/history/{membership_id}")
 async def history(
     membership_id: str,
@@ -198,7 +206,7 @@ async def history(
     deps: Deps,
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,10}$")] = None,
+    cursor: Annotated[str | None, Query(pattern=_HISTORY_CURSOR)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> api.HistoryPage:
     """The member's wallet changes, newest first; pass `nextCursor` back as `cursor` for the next page."""
