@@ -160,30 +160,12 @@ class ServiceApp(FastAPI):
         return (route for route in iter_route_contexts(self.routes) if isinstance(route.original_route, APIRoute))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        direct = self._direct.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        if direct is None:
             await super().__call__(scope, receive, send)
             return
-        direct = self._direct.get((scope["method"], scope["path"]))
-        answered = False
-
-        async def send_noting_the_end(message: Message) -> None:
-            nonlocal answered
-            await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                answered = True
-
-        try:
-            if direct is None:
-                await super().__call__(scope, receive, send_noting_the_end)
-            else:
-                scope["app"] = self
-                await direct(scope, receive, send_noting_the_end)
-        except Exception:
-            # Starlette's guard answers an unexpected error (500 problem+json, logged by the kernel's
-            # handler) and then raises it again, and the server would drop the connection without a
-            # word. An answer sent whole leaves the connection usable; only a half-sent one is raised.
-            if not answered:
-                raise
+        scope["app"] = self
+        await direct(scope, receive, send)
 
     def openapi(self) -> dict[str, Any]:
         """FastAPI's document, plus what the kernel answers on a route from what the route depends on."""

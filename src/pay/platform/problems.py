@@ -54,6 +54,9 @@ _STATUS_CODES = {
 }
 
 
+_UNEXPECTED = Problem(500, "internal-error", "Internal error", headers={"Connection": "close"})
+
+
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + problem.code,
@@ -112,7 +115,9 @@ def install_problem_handlers(app: FastAPI, error_map: ErrorMap) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         _log.exception("unhandled_error", path=request.url.path)
-        return problem_response(Problem(500, "internal-error", "Internal error"), request.url.path)
+        # Starlette's guard sends this answer and then raises the error again, to the server, which
+        # closes the connection; saying so lets the client open another instead of finding it dropped.
+        return problem_response(_UNEXPECTED, request.url.path)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
