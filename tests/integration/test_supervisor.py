@@ -205,7 +205,9 @@ def test_a_service_that_keeps_crashing_stops_the_system_and_shows_its_log(tmp_pa
     assert supervisor.wait(grace=5) == "settlement"
 
     restarts = [report for report in reports if "restarting it" in report]
-    assert [report.split("(crash ")[1] for report in restarts] == [f"{n} of 4 allowed within 30 s)" for n in (1, 2, 3)]
+    assert [report.split("(crash ")[1] for report in restarts] == [
+        f"{n} within 30 s; crash 4 stops Pay)" for n in (1, 2, 3)
+    ]
     assert reports[-1].startswith("settlement died (exit code 7), 4 times within 30 s: it will not heal")
     assert "fake service listening" in reports[-1], "the dead service's log tail is shown"
     assert _descendants() == [], "the others are stopped too"

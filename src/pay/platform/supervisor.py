@@ -275,7 +275,8 @@ class Supervisor:
     def _heal(self, http: httpx.Client) -> str | None:
         """One round of watching: note deaths, restart what is due, see restarted ones get ready.
 
-        Returns the name of a service that crashed too often to be restarted again.
+        Returns the name of a service that crashed too often to be restarted again. A service
+        being restarted is watched like the others once it runs, and counted ready when it answers.
         """
         now = time.monotonic()
         for name, child in list(self._children.items()):
@@ -288,7 +289,7 @@ class Supervisor:
                 continue
             status = child.exit_status()
             if status is None and history.restarted_at is not None:
-                self._check_restarted(child, history, http, now)
+                self._check_restarted(child, history, history.restarted_at, http, now)
             elif status is not None and self._on_death(child, status, history, now):
                 return name
         return None
@@ -301,7 +302,8 @@ class Supervisor:
         crashes = history.record_crash(now, self.crash_loop_window)
         window = self.crash_loop_window.total_seconds()
         if crashes >= self.crash_loop_crashes:
-            log.error("service.crash_loop", service=name, status=status, crashes=crashes, log_tail=log_tail)
+            # The log tail goes to the console through `report`; the log line need not repeat it.
+            log.error("service.crash_loop", service=name, status=status, crashes=crashes)
             self._report(
                 f"{name} died ({status}), {crashes} times within {window:g} s: it will not heal by "
                 f"restarting, stopping Pay.\n--- last lines of {child.log_path} ---\n{log_tail}"
@@ -310,20 +312,22 @@ class Supervisor:
         delay = self.restart_backoff.delay(crashes).total_seconds()
         history.restart_at = now + delay
         history.restarted_at = None
-        log.warning("service.died", service=name, status=status, crashes=crashes, restart_in=delay)
+        # Info, not warning: `pay up` shows warnings on its console, which `report` already told.
+        log.info("service.died", service=name, status=status, crashes=crashes, restart_in=delay)
         self._report(
             f"{name} died ({status}); restarting it on port {child.spec.port} in {delay:g} s "
-            f"(crash {crashes} of {self.crash_loop_crashes} allowed within {window:g} s)"
+            f"(crash {crashes} within {window:g} s; crash {self.crash_loop_crashes} stops Pay)"
         )
         return False
 
-    def _check_restarted(self, child: _Child, history: _CrashHistory, http: httpx.Client, now: float) -> None:
-        assert history.restarted_at is not None
+    def _check_restarted(
+        self, child: _Child, history: _CrashHistory, restarted_at: float, http: httpx.Client, now: float
+    ) -> None:
         if _is_ready(http, child.spec.port):
             history.restarted_at = None
             log.info("service.restarted", service=child.spec.name, pid=child.pid, port=child.spec.port)
             self._report(f"{child.spec.name} is back on port {child.spec.port} (pid {child.pid})")
-        elif now - history.restarted_at > self._ready_timeout:
+        elif now - restarted_at > self._ready_timeout:
             # Counted as a crash at the next round, like a restart that exits by itself.
             log.warning("service.not_ready_after_restart", service=child.spec.name, timeout=self._ready_timeout)
             child.signal_group(signal.SIGKILL)
