@@ -99,8 +99,10 @@ def up(
     data_dir = settings.data_dir
     auth.ensure_signing_keys(settings.keys_dir)
     issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, settings.jwt_private_key), SERVICE_TOKEN_TTL)
-    # Log tails and commands hold brackets that are not rich markup.
-    supervisor = Supervisor(data_dir / "logs", report=lambda message: console.print(message, markup=False))
+    # Log tails hold brackets that are not rich markup, and lines that read better unbroken.
+    supervisor = Supervisor(
+        data_dir / "logs", report=lambda message: console.print(message, markup=False, soft_wrap=True)
+    )
     supervisor.install_signal_handlers()
     with _infrastructure(data_dir, database_url, broker_url) as (server_url, broker):
         console.print("[bold]Pay[/bold] infrastructure is up; migrating the databases…")
