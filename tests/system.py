@@ -1,5 +1,6 @@
 """Running the system as a user does: `pay up` in a subprocess, on ports no other run is using."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -29,6 +30,14 @@ class RunningSystem:
     def service_pids(self) -> list[int]:
         return [child.pid for child in psutil.Process(self.process.pid).children(recursive=True)]
 
+    def service_process(self, service: str) -> psutil.Process | None:
+        """The running `pay serve <service>` process, if there is one."""
+        for child in psutil.Process(self.process.pid).children():
+            with contextlib.suppress(psutil.Error):
+                if child.cmdline()[-2:] == ["serve", service] and child.status() != psutil.STATUS_ZOMBIE:
+                    return child
+        return None
+
     def cli(self, *arguments: str) -> subprocess.CompletedProcess[str]:
         """Run a `pay` command against this system, as an operator would."""
         where = ["--data-dir", str(self.data_dir), "--port-offset", str(self.port_offset)]
@@ -56,7 +65,9 @@ def free_port_offset() -> int:
     return next(offset for offset in range(20000, 40000, 100) if _ports_free(offset))
 
 
-def start_system(data_dir: Path, port_offset: int) -> RunningSystem:
+def start_system(data_dir: Path, port_offset: int, *, own_session: bool = False) -> RunningSystem:
+    """`own_session` starts `pay up` in a process group of its own, as a terminal or a process
+    manager does, so that a test can signal the whole group."""
     output = data_dir.with_name(f"{data_dir.name}-{time.monotonic_ns()}.out")
     with output.open("wb") as sink:
         process = subprocess.Popen(
@@ -64,6 +75,7 @@ def start_system(data_dir: Path, port_offset: int) -> RunningSystem:
             stdout=sink,
             stderr=subprocess.STDOUT,
             env={**os.environ, "COLUMNS": "200"},
+            start_new_session=own_session,
         )
     system = RunningSystem(process, data_dir, port_offset, output)
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS

@@ -88,7 +88,10 @@ def up(
         list[str] | None, typer.Option(help="Processes for a service, as SERVICE=N, e.g. `--workers money=2`.")
     ] = None,
 ) -> None:
-    """Start the whole system: PostgreSQL, NATS, every service. Ctrl-C stops it all."""
+    """Start the whole system: PostgreSQL, NATS, every service. Ctrl-C stops it all.
+
+    A service that dies is restarted; one that keeps crashing stops the system.
+    """
     processes = parse_workers(workers or [])
     _quiet_logs()
     started = time.monotonic()
@@ -96,7 +99,10 @@ def up(
     data_dir = settings.data_dir
     auth.ensure_signing_keys(settings.keys_dir)
     issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, settings.jwt_private_key), SERVICE_TOKEN_TTL)
-    supervisor = Supervisor(data_dir / "logs")
+    # Log tails hold brackets that are not rich markup, and lines that read better unbroken.
+    supervisor = Supervisor(
+        data_dir / "logs", report=lambda message: console.print(message, markup=False, soft_wrap=True)
+    )
     supervisor.install_signal_handlers()
     with _infrastructure(data_dir, database_url, broker_url) as (server_url, broker):
         console.print("[bold]Pay[/bold] infrastructure is up; migrating the databases…")
@@ -126,9 +132,9 @@ def up(
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(1) from error
         _print_ready(specs, data_dir, time.monotonic() - started, supervisor.pids())
-        died = supervisor.wait()
-        if died is not None:
-            console.print(f"[red]{died} stopped unexpectedly; see {data_dir / 'logs' / died}.log[/red]")
+        crash_looped = supervisor.wait()
+        if crash_looped is not None:
+            console.print(f"[red]{crash_looped} kept crashing; see {data_dir / 'logs' / crash_looped}.log[/red]")
             raise typer.Exit(1)
     console.print("Pay stopped.")
 
