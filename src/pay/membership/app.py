@@ -41,7 +41,14 @@ def create_app(settings: MembershipSettings | None = None) -> FastAPI:
     )
 
     async def create_admin() -> None:
-        await use_cases.ensure_admin(deps, settings.admin_email, settings.admin_password.get_secret_value())
+        try:
+            await use_cases.ensure_admin(deps, settings.admin_email, settings.admin_password.get_secret_value())
+        except Exception:
+            # Start-up fails (e.g. the admin email is a member's): let go of broker and database on the way out,
+            # since the lifespan stops the kernel only once it has started serving.
+            await kernel.stop_work()
+            await kernel.close()
+            raise
 
     app = http.create_app(
         kernel,

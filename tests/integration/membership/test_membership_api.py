@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pay.contracts.clients import MembershipClient, NotFound
 from pay.contracts.membership import MembershipModified, MembershipRegistered
 from pay.membership.app import create_app
+from pay.membership.domain.model import AdminEmailTaken
 from pay.membership.settings import MembershipSettings
 from pay.platform import auth
 
@@ -138,6 +139,16 @@ async def test_email_is_encrypted_at_rest(client: httpx.AsyncClient, database_ur
         {"password": "x" * 129},
         {"isCorp": "maybe"},
         {"name": 42},
+        {"isCorp": 1},
+        {"isCorp": 0},
+        {"isCorp": "true"},
+        {"name": "Kim\x00"},
+        {"name": "Ki\nm"},
+        {"name": "Kim\x1b[31m"},
+        {"address": "강남\x7f구"},
+        {"address": "강남\r구"},
+        {"email": "bad\x00@example.com"},
+        {"email": "bad@exam\x1fple.com"},
     ],
 )
 async def test_bad_registrations_are_refused_and_write_nothing(
@@ -343,3 +354,81 @@ async def test_health_and_docs_are_public(client: httpx.AsyncClient) -> None:
     assert (await client.get("/openapi.json")).json()["info"]["title"] == "Pay membership"
     assert (await client.get("/docs")).status_code == 200
     assert "pay_http_requests_total" in (await client.get("/metrics")).text
+
+
+def modify_body(member: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    body = {key: member[key] for key in ("membershipId", "name", "email", "address", "isValid", "isCorp")}
+    return body | changes
+
+
+@pytest.mark.parametrize("change", [{"isValid": 1}, {"isValid": "true"}, {"isCorp": 0}, {"name": "Kim\t\x00"}])
+async def test_bad_modifications_are_refused(client: httpx.AsyncClient, change: dict[str, Any]) -> None:
+    member = await register(client)
+    tokens = await log_in(client, member)
+    response = await client.post(
+        "/membership/modify", json=modify_body(member, **change), headers=bearer(tokens["jwtToken"])
+    )
+    assert_problem(response, 422, "validation-error")
+
+
+async def test_an_email_typed_in_another_normal_form_or_domain_case_finds_the_same_member(
+    client: httpx.AsyncClient,
+) -> None:
+    local = uuid.uuid4().hex[:8]
+    decomposed, composed = f"{local}jose\u0301@Example.COM", f"{local}jos\u00e9@example.com"
+    member = await register(client, email=decomposed)
+    assert member["email"] == composed
+    tokens = await log_in(client, {"email": composed})
+    assert tokens["membershipId"] == member["membershipId"]
+    assert (await log_in(client, {"email": f"{local}JOSE\u0301@EXAMPLE.com"}))["membershipId"] == member["membershipId"]
+    body = {"name": "Kim", "email": f"{local}jos\u00e9@EXAMPLE.COM", "address": "강남구", "password": PASSWORD}
+    assert_problem(await client.post("/membership/register", json=body), 409, "email-already-registered")
+
+
+@pytest.mark.parametrize("change", [{"isValid": False}, {"email": "not-the-admin@pay.local"}])
+async def test_the_admin_cannot_deactivate_itself_nor_change_its_email(
+    client: httpx.AsyncClient, admin_token: str, change: dict[str, Any]
+) -> None:
+    admin = (await client.get("/membership/me", headers=bearer(admin_token))).json()
+    response = await client.post("/membership/modify", json=modify_body(admin, **change), headers=bearer(admin_token))
+    assert_problem(response, 409, "admin-must-stay")
+    again = await client.post("/membership/login", json={"email": "admin@pay.local", "password": "admin-password"})
+    assert again.status_code == 200
+
+
+async def test_a_service_cannot_deactivate_the_admin(
+    client: httpx.AsyncClient, admin_token: str, data_dir: Path
+) -> None:
+    admin = (await client.get("/membership/me", headers=bearer(admin_token))).json()
+    service_token = token_for(data_dir, "money", auth.Role.SERVICE)
+    response = await client.post(
+        "/membership/modify", json=modify_body(admin, isValid=False), headers=bearer(service_token)
+    )
+    assert_problem(response, 409, "admin-must-stay")
+
+
+async def test_start_up_refuses_an_admin_email_a_member_already_holds(
+    client: httpx.AsyncClient, database_url: str, nats_url: str, data_dir: Path
+) -> None:
+    member = await register(client, email=f"boss-{uuid.uuid4().hex[:8]}@example.com")
+    tokens = await log_in(client, member)
+    local, _, domain = member["email"].partition("@")
+    settings = settings_for(
+        MembershipSettings, database_url, nats_url, data_dir, admin_email=f"{local}@{domain.upper()}"
+    )
+    with pytest.raises(AdminEmailTaken, match="Choose another PAY_ADMIN_EMAIL"):
+        async with serving(create_app(settings)):
+            pass
+    refreshed = await client.post("/membership/refresh-token", json={"refreshToken": tokens["refreshToken"]})
+    assert refreshed.status_code == 200, refreshed.text
+    member_token = refreshed.json()["jwtToken"]
+    assert_problem(await client.get("/membership/address/강남구", headers=bearer(member_token)), 403, "forbidden")
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            role = await connection.execute(
+                sa.text("SELECT role FROM members WHERE membership_id = :id"), {"id": member["membershipId"]}
+            )
+            assert role.scalar_one() == "member"
+    finally:
+        await engine.dispose()

@@ -25,6 +25,9 @@ ERRORS: ErrorMap = {
     model.MemberNotFound: ProblemSpec(404, "member-not-found", "No such member"),
     model.EmailAlreadyRegistered: ProblemSpec(409, "email-already-registered", "This email is already registered"),
     model.StatusChangeForbidden: ProblemSpec(403, "status-change-forbidden", "Only an admin may change this"),
+    model.AdminMustStay: ProblemSpec(
+        409, "admin-must-stay", "The admin cannot be made invalid nor have its email changed"
+    ),
     model.InvalidCredentials: ProblemSpec(
         401, "invalid-credentials", "The email or password is wrong", UNAUTHENTICATED_HEADERS
     ),

@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from pay.membership.application.ports import AccessTokens, Clock, PasswordHasher, UnitOfWork
 from pay.membership.domain.model import (
+    AdminEmailTaken,
+    EmailAlreadyRegistered,
     InvalidCredentials,
     InvalidRefreshToken,
     Member,
@@ -68,21 +70,36 @@ async def register_member(deps: Dependencies, command: RegisterMember) -> Member
 
 
 async def ensure_admin(deps: Dependencies, email: str, password: str) -> Member:
-    """The admin member configured at start-up: created once, its password kept in step with the settings."""
+    """The admin member configured at start-up: created as the admin once, its password kept in step with the settings.
+
+    The admin role is never granted to a member that already holds the configured email: whoever registered
+    that address first would get admin tokens from its old refresh token. Start-up refuses instead
+    (`AdminEmailTaken`), so the operator chooses another email.
+    """
     async with deps.uow() as uow:
         admin = await uow.members.get_by_email(email)
-    if admin is not None and admin.role is Role.ADMIN and await deps.passwords.verify(admin.password_hash, password):
+    if admin is not None and admin.role is not Role.ADMIN:
+        raise AdminEmailTaken()
+    if admin is not None and admin.is_valid and await deps.passwords.verify(admin.password_hash, password):
         return admin
     password_hash = await deps.passwords.hash(password)
+    now = deps.clock()
     async with deps.uow() as uow:
         admin = await uow.members.get_by_email(email)
         if admin is None:
-            admin = Member.register(str(uuid.uuid4()), "Administrator", email, "-", False, password_hash, deps.clock())
-            admin.role = Role.ADMIN
-            await uow.members.add(admin)
+            admin = Member.create_admin(str(uuid.uuid4()), email, password_hash, now)
+            try:
+                await uow.members.add(admin)
+            except EmailAlreadyRegistered:
+                # Registered meanwhile (another instance starting, or a member): look again at who holds it.
+                return await ensure_admin(deps, email, password)
+        elif admin.role is not Role.ADMIN:
+            raise AdminEmailTaken()
         else:
-            admin.role, admin.password_hash, admin.is_valid = Role.ADMIN, password_hash, True
+            # A new password in the settings ends the sessions opened with the old one.
+            admin.password_hash, admin.is_valid, admin.updated_at = password_hash, True, now
             await uow.members.update(admin)
+            await uow.refresh_tokens.revoke_member(admin.membership_id, now)
         await uow.commit()
     return admin
 
