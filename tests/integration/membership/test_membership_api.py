@@ -1,5 +1,6 @@
 """Membership over HTTP, in-process, against real PostgreSQL and NATS."""
 
+import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -11,12 +12,14 @@ import httpx
 import nats
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.contracts.clients import MembershipClient, NotFound
 from pay.contracts.membership import MembershipModified, MembershipRegistered
+from pay.membership.adapters.security import EmailVault
 from pay.membership.app import create_app
 from pay.membership.domain.model import AdminEmailTaken
 from pay.membership.settings import MembershipSettings
@@ -432,3 +435,59 @@ async def test_start_up_refuses_an_admin_email_a_member_already_holds(
             assert role.scalar_one() == "member"
     finally:
         await engine.dispose()
+
+
+async def insert_as_before_normalisation(database_url: str, data_dir: Path, email: str) -> str:
+    """A member row as the code before emails had one normal form wrote it: sealed as typed, indexed lower-cased."""
+    keys = data_dir / "keys"
+    vault = EmailVault((keys / "membership-email.key").read_bytes(), (keys / "membership-email-index.key").read_bytes())
+    membership_id = str(uuid.uuid4())
+    legacy_index = hmac.new((keys / "membership-email-index.key").read_bytes(), email.lower().encode(), "sha256")
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO members VALUES (:id, 'Old', :sealed, :index, '강남구', true, false, 'member', "
+                    ":hash, now(), now(), 0)"
+                ),
+                {
+                    "id": membership_id,
+                    "sealed": vault.encrypt(email, membership_id),
+                    "index": legacy_index.digest(),
+                    "hash": PasswordHasher().hash(PASSWORD),
+                },
+            )
+    finally:
+        await engine.dispose()
+    return membership_id
+
+
+async def email_form_of(database_url: str, membership_id: str) -> int:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            statement = sa.text("SELECT email_form FROM members WHERE membership_id = :id")
+            return int((await connection.execute(statement, {"id": membership_id})).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def test_emails_stored_before_normalisation_are_rewritten_at_start_up(
+    client: httpx.AsyncClient, database_url: str, nats_url: str, data_dir: Path
+) -> None:
+    local = uuid.uuid4().hex[:8]
+    decomposed, composed = f"{local}jose\u0301@Example.com", f"{local}jos\u00e9@example.com"
+    old = await insert_as_before_normalisation(database_url, data_dir, decomposed)
+    taken = await register(client, email=f"{local}ta\u00e9@example.com")
+    clash = await insert_as_before_normalisation(database_url, data_dir, f"{local}tae\u0301@example.com")
+
+    settings = settings_for(MembershipSettings, database_url, nats_url, data_dir, admin_password="admin-password")
+    async with serving(create_app(settings)) as restarted:
+        tokens = await log_in(restarted, {"email": composed})
+        assert tokens["membershipId"] == old
+        me = await restarted.get("/membership/me", headers=bearer(tokens["jwtToken"]))
+        assert me.json()["email"] == composed
+        assert (await log_in(restarted, {"email": taken["email"]}))["membershipId"] == taken["membershipId"]
+    assert await email_form_of(database_url, old) == 1
+    assert await email_form_of(database_url, clash) == 0

@@ -50,6 +50,9 @@ class FakeMembers:
     async def list_by_address(self, address: str) -> Sequence[Member]:
         return [m for m in self.rows.values() if m.address == address]
 
+    async def in_an_old_email_form(self, after: str, limit: int) -> Sequence[Member]:
+        return []
+
 
 class FakeRefreshTokens:
     def __init__(self) -> None:

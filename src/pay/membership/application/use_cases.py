@@ -18,6 +18,7 @@ from pay.membership.domain.model import (
     MemberNotFound,
     RefreshToken,
     Role,
+    normalise_email,
 )
 
 
@@ -102,6 +103,29 @@ async def ensure_admin(deps: Dependencies, email: str, password: str) -> Member:
             await uow.refresh_tokens.revoke_member(admin.membership_id, now)
         await uow.commit()
     return admin
+
+
+async def normalise_stored_emails(deps: Dependencies, batch: int = 500) -> list[str]:
+    """Rewrite emails stored before they had one normal form, so they are sealed and indexed in it.
+
+    Answers the ids of members left as they were because another member holds the same address in normal
+    form: someone must decide which of the two keeps it. Idempotent, and safe to run from two instances.
+    """
+    left: list[str] = []
+    after = ""
+    while True:
+        async with deps.uow() as uow:
+            members = await uow.members.in_an_old_email_form(after, batch)
+            if not members:
+                return left
+            for member in members:
+                member.email = normalise_email(member.email)
+                try:
+                    await uow.members.update(member)
+                except EmailAlreadyRegistered:
+                    left.append(member.membership_id)
+            await uow.commit()
+        after = members[-1].membership_id
 
 
 async def get_member(deps: Dependencies, membership_id: str) -> Member:
