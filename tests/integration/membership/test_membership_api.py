@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import nats
 import pytest
@@ -24,6 +25,7 @@ from pay.membership.app import create_app
 from pay.membership.domain.model import AdminEmailTaken
 from pay.membership.settings import MembershipSettings
 from pay.platform import auth
+from pay.platform.migrations import upgrade
 
 from support import provision, serving, settings_for, token_for
 
@@ -491,3 +493,43 @@ async def test_emails_stored_before_normalisation_are_rewritten_at_start_up(
         assert (await log_in(restarted, {"email": taken["email"]}))["membershipId"] == taken["membershipId"]
     assert await email_form_of(database_url, old) == 1
     assert await email_form_of(database_url, clash) == 0
+
+
+@pytest.mark.parametrize("address", ["%00", "%EA%B0%95%1F", "x%7Fy"])
+async def test_an_address_with_control_characters_is_refused_in_the_path(
+    client: httpx.AsyncClient, admin_token: str, address: str
+) -> None:
+    response = await client.get(f"/membership/address/{address}", headers=bearer(admin_token))
+    assert_problem(response, 422, "validation-error")
+
+
+async def test_bringing_up_an_old_database_revokes_the_admins_refresh_tokens(pg: Any) -> None:
+    """An admin made by the old start-up, which promoted whoever held the admin email, loses its sessions."""
+    database = f"membership_old_{uuid.uuid4().hex[:8]}"
+    await anyio.to_thread.run_sync(pg.ensure_database, database)
+    database_url = pg.url(database)
+    await anyio.to_thread.run_sync(upgrade, "pay.membership", database_url, "0001")
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            for membership_id, role in (("promoted", "admin"), ("someone", "member")):
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO members VALUES (:id, 'Kim', :sealed, :index, '강남구', true, false, :role, "
+                        "'hash', now(), now())"
+                    ),
+                    {"id": membership_id, "sealed": b"sealed", "index": membership_id.encode(), "role": role},
+                )
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO refresh_tokens VALUES "
+                        "(:id, :id, :id, 'digest', now() + interval '1 day', null, null)"
+                    ),
+                    {"id": membership_id},
+                )
+        await anyio.to_thread.run_sync(upgrade, "pay.membership", database_url)
+        async with engine.connect() as connection:
+            rows = await connection.execute(sa.text("SELECT membership_id, revoked_at IS NOT NULL FROM refresh_tokens"))
+            assert {row[0]: row[1] for row in rows} == {"promoted": True, "someone": False}
+    finally:
+        await engine.dispose()
