@@ -263,3 +263,18 @@ async def test_an_email_in_another_normal_form_or_domain_case_is_the_same_member
     assert (await use_cases.log_in(deps, composed, "secret-password")).membership_id == member.membership_id
     with pytest.raises(EmailAlreadyRegistered):
         await register(deps, "jos\u00e9@EXAMPLE.com")
+
+
+async def test_a_member_registering_the_admin_email_during_start_up_is_not_made_admin(
+    deps: use_cases.Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    member = await register(deps, "admin@pay.local")
+    real_lookup, unseen = FakeMembers.get_by_email, [None, None]
+
+    async def registered_after_the_lookups(self: FakeMembers, email: str) -> Member | None:
+        return unseen.pop() if unseen else await real_lookup(self, email)
+
+    monkeypatch.setattr(FakeMembers, "get_by_email", registered_after_the_lookups)
+    with pytest.raises(AdminEmailTaken):
+        await use_cases.ensure_admin(deps, "admin@pay.local", "admin-password")
+    assert (await use_cases.get_member(deps, member.membership_id)).role is Role.MEMBER

@@ -92,8 +92,7 @@ async def ensure_admin(deps: Dependencies, email: str, password: str) -> Member:
             try:
                 await uow.members.add(admin)
             except EmailAlreadyRegistered:
-                # Registered meanwhile (another instance starting, or a member): look again at who holds it.
-                return await ensure_admin(deps, email, password)
+                admin = None  # registered meanwhile, by another instance starting or by a member
         elif admin.role is not Role.ADMIN:
             raise AdminEmailTaken()
         else:
@@ -101,8 +100,10 @@ async def ensure_admin(deps: Dependencies, email: str, password: str) -> Member:
             admin.password_hash, admin.is_valid, admin.updated_at = password_hash, True, now
             await uow.members.update(admin)
             await uow.refresh_tokens.revoke_member(admin.membership_id, now)
-        await uow.commit()
-    return admin
+        if admin is not None:
+            await uow.commit()
+    # Whoever registered it meanwhile: the admin is accepted as it is, a member is refused.
+    return admin if admin is not None else await ensure_admin(deps, email, password)
 
 
 async def normalise_stored_emails(deps: Dependencies, batch: int = 500) -> list[str]:
