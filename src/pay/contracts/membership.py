@@ -8,12 +8,28 @@ from pydantic import ConfigDict, Field, StringConstraints
 from pay.contracts.messages import CamelModel, Message
 from pay.contracts.types import Identifier
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# No control characters (\x00-\x1f, \x7f) in text a member gives: PostgreSQL text cannot hold NUL, and a
+# line break or escape in a name or address would reach logs, events and other services' screens.
+# These two types belong in pay.contracts.types once that file is free to change.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+# Strict: only JSON true and false; 0, 1 and "true" are refused rather than coerced.
+Flag = Annotated[bool, Field(strict=True)]
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_CONTROL_CHARACTERS)
+]
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
+    ),
 ]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Address = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_CONTROL_CHARACTERS)
+]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
@@ -23,7 +39,7 @@ class RegisterMemberRequest(CamelModel):
     email: Email
     address: Address
     password: Password
-    is_corp: bool = False
+    is_corp: Flag = False
 
 
 class ModifyMemberRequest(CamelModel):
@@ -31,8 +47,8 @@ class ModifyMemberRequest(CamelModel):
     name: Name
     email: Email
     address: Address
-    is_valid: bool
-    is_corp: bool
+    is_valid: Flag
+    is_corp: Flag
 
 
 class Member(CamelModel):
@@ -49,7 +65,7 @@ class Member(CamelModel):
 
 
 class LoginRequest(CamelModel):
-    email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    email: Annotated[str, StringConstraints(min_length=1, max_length=254, pattern=NO_CONTROL_CHARACTERS)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 

@@ -4,6 +4,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import structlog
 from fastapi import FastAPI
 
 from pay.membership.adapters.db import MembershipUnitOfWork
@@ -13,6 +14,8 @@ from pay.membership.application import use_cases
 from pay.membership.settings import MembershipSettings
 from pay.platform import auth, http
 from pay.platform.kernel import Kernel
+
+_log = structlog.get_logger()
 
 
 def _secret(from_environment: str | None, settings: MembershipSettings, file_name: str) -> bytes:
@@ -40,8 +43,18 @@ def create_app(settings: MembershipSettings | None = None) -> FastAPI:
         clock=partial(datetime.now, UTC),
     )
 
-    async def create_admin() -> None:
-        await use_cases.ensure_admin(deps, settings.admin_email, settings.admin_password.get_secret_value())
+    async def prepare_members() -> None:
+        try:
+            left = await use_cases.normalise_stored_emails(deps)
+            if left:
+                _log.warning("emails_share_a_normal_form", membership_ids=left)
+            await use_cases.ensure_admin(deps, settings.admin_email, settings.admin_password.get_secret_value())
+        except Exception:
+            # Start-up fails (e.g. the admin email is a member's): let go of broker and database on the way out,
+            # since the lifespan stops the kernel only once it has started serving.
+            await kernel.stop_work()
+            await kernel.close()
+            raise
 
     app = http.create_app(
         kernel,
@@ -49,7 +62,7 @@ def create_app(settings: MembershipSettings | None = None) -> FastAPI:
         description="Members, login and tokens.",
         routers=[router],
         error_map=ERRORS,
-        on_startup=[create_admin],
+        on_startup=[prepare_members],
     )
     app.state.membership = deps
     return app

@@ -1,5 +1,6 @@
 """Membership over HTTP, in-process, against real PostgreSQL and NATS."""
 
+import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -7,19 +8,24 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import nats
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.contracts.clients import MembershipClient, NotFound
 from pay.contracts.membership import MembershipModified, MembershipRegistered
+from pay.membership.adapters.security import EmailVault
 from pay.membership.app import create_app
+from pay.membership.domain.model import AdminEmailTaken
 from pay.membership.settings import MembershipSettings
 from pay.platform import auth
+from pay.platform.migrations import upgrade
 
 from support import provision, serving, settings_for, token_for
 
@@ -138,6 +144,16 @@ async def test_email_is_encrypted_at_rest(client: httpx.AsyncClient, database_ur
         {"password": "x" * 129},
         {"isCorp": "maybe"},
         {"name": 42},
+        {"isCorp": 1},
+        {"isCorp": 0},
+        {"isCorp": "true"},
+        {"name": "Kim\x00"},
+        {"name": "Ki\nm"},
+        {"name": "Kim\x1b[31m"},
+        {"address": "강남\x7f구"},
+        {"address": "강남\r구"},
+        {"email": "bad\x00@example.com"},
+        {"email": "bad@exam\x1fple.com"},
     ],
 )
 async def test_bad_registrations_are_refused_and_write_nothing(
@@ -343,3 +359,177 @@ async def test_health_and_docs_are_public(client: httpx.AsyncClient) -> None:
     assert (await client.get("/openapi.json")).json()["info"]["title"] == "Pay membership"
     assert (await client.get("/docs")).status_code == 200
     assert "pay_http_requests_total" in (await client.get("/metrics")).text
+
+
+def modify_body(member: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    body = {key: member[key] for key in ("membershipId", "name", "email", "address", "isValid", "isCorp")}
+    return body | changes
+
+
+@pytest.mark.parametrize("change", [{"isValid": 1}, {"isValid": "true"}, {"isCorp": 0}, {"name": "Kim\t\x00"}])
+async def test_bad_modifications_are_refused(client: httpx.AsyncClient, change: dict[str, Any]) -> None:
+    member = await register(client)
+    tokens = await log_in(client, member)
+    response = await client.post(
+        "/membership/modify", json=modify_body(member, **change), headers=bearer(tokens["jwtToken"])
+    )
+    assert_problem(response, 422, "validation-error")
+
+
+async def test_an_email_typed_in_another_normal_form_or_domain_case_finds_the_same_member(
+    client: httpx.AsyncClient,
+) -> None:
+    local = uuid.uuid4().hex[:8]
+    decomposed, composed = f"{local}jose\u0301@Example.COM", f"{local}jos\u00e9@example.com"
+    member = await register(client, email=decomposed)
+    assert member["email"] == composed
+    tokens = await log_in(client, {"email": composed})
+    assert tokens["membershipId"] == member["membershipId"]
+    assert (await log_in(client, {"email": f"{local}JOSE\u0301@EXAMPLE.com"}))["membershipId"] == member["membershipId"]
+    body = {"name": "Kim", "email": f"{local}jos\u00e9@EXAMPLE.COM", "address": "강남구", "password": PASSWORD}
+    assert_problem(await client.post("/membership/register", json=body), 409, "email-already-registered")
+
+
+@pytest.mark.parametrize("change", [{"isValid": False}, {"email": "not-the-admin@pay.local"}])
+async def test_the_admin_cannot_deactivate_itself_nor_change_its_email(
+    client: httpx.AsyncClient, admin_token: str, change: dict[str, Any]
+) -> None:
+    admin = (await client.get("/membership/me", headers=bearer(admin_token))).json()
+    response = await client.post("/membership/modify", json=modify_body(admin, **change), headers=bearer(admin_token))
+    assert_problem(response, 409, "admin-must-stay")
+    again = await client.post("/membership/login", json={"email": "admin@pay.local", "password": "admin-password"})
+    assert again.status_code == 200
+
+
+async def test_a_service_cannot_deactivate_the_admin(
+    client: httpx.AsyncClient, admin_token: str, data_dir: Path
+) -> None:
+    admin = (await client.get("/membership/me", headers=bearer(admin_token))).json()
+    service_token = token_for(data_dir, "money", auth.Role.SERVICE)
+    response = await client.post(
+        "/membership/modify", json=modify_body(admin, isValid=False), headers=bearer(service_token)
+    )
+    assert_problem(response, 409, "admin-must-stay")
+
+
+async def test_start_up_refuses_an_admin_email_a_member_already_holds(
+    client: httpx.AsyncClient, database_url: str, nats_url: str, data_dir: Path
+) -> None:
+    member = await register(client, email=f"boss-{uuid.uuid4().hex[:8]}@example.com")
+    tokens = await log_in(client, member)
+    local, _, domain = member["email"].partition("@")
+    settings = settings_for(
+        MembershipSettings, database_url, nats_url, data_dir, admin_email=f"{local}@{domain.upper()}"
+    )
+    with pytest.raises(AdminEmailTaken, match="Choose another PAY_ADMIN_EMAIL"):
+        async with serving(create_app(settings)):
+            pass
+    refreshed = await client.post("/membership/refresh-token", json={"refreshToken": tokens["refreshToken"]})
+    assert refreshed.status_code == 200, refreshed.text
+    member_token = refreshed.json()["jwtToken"]
+    assert_problem(await client.get("/membership/address/강남구", headers=bearer(member_token)), 403, "forbidden")
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            role = await connection.execute(
+                sa.text("SELECT role FROM members WHERE membership_id = :id"), {"id": member["membershipId"]}
+            )
+            assert role.scalar_one() == "member"
+    finally:
+        await engine.dispose()
+
+
+async def insert_as_before_normalisation(database_url: str, data_dir: Path, email: str) -> str:
+    """A member row as the code before emails had one normal form wrote it: sealed as typed, indexed lower-cased."""
+    keys = data_dir / "keys"
+    vault = EmailVault((keys / "membership-email.key").read_bytes(), (keys / "membership-email-index.key").read_bytes())
+    membership_id = str(uuid.uuid4())
+    legacy_index = hmac.new((keys / "membership-email-index.key").read_bytes(), email.lower().encode(), "sha256")
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO members VALUES (:id, 'Old', :sealed, :index, '강남구', true, false, 'member', "
+                    ":hash, now(), now(), 0)"
+                ),
+                {
+                    "id": membership_id,
+                    "sealed": vault.encrypt(email, membership_id),
+                    "index": legacy_index.digest(),
+                    "hash": PasswordHasher().hash(PASSWORD),
+                },
+            )
+    finally:
+        await engine.dispose()
+    return membership_id
+
+
+async def email_form_of(database_url: str, membership_id: str) -> int:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            statement = sa.text("SELECT email_form FROM members WHERE membership_id = :id")
+            return int((await connection.execute(statement, {"id": membership_id})).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def test_emails_stored_before_normalisation_are_rewritten_at_start_up(
+    client: httpx.AsyncClient, database_url: str, nats_url: str, data_dir: Path
+) -> None:
+    local = uuid.uuid4().hex[:8]
+    decomposed, composed = f"{local}jose\u0301@Example.com", f"{local}jos\u00e9@example.com"
+    old = await insert_as_before_normalisation(database_url, data_dir, decomposed)
+    taken = await register(client, email=f"{local}ta\u00e9@example.com")
+    clash = await insert_as_before_normalisation(database_url, data_dir, f"{local}tae\u0301@example.com")
+
+    settings = settings_for(MembershipSettings, database_url, nats_url, data_dir, admin_password="admin-password")
+    async with serving(create_app(settings)) as restarted:
+        tokens = await log_in(restarted, {"email": composed})
+        assert tokens["membershipId"] == old
+        me = await restarted.get("/membership/me", headers=bearer(tokens["jwtToken"]))
+        assert me.json()["email"] == composed
+        assert (await log_in(restarted, {"email": taken["email"]}))["membershipId"] == taken["membershipId"]
+    assert await email_form_of(database_url, old) == 1
+    assert await email_form_of(database_url, clash) == 0
+
+
+@pytest.mark.parametrize("address", ["%00", "%EA%B0%95%1F", "x%7Fy"])
+async def test_an_address_with_control_characters_is_refused_in_the_path(
+    client: httpx.AsyncClient, admin_token: str, address: str
+) -> None:
+    response = await client.get(f"/membership/address/{address}", headers=bearer(admin_token))
+    assert_problem(response, 422, "validation-error")
+
+
+async def test_bringing_up_an_old_database_revokes_the_admins_refresh_tokens(pg: Any) -> None:
+    """An admin made by the old start-up, which promoted whoever held the admin email, loses its sessions."""
+    database = f"membership_old_{uuid.uuid4().hex[:8]}"
+    await anyio.to_thread.run_sync(pg.ensure_database, database)
+    database_url = pg.url(database)
+    await anyio.to_thread.run_sync(upgrade, "pay.membership", database_url, "0001")
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            for membership_id, role in (("promoted", "admin"), ("someone", "member")):
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO members VALUES (:id, 'Kim', :sealed, :index, '강남구', true, false, :role, "
+                        "'hash', now(), now())"
+                    ),
+                    {"id": membership_id, "sealed": b"sealed", "index": membership_id.encode(), "role": role},
+                )
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO refresh_tokens VALUES "
+                        "(:id, :id, :id, 'digest', now() + interval '1 day', null, null)"
+                    ),
+                    {"id": membership_id},
+                )
+        await anyio.to_thread.run_sync(upgrade, "pay.membership", database_url)
+        async with engine.connect() as connection:
+            rows = await connection.execute(sa.text("SELECT membership_id, revoked_at IS NOT NULL FROM refresh_tokens"))
+            assert {row[0]: row[1] for row in rows} == {"promoted": True, "someone": False}
+    finally:
+        await engine.dispose()

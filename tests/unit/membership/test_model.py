@@ -3,12 +3,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pay.membership.domain.model import (
+    AdminMustStay,
     InvalidRefreshToken,
     Member,
     MemberModified,
     MemberRegistered,
     RefreshToken,
     StatusChangeForbidden,
+    email_key,
+    normalise_email,
 )
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -66,3 +69,34 @@ def test_an_expired_or_revoked_refresh_token_is_unusable() -> None:
     assert not a_token(revoked_at=NOW).is_usable(NOW)
     with pytest.raises(InvalidRefreshToken):
         a_token().spend(NOW + timedelta(days=15))
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("kim@example.com", "kim@example.com"),
+        ("  Kim@Example.COM ", "Kim@example.com"),
+        ("\u1100\u1161@example.com", "\uac00@example.com"),
+        ("jose\u0301@EXAMPLE.com", "jos\u00e9@example.com"),
+        ("a@b@Ex.com", "a@b@ex.com"),
+    ],
+)
+def test_emails_are_kept_in_one_normal_form(typed: str, stored: str) -> None:
+    assert normalise_email(typed) == stored
+    assert Member.register("m-1", "Kim", typed, "강남구", False, "hash", NOW).email == stored
+
+
+def test_the_email_key_ignores_case_and_normal_form_and_is_unchanged_for_normal_addresses() -> None:
+    assert email_key("JOSE\u0301@example.com") == email_key("jos\u00e9@EXAMPLE.COM")
+    assert email_key("Kim@Example.com") == "Kim@Example.com".strip().lower()
+
+
+def test_the_admin_may_not_be_made_invalid_nor_change_its_email() -> None:
+    admin = Member.create_admin("m-0", "admin@pay.local", "hash", NOW)
+    with pytest.raises(AdminMustStay):
+        admin.modify("Admin", "admin@pay.local", "-", False, False, NOW, privileged=True)
+    with pytest.raises(AdminMustStay):
+        admin.modify("Admin", "root@pay.local", "-", True, False, NOW, privileged=True)
+    assert admin.is_valid and admin.email == "admin@pay.local"
+    admin.modify("Root", "Admin@PAY.LOCAL", "서초구", True, False, NOW, privileged=True)
+    assert (admin.name, admin.address) == ("Root", "서초구")

@@ -10,6 +10,8 @@ import pytest
 
 from pay.membership.application import use_cases
 from pay.membership.domain.model import (
+    AdminEmailTaken,
+    AdminMustStay,
     EmailAlreadyRegistered,
     InvalidCredentials,
     InvalidRefreshToken,
@@ -19,6 +21,7 @@ from pay.membership.domain.model import (
     MemberNotFound,
     RefreshToken,
     Role,
+    email_key,
 )
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -29,7 +32,7 @@ class FakeMembers:
         self.rows: dict[str, Member] = {}
 
     async def add(self, member: Member) -> None:
-        if any(other.email.lower() == member.email.lower() for other in self.rows.values()):
+        if any(email_key(other.email) == email_key(member.email) for other in self.rows.values()):
             raise EmailAlreadyRegistered()
         self.rows[member.membership_id] = member
 
@@ -41,11 +44,14 @@ class FakeMembers:
         return replace(member, events=[]) if member else None
 
     async def get_by_email(self, email: str) -> Member | None:
-        found = [m for m in self.rows.values() if m.email.lower() == email.lower()]
+        found = [m for m in self.rows.values() if email_key(m.email) == email_key(email)]
         return replace(found[0], events=[]) if found else None
 
     async def list_by_address(self, address: str) -> Sequence[Member]:
         return [m for m in self.rows.values() if m.address == address]
+
+    async def in_an_old_email_form(self, after: str, limit: int) -> Sequence[Member]:
+        return []
 
 
 class FakeRefreshTokens:
@@ -206,3 +212,69 @@ async def test_token_validation_needs_a_still_valid_member(deps: use_cases.Depen
     assert await use_cases.validate_access_token(deps, f"member:{member.membership_id}") == member.membership_id
     assert await use_cases.validate_access_token(deps, "member:unknown") is None
     assert await use_cases.validate_access_token(deps, "garbage") is None
+
+
+async def test_the_admin_email_of_an_existing_member_does_not_make_it_admin(deps: use_cases.Dependencies) -> None:
+    member = await register(deps, "boss@example.com")
+    tokens = await use_cases.log_in(deps, "boss@example.com", "secret-password")
+    with pytest.raises(AdminEmailTaken, match="Choose another PAY_ADMIN_EMAIL"):
+        await use_cases.ensure_admin(deps, "Boss@EXAMPLE.com", "admin-password")
+    assert (await use_cases.get_member(deps, member.membership_id)).role is Role.MEMBER
+    refreshed = await use_cases.refresh_tokens(deps, tokens.refresh_token)
+    assert refreshed.access_token == f"member:{member.membership_id}"
+    with pytest.raises(InvalidCredentials):
+        await use_cases.log_in(deps, "boss@example.com", "admin-password")
+
+
+async def test_a_new_admin_password_ends_the_admins_sessions(deps: use_cases.Dependencies) -> None:
+    admin = await use_cases.ensure_admin(deps, "admin@pay.local", "admin-password")
+    tokens = await use_cases.log_in(deps, "admin@pay.local", "admin-password")
+    again = await use_cases.ensure_admin(deps, "admin@pay.local", "new-admin-password")
+    assert again.membership_id == admin.membership_id and again.role is Role.ADMIN
+    with pytest.raises(InvalidRefreshToken):
+        await use_cases.refresh_tokens(deps, tokens.refresh_token)
+    assert (await use_cases.log_in(deps, "admin@pay.local", "new-admin-password")).access_token.startswith("admin:")
+
+
+@pytest.mark.parametrize(("email", "is_valid"), [("admin@pay.local", False), ("other@pay.local", True)])
+async def test_the_admin_cannot_be_made_invalid_nor_lose_its_email(
+    deps: use_cases.Dependencies, email: str, is_valid: bool
+) -> None:
+    admin = await use_cases.ensure_admin(deps, "admin@pay.local", "admin-password")
+    command = use_cases.ModifyMember(admin.membership_id, "Admin", email, "-", is_valid, False, privileged=True)
+    with pytest.raises(AdminMustStay):
+        await use_cases.modify_member(deps, command)
+    assert (await use_cases.log_in(deps, "admin@pay.local", "admin-password")).access_token.startswith("admin:")
+
+
+async def test_the_admin_may_change_its_name_and_the_case_of_its_emails_domain(deps: use_cases.Dependencies) -> None:
+    admin = await use_cases.ensure_admin(deps, "admin@pay.local", "admin-password")
+    command = use_cases.ModifyMember(admin.membership_id, "Root", "admin@PAY.local", "-", True, False, privileged=True)
+    modified = await use_cases.modify_member(deps, command)
+    assert (modified.name, modified.email) == ("Root", "admin@pay.local")
+
+
+async def test_an_email_in_another_normal_form_or_domain_case_is_the_same_member(
+    deps: use_cases.Dependencies,
+) -> None:
+    decomposed, composed = "jose\u0301@Example.COM", "jos\u00e9@example.com"
+    member = await register(deps, decomposed)
+    assert member.email == composed
+    assert (await use_cases.log_in(deps, composed, "secret-password")).membership_id == member.membership_id
+    with pytest.raises(EmailAlreadyRegistered):
+        await register(deps, "jos\u00e9@EXAMPLE.com")
+
+
+async def test_a_member_registering_the_admin_email_during_start_up_is_not_made_admin(
+    deps: use_cases.Dependencies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    member = await register(deps, "admin@pay.local")
+    real_lookup, unseen = FakeMembers.get_by_email, [None, None]
+
+    async def registered_after_the_lookups(self: FakeMembers, email: str) -> Member | None:
+        return unseen.pop() if unseen else await real_lookup(self, email)
+
+    monkeypatch.setattr(FakeMembers, "get_by_email", registered_after_the_lookups)
+    with pytest.raises(AdminEmailTaken):
+        await use_cases.ensure_admin(deps, "admin@pay.local", "admin-password")
+    assert (await use_cases.get_member(deps, member.membership_id)).role is Role.MEMBER

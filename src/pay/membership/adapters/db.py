@@ -29,7 +29,12 @@ members = sa.Table(
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # The normal form email_sealed and email_index were written in (EMAIL_FORM; 0: before normalisation).
+    sa.Column("email_form", sa.SmallInteger, nullable=False),
 )
+
+# Rows of an older form are rewritten at start-up (use_cases.normalise_stored_emails).
+EMAIL_FORM = 1
 
 refresh_tokens = sa.Table(
     "refresh_tokens",
@@ -65,6 +70,15 @@ class SqlMemberRepository:
     async def get_by_email(self, email: str) -> Member | None:
         return await self._one(members.c.email_index == self._vault.index(email))
 
+    async def in_an_old_email_form(self, after: str, limit: int) -> Sequence[Member]:
+        statement = (
+            members.select()
+            .where(members.c.email_form < EMAIL_FORM, members.c.membership_id > after)
+            .order_by(members.c.membership_id)
+            .limit(limit)
+        )
+        return [self._member(row) for row in (await self._connection.execute(statement)).all()]
+
     async def list_by_address(self, address: str) -> Sequence[Member]:
         statement = members.select().where(members.c.address == address).order_by(members.c.membership_id)
         rows = (await self._connection.execute(statement)).all()
@@ -93,6 +107,7 @@ class SqlMemberRepository:
             "password_hash": member.password_hash,
             "created_at": member.created_at,
             "updated_at": member.updated_at,
+            "email_form": EMAIL_FORM,
         }
 
     def _member(self, row: sa.Row[tuple[object, ...]]) -> Member:

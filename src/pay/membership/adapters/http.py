@@ -3,9 +3,10 @@
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Path, Request, status
 
 from pay.contracts.membership import (
+    NO_CONTROL_CHARACTERS,
     LoginRequest,
     Member,
     ModifyMemberRequest,
@@ -25,6 +26,9 @@ ERRORS: ErrorMap = {
     model.MemberNotFound: ProblemSpec(404, "member-not-found", "No such member"),
     model.EmailAlreadyRegistered: ProblemSpec(409, "email-already-registered", "This email is already registered"),
     model.StatusChangeForbidden: ProblemSpec(403, "status-change-forbidden", "Only an admin may change this"),
+    model.AdminMustStay: ProblemSpec(
+        409, "admin-must-stay", "The admin cannot be made invalid nor have its email changed"
+    ),
     model.InvalidCredentials: ProblemSpec(
         401, "invalid-credentials", "The email or password is wrong", UNAUTHENTICATED_HEADERS
     ),
@@ -109,7 +113,9 @@ async def modify(body: ModifyMemberRequest, principal: CurrentPrincipal, deps: D
 
 
 @router.get("/address/{address}")
-async def by_address(address: str, _: PrivilegedPrincipal, deps: Deps) -> Sequence[Member]:
+async def by_address(
+    address: Annotated[str, Path(max_length=100, pattern=NO_CONTROL_CHARACTERS)], _: PrivilegedPrincipal, deps: Deps
+) -> Sequence[Member]:
     return [_member(member) for member in await use_cases.members_by_address(deps, address)]
 
 

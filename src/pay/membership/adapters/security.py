@@ -10,7 +10,7 @@ from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from pay.membership.domain.model import Role
+from pay.membership.domain.model import Role, email_key
 from pay.platform import auth
 
 _NONCE_SIZE = 12
@@ -32,11 +32,7 @@ class EmailVault:
         return self._aead.decrypt(sealed[:_NONCE_SIZE], sealed[_NONCE_SIZE:], membership_id.encode()).decode()
 
     def index(self, email: str) -> bytes:
-        return hmac.new(self._index_key, normalise_email(email).encode(), hashlib.sha256).digest()
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
+        return hmac.new(self._index_key, email_key(email).encode(), hashlib.sha256).digest()
 
 
 class Argon2Passwords:

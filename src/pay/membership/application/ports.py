@@ -18,6 +18,9 @@ class MemberRepository(Protocol):
 
     async def list_by_address(self, address: str) -> Sequence[Member]: ...
 
+    async def in_an_old_email_form(self, after: str, limit: int) -> Sequence[Member]:
+        """Members, by id after `after`, whose email was stored before emails had one normal form."""
+
     async def update(self, member: Member) -> None:
         """Raises EmailAlreadyRegistered if the new email belongs to another member."""
 

@@ -10,12 +10,15 @@ from datetime import timedelta
 
 from pay.membership.application.ports import AccessTokens, Clock, PasswordHasher, UnitOfWork
 from pay.membership.domain.model import (
+    AdminEmailTaken,
+    EmailAlreadyRegistered,
     InvalidCredentials,
     InvalidRefreshToken,
     Member,
     MemberNotFound,
     RefreshToken,
     Role,
+    normalise_email,
 )
 
 
@@ -68,23 +71,62 @@ async def register_member(deps: Dependencies, command: RegisterMember) -> Member
 
 
 async def ensure_admin(deps: Dependencies, email: str, password: str) -> Member:
-    """The admin member configured at start-up: created once, its password kept in step with the settings."""
+    """The admin member configured at start-up: created as the admin once, its password kept in step with the settings.
+
+    The admin role is never granted to a member that already holds the configured email: whoever registered
+    that address first would get admin tokens from its old refresh token. Start-up refuses instead
+    (`AdminEmailTaken`), so the operator chooses another email.
+    """
     async with deps.uow() as uow:
         admin = await uow.members.get_by_email(email)
-    if admin is not None and admin.role is Role.ADMIN and await deps.passwords.verify(admin.password_hash, password):
+    if admin is not None and admin.role is not Role.ADMIN:
+        raise AdminEmailTaken()
+    if admin is not None and admin.is_valid and await deps.passwords.verify(admin.password_hash, password):
         return admin
     password_hash = await deps.passwords.hash(password)
+    now = deps.clock()
     async with deps.uow() as uow:
         admin = await uow.members.get_by_email(email)
         if admin is None:
-            admin = Member.register(str(uuid.uuid4()), "Administrator", email, "-", False, password_hash, deps.clock())
-            admin.role = Role.ADMIN
-            await uow.members.add(admin)
+            admin = Member.create_admin(str(uuid.uuid4()), email, password_hash, now)
+            try:
+                await uow.members.add(admin)
+            except EmailAlreadyRegistered:
+                admin = None  # registered meanwhile, by another instance starting or by a member
+        elif admin.role is not Role.ADMIN:
+            raise AdminEmailTaken()
         else:
-            admin.role, admin.password_hash, admin.is_valid = Role.ADMIN, password_hash, True
+            # A new password in the settings ends the sessions opened with the old one.
+            admin.password_hash, admin.is_valid, admin.updated_at = password_hash, True, now
             await uow.members.update(admin)
-        await uow.commit()
-    return admin
+            await uow.refresh_tokens.revoke_member(admin.membership_id, now)
+        if admin is not None:
+            await uow.commit()
+    # Whoever registered it meanwhile: the admin is accepted as it is, a member is refused.
+    return admin if admin is not None else await ensure_admin(deps, email, password)
+
+
+async def normalise_stored_emails(deps: Dependencies, batch: int = 500) -> list[str]:
+    """Rewrite emails stored before they had one normal form, so they are sealed and indexed in it.
+
+    Answers the ids of members left as they were because another member holds the same address in normal
+    form: someone must decide which of the two keeps it. Idempotent, and safe to run from two instances.
+    """
+    left: list[str] = []
+    after = ""
+    while True:
+        async with deps.uow() as uow:
+            members = await uow.members.in_an_old_email_form(after, batch)
+            if not members:
+                return left
+            for member in members:
+                member.email = normalise_email(member.email)
+                try:
+                    await uow.members.update(member)
+                except EmailAlreadyRegistered:
+                    left.append(member.membership_id)
+            await uow.commit()
+        after = members[-1].membership_id
 
 
 async def get_member(deps: Dependencies, membership_id: str) -> Member:
