@@ -44,17 +44,10 @@ def create_app(settings: MembershipSettings | None = None) -> FastAPI:
     )
 
     async def prepare_members() -> None:
-        try:
-            left = await use_cases.normalise_stored_emails(deps)
-            if left:
-                _log.warning("emails_share_a_normal_form", membership_ids=left)
-            await use_cases.ensure_admin(deps, settings.admin_email, settings.admin_password.get_secret_value())
-        except Exception:
-            # Start-up fails (e.g. the admin email is a member's): let go of broker and database on the way out,
-            # since the lifespan stops the kernel only once it has started serving.
-            await kernel.stop_work()
-            await kernel.close()
-            raise
+        left = await use_cases.normalise_stored_emails(deps)
+        if left:
+            _log.warning("emails_share_a_normal_form", membership_ids=left)
+        await use_cases.ensure_admin(deps, settings.admin_email, settings.admin_password.get_secret_value())
 
     app = http.create_app(
         kernel,

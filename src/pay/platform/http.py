@@ -288,9 +288,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await kernel.start()
-        for hook in on_startup:
-            await hook()
+        # A start-up hook that fails (a refused setting) lets go of broker and database like a stop does.
         try:
+            for hook in on_startup:
+                await hook()
             yield
         finally:
             await kernel.stop_work()
