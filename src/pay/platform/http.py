@@ -1,5 +1,6 @@
 """The HTTP app factory every service uses: problem+json, auth, idempotency, health, metrics, request ids."""
 
+import gc
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -292,6 +293,9 @@ def create_app(
         try:
             for hook in on_startup:
                 await hook()
+            # What start-up made (modules, routes, pools) lives as long as the process: the collector need
+            # not walk it again on every full collection while requests are answered.
+            gc.freeze()
             yield
         finally:
             await kernel.stop_work()
