@@ -10,6 +10,7 @@ import pytest
 
 from pay.money.application.ports import OptimisticConcurrencyConflict
 from pay.money.application.transfers import CAREFUL_ATTEMPTS, TransferOrder, transfer_together
+from pay.money.domain.members import MemberDeactivated, RecipientDeactivated
 from pay.money.domain.requests import MoneyChangingRequest
 from pay.money.domain.wallet import InsufficientBalance, Wallet, WalletNotFound
 
@@ -28,6 +29,7 @@ class Ledger:
     commits: int = 0
     locks: int = 0
     keys_stored_meanwhile: int = 0
+    deactivated: set[str] = field(default_factory=set)
 
 
 class FakeWallets:
@@ -44,12 +46,21 @@ class FakeWallets:
         return {key: copy.deepcopy(wallet) for key, wallet in found.items() if wallet is not None}
 
 
+class FakeMembers:
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    async def deactivated_among(self, membership_ids: Sequence[str]) -> set[str]:
+        return self._ledger.deactivated & set(membership_ids)
+
+
 class FakeUnitOfWork:
     """Refuses, as the journal does, a write of a wallet whose version moved on, or of a key already kept."""
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self.wallets = FakeWallets(ledger)
+        self.members = FakeMembers(ledger)
         self._written: list[Wallet] = []
         self._saved: list[MoneyChangingRequest] = []
         self._kept: dict[str, object] = {}
@@ -64,8 +75,14 @@ class FakeUnitOfWork:
         return [self._ledger.answers.get(key) for key in keys]
 
     async def save_transfers(
-        self, requests: Sequence[MoneyChangingRequest], wallets: Sequence[Wallet], answers: Sequence[tuple[Any, object]]
+        self,
+        requests: Sequence[MoneyChangingRequest],
+        wallets: Sequence[Wallet],
+        answers: Sequence[tuple[Any, object]],
+        guarded: Sequence[str] = (),
     ) -> None:
+        if any(w.membership_id in self._ledger.deactivated & set(guarded) for w in wallets):
+            raise OptimisticConcurrencyConflict()
         if self._ledger.keys_stored_meanwhile:
             self._ledger.keys_stored_meanwhile -= 1
             raise OptimisticConcurrencyConflict()
@@ -192,3 +209,19 @@ async def test_careful_writes_are_tried_a_few_times_then_the_group_fails_whole()
     with pytest.raises(OptimisticConcurrencyConflict):
         await run(ledger, TransferOrder("alice", "bob", 1, key="other"))
     assert ledger.wallets["alice"].balance == 999 and ledger.commits == 1
+
+
+async def test_a_deactivated_member_moves_nothing_and_its_key_stays_unused() -> None:
+    ledger = ledger_with(alice=1_000, bob=0, carol=0)
+    ledger.deactivated = {"alice", "carol"}
+    outcomes = await run(
+        ledger,
+        TransferOrder("alice", "bob", 100, key="by-alice", acting_member="alice"),
+        TransferOrder("alice", "bob", 200),  # an admin acts for a deactivated member
+        TransferOrder("bob", "carol", 1, key="to-carol", acting_member="bob"),
+    )
+    assert isinstance(outcomes[0], MemberDeactivated)
+    assert isinstance(outcomes[1], MoneyChangingRequest)
+    assert isinstance(outcomes[2], RecipientDeactivated)
+    assert (ledger.wallets["alice"].balance, ledger.wallets["bob"].balance) == (800, 200)
+    assert ledger.answers == {}

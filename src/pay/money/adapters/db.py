@@ -3,20 +3,22 @@
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pay.contracts.messages import Message
+from pay.money.adapters.member_repository import GUARDED_PARAMETER, NOT_DEACTIVATED_SQL, SqlMemberStandings
 from pay.money.adapters.messaging import firmbanking_command
 from pay.money.adapters.request_repository import REQUESTS_SQL, SqlRequestRepository, request_rows
 from pay.money.adapters.saga_repository import SqlSagaRepository
 from pay.money.adapters.wallet_cache import WalletCache
 from pay.money.adapters.wallet_repository import (
     EVENTS_SQL,
-    FOLDS_SQL,
     LOCKED_SQL,
     WALLET_PARAMETERS,
     SqlWalletRepository,
+    folds_sql,
     wallet_values,
 )
 from pay.money.application.ports import OptimisticConcurrencyConflict
@@ -25,17 +27,19 @@ from pay.money.domain.wallet import Wallet
 from pay.platform.db import SqlUnitOfWork, drain_events, rows_parameter
 from pay.platform.idempotency.kept import ANSWERS_PARAMETER, STORE_ANSWERED_KEYS_SQL, KeptAnswers, KeyStoredMeanwhile
 
-# A group of transfers in one round trip: journal events, requests, keys with their answers and balances.
+# A group of transfers in one round trip: journal events, requests, keys with their answers and balances;
+# a guarded wallet of a deactivated member is not written, which fails the whole write.
 _SAVE_TRANSFERS = sa.text(
     f"WITH appended AS ({EVENTS_SQL}), added AS ({REQUESTS_SQL}), answered AS ({STORE_ANSWERED_KEYS_SQL}), "
-    f"{LOCKED_SQL} {FOLDS_SQL}"
-).bindparams(*WALLET_PARAMETERS, rows_parameter("requests"), ANSWERS_PARAMETER)
+    f"{LOCKED_SQL} {folds_sql(NOT_DEACTIVATED_SQL)}"
+).bindparams(*WALLET_PARAMETERS, rows_parameter("requests"), ANSWERS_PARAMETER, GUARDED_PARAMETER)
 
 
 class MoneyUnitOfWork(SqlUnitOfWork):
     wallets: SqlWalletRepository
     requests: SqlRequestRepository
     sagas: SqlSagaRepository
+    members: SqlMemberStandings
 
     def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None], cache: WalletCache) -> None:
         super().__init__(engine, on_commit)
@@ -47,6 +51,7 @@ class MoneyUnitOfWork(SqlUnitOfWork):
         self.wallets = SqlWalletRepository(self.connection, self._cache)
         self.requests = SqlRequestRepository(self.connection)
         self.sagas = SqlSagaRepository(self.connection)
+        self.members = SqlMemberStandings(self.connection)
 
     def _new_messages(self) -> Iterator[Message]:
         return drain_events(self.sagas.seen, firmbanking_command)
@@ -80,10 +85,12 @@ class MoneyUnitOfWork(SqlUnitOfWork):
         added: Sequence[MoneyChangingRequest],
         changed: Sequence[Wallet],
         answers: Sequence[tuple[object, object]],
+        guarded: Sequence[str] = (),
     ) -> None:
         values = {
             **wallet_values(changed),
             "requests": request_rows(added),
             "answers": self._answers.answer_rows(answers),
+            "guarded": orjson.dumps(list(guarded)).decode(),
         }
         await self.wallets.write(_SAVE_TRANSFERS, values, changed)

@@ -13,8 +13,8 @@ from pay.contracts import money as api
 from pay.money.application import use_cases
 from pay.money.application.ports import OptimisticConcurrencyConflict, PriorAnswer
 from pay.money.application.use_cases import Dependencies
-from pay.money.domain import requests, wallet
-from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
+from pay.money.domain import members, requests, wallet
+from pay.platform.auth import CurrentPrincipal, Principal, PrivilegedPrincipal, ensure_may_act_for
 from pay.platform.idempotency.kept import KeptInTransaction
 from pay.platform.idempotency.keys import StoredResponse
 from pay.platform.idempotency.middleware import ClaimedKey, answer_of, answered, replayed
@@ -25,6 +25,10 @@ ERRORS: ErrorMap = {
     wallet.WalletAlreadyExists: ProblemSpec(409, "wallet-exists", "This member already has a wallet"),
     wallet.InsufficientBalance: ProblemSpec(409, "insufficient-balance", "Not enough money in the wallet"),
     wallet.BalanceLimitExceeded: ProblemSpec(409, "balance-limit-exceeded", "The wallet cannot hold that much"),
+    members.MemberDeactivated: ProblemSpec(403, "member-deactivated", "This member was deactivated: no money moves"),
+    members.RecipientDeactivated: ProblemSpec(
+        409, "recipient-deactivated", "Money cannot be sent to a deactivated member"
+    ),
     requests.SameWallet: ProblemSpec(422, "same-wallet", "A transfer needs two different wallets"),
     requests.RequestNotFound: ProblemSpec(404, "request-not-found", "No such money changing request"),
     OptimisticConcurrencyConflict: ProblemSpec(
@@ -86,6 +90,12 @@ def _kept_answer(path: str, outcome: object) -> StoredResponse:
     return answer_of(problem_response(problem, path))
 
 
+def _acting_member(principal: Principal) -> str | None:
+    """The member acting on its own wallet, whom money refuses once deactivated; None for an admin or a
+    service, who act for anyone."""
+    return None if principal.is_privileged else principal.subject
+
+
 def _key(claim: ClaimedKey, path: str) -> KeptInTransaction | None:
     return KeptInTransaction(claim, partial(_kept_answer, path)) if claim is not None else None
 
@@ -134,7 +144,10 @@ async def increase(
     """Recharge from the member's linked bank account; answers the outcome, or 202 if it takes longer."""
     ensure_may_act_for(principal, body.target_membership_id)
     key = _key(claim, request.scope["path"])
-    return await _outcome(deps, await use_cases.start_recharge(deps, body.target_membership_id, body.amount, key))
+    started = await use_cases.start_recharge(
+        deps, body.target_membership_id, body.amount, key, _acting_member(principal)
+    )
+    return await _outcome(deps, started)
 
 
 @router.post("/increase-async", response_model=api.MoneyChangingRequest, status_code=status.HTTP_202_ACCEPTED)
@@ -144,7 +157,9 @@ async def increase_async(
     """Start a recharge and answer at once; poll `statusUrl` for the outcome."""
     ensure_may_act_for(principal, body.target_membership_id)
     key = _key(claim, request.scope["path"])
-    started = await use_cases.start_recharge(deps, body.target_membership_id, body.amount, key)
+    started = await use_cases.start_recharge(
+        deps, body.target_membership_id, body.amount, key, _acting_member(principal)
+    )
     if isinstance(started, requests.MoneyChangingRequest):
         return answered(_stored(started))
     assert isinstance(started, StoredResponse)
@@ -158,7 +173,10 @@ async def decrease(
     """Withdraw to the member's linked bank account; the amount is held until the bank paid it out."""
     ensure_may_act_for(principal, body.target_membership_id)
     key = _key(claim, request.scope["path"])
-    return await _outcome(deps, await use_cases.start_withdrawal(deps, body.target_membership_id, body.amount, key))
+    started = await use_cases.start_withdrawal(
+        deps, body.target_membership_id, body.amount, key, _acting_member(principal)
+    )
+    return await _outcome(deps, started)
 
 
 @router.post("/transfer", response_model=api.MoneyChangingRequest)
@@ -167,7 +185,9 @@ async def transfer(
 ) -> api.MoneyChangingRequest | Response:
     ensure_may_act_for(principal, body.from_membership_id)
     key = _key(claim, request.scope["path"])
-    outcome = await use_cases.transfer(deps, body.from_membership_id, body.to_membership_id, body.amount, key)
+    outcome = await use_cases.transfer(
+        deps, body.from_membership_id, body.to_membership_id, body.amount, key, _acting_member(principal)
+    )
     if isinstance(outcome, requests.MoneyChangingRequest):
         # A keyed transfer sends the answer stored with it, rendered once.
         return answered(key.kept) if key is not None and key.kept is not None else _request(outcome)

@@ -1,7 +1,7 @@
-"""Money on the broker: asks banking for transfers, hears its answers and members' registrations."""
+"""Money on the broker: asks banking for transfers, hears its answers and members' registrations and changes."""
 
 from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
-from pay.contracts.membership import MembershipRegistered
+from pay.contracts.membership import MembershipModified, MembershipRegistered
 from pay.money.application import use_cases
 from pay.money.application.use_cases import Dependencies
 from pay.money.domain.sagas import FirmBankingRequested
@@ -25,6 +25,11 @@ def subscribe(broker: Broker, deps: Dependencies) -> None:
     async def on_registered(event: MembershipRegistered) -> None:
         await use_cases.open_wallet_on_registration(deps, event.message_id, event.membership_id)
 
+    async def on_modified(event: MembershipModified) -> None:
+        await use_cases.membership_modified(
+            deps, event.message_id, event.membership_id, event.is_valid, event.occurred_at
+        )
+
     async def on_succeeded(event: FirmbankingSucceeded) -> None:
         if event.correlation_id:
             await use_cases.bank_transfer_answered(
@@ -38,5 +43,6 @@ def subscribe(broker: Broker, deps: Dependencies) -> None:
             )
 
     broker.subscribe(MembershipRegistered, on_registered)
+    broker.subscribe(MembershipModified, on_modified)
     broker.subscribe(FirmbankingSucceeded, on_succeeded)
     broker.subscribe(FirmbankingFailed, on_failed)

@@ -41,3 +41,13 @@ requests = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Members as membership's events told money: whether each may still move money, as of the event's time,
+# so that an older event arriving later changes nothing. A row per member membership changed.
+deactivated_members = sa.Table(
+    "deactivated_members",
+    metadata,
+    sa.Column("membership_id", sa.String(64), primary_key=True),
+    sa.Column("deactivated", sa.Boolean, nullable=False),
+    sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+)

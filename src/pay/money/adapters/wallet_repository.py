@@ -36,15 +36,23 @@ LOCKED_SQL = """
         FOR UPDATE
     )
 """
-FOLDS_SQL = """
+
+
+def folds_sql(condition: str = "") -> str:
+    """The update of the changed wallets' balances; `condition` (`AND ...` on `w`) may keep a wallet from
+    being written, and so fail the whole write."""
+    return f"""
     UPDATE wallets AS w
     SET balance = f.balance, held = f.held, version = f.version, holds = f.holds, updated_at = :now
     FROM json_to_recordset(CAST(:folds AS json))
         AS f(membership_id text, balance bigint, held bigint, version int, read_version int, holds jsonb)
     WHERE w.membership_id = f.membership_id AND w.version = f.read_version
-        AND w.membership_id = ANY(ARRAY(SELECT membership_id FROM locked))
+        AND w.membership_id = ANY(ARRAY(SELECT membership_id FROM locked)) {condition}
     RETURNING w.membership_id
 """
+
+
+FOLDS_SQL = folds_sql()
 WALLET_PARAMETERS = (
     rows_parameter("events"),
     rows_parameter("folds"),

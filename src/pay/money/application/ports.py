@@ -83,6 +83,16 @@ class PriorAnswer(Protocol):
     """What an earlier request with the same key was answered: opaque here, the inbound adapter replays it."""
 
 
+class MemberStandings(Protocol):
+    """Which members membership deactivated, as its events told money (`deactivated_members`)."""
+
+    async def deactivated_among(self, membership_ids: Sequence[str]) -> set[str]: ...
+
+    async def record(self, membership_id: str, is_valid: bool, as_of: datetime) -> None:
+        """Whether the member is valid as of `as_of`; ignored when a later word was recorded already, so
+        events that arrive out of order leave the latest standing."""
+
+
 class Inbox(Protocol):
     async def first_delivery(self, consumer: str, message_id: str) -> bool:
         """Record the message as applied by `consumer`; False if it already was."""
@@ -103,6 +113,9 @@ class UnitOfWork(Protocol):
     @property
     def inbox(self) -> Inbox: ...
 
+    @property
+    def members(self) -> MemberStandings: ...
+
     async def earlier_answers(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:
         """None for a new key; otherwise what its earlier request was answered, or the refusal to raise
         for this one. Of a key twice among these, only the first is new."""
@@ -116,10 +129,12 @@ class UnitOfWork(Protocol):
         requests: Sequence[MoneyChangingRequest],
         wallets: Sequence[Wallet],
         answers: Sequence[tuple[RequestKey, object]],
+        guarded: Sequence[str] = (),
     ) -> None:
         """Store a group of transfers at once: their requests, the wallets they changed, and each new key
         with what its request is answered for its outcome. Raises `OptimisticConcurrencyConflict` when a wallet
-        changed or a key was stored meanwhile."""
+        changed or a key was stored meanwhile, or when a changed wallet among `guarded` is a deactivated
+        member's: the group was decided without knowing it."""
 
     async def __aenter__(self) -> Self: ...
 

@@ -19,6 +19,7 @@ from pay.money.application.ports import (
     UnitOfWork,
 )
 from pay.money.application.transfers import TransferDesk, TransferOrder
+from pay.money.domain.members import ensure_may_move_money
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
 from pay.money.domain.sagas import (
     AccountCheck,
@@ -35,6 +36,7 @@ _log = logging.getLogger(__name__)
 
 ANSWER_CONSUMER = "money-firmbanking-answers"
 REGISTRATION_CONSUMER = "money-registrations"
+MEMBERSHIP_CONSUMER = "money-membership-changes"
 
 
 class RequestWatch:
@@ -106,6 +108,17 @@ async def open_wallet_on_registration(deps: Dependencies, message_id: str, membe
         await uow.commit()
 
 
+async def membership_modified(
+    deps: Dependencies, message_id: str, membership_id: str, is_valid: bool, as_of: datetime
+) -> None:
+    """Membership changed a member: money keeps whether it may still move money, once per event, and
+    only when no later change was recorded already."""
+    async with deps.uow() as uow:
+        if await uow.inbox.first_delivery(MEMBERSHIP_CONSUMER, message_id):
+            await uow.members.record(membership_id, is_valid, as_of)
+        await uow.commit()
+
+
 async def get_wallet(deps: Dependencies, membership_id: str) -> Wallet:
     async with deps.uow() as uow:
         wallet = await uow.wallets.get(membership_id)
@@ -142,28 +155,44 @@ async def get_request(deps: Dependencies, request_id: str) -> MoneyChangingReque
 
 
 async def transfer(
-    deps: Dependencies, source: str, target: str, amount: int, key: RequestKey | None = None
+    deps: Dependencies,
+    source: str,
+    target: str,
+    amount: int,
+    key: RequestKey | None = None,
+    acting_member: str | None = None,
 ) -> MoneyChangingRequest | PriorAnswer:
-    """Both wallets change in one transaction, or neither does; a key used before gets its earlier answer."""
+    """Both wallets change in one transaction, or neither does; a key used before gets its earlier answer.
+    `acting_member` is the member acting on its own wallet (None for an admin or a service): refused, as is
+    a transfer to a deactivated member, when membership deactivated it."""
     if source == target:
         raise SameWallet()
-    return await deps.transfers.submit(TransferOrder(source, target, amount, key))
+    return await deps.transfers.submit(TransferOrder(source, target, amount, key, acting_member))
 
 
 async def start_recharge(
-    deps: Dependencies, membership_id: str, amount: int, key: RequestKey | None = None
+    deps: Dependencies,
+    membership_id: str,
+    amount: int,
+    key: RequestKey | None = None,
+    acting_member: str | None = None,
 ) -> MoneyChangingRequest | PriorAnswer:
     """Record the request and its saga; the saga then charges the member's bank account. A key used
-    before gets its earlier answer and starts nothing."""
-    return await _start(deps, RechargeSaga, ChangeType.INCREASE, membership_id, amount, key)
+    before gets its earlier answer and starts nothing; a deactivated acting member is refused."""
+    return await _start(deps, RechargeSaga, ChangeType.INCREASE, membership_id, amount, key, acting_member)
 
 
 async def start_withdrawal(
-    deps: Dependencies, membership_id: str, amount: int, key: RequestKey | None = None
+    deps: Dependencies,
+    membership_id: str,
+    amount: int,
+    key: RequestKey | None = None,
+    acting_member: str | None = None,
 ) -> MoneyChangingRequest | PriorAnswer:
     """Record the request and its saga, which holds the amount in the wallet and pays it out to the bank
-    account. A key used before gets its earlier answer and starts nothing."""
-    return await _start(deps, WithdrawalSaga, ChangeType.DECREASE, membership_id, amount, key)
+    account. A key used before gets its earlier answer and starts nothing; a deactivated acting member is
+    refused."""
+    return await _start(deps, WithdrawalSaga, ChangeType.DECREASE, membership_id, amount, key, acting_member)
 
 
 async def _start(
@@ -173,12 +202,13 @@ async def _start(
     membership_id: str,
     amount: int,
     key: RequestKey | None,
+    acting_member: str | None,
 ) -> MoneyChangingRequest | PriorAnswer:
     try:
-        started = await _start_once(deps, saga_type, change, membership_id, amount, key)
+        started = await _start_once(deps, saga_type, change, membership_id, amount, key, acting_member)
     except OptimisticConcurrencyConflict:
         # Only a request with the same key, stored meanwhile, refuses the write: now its answer is found.
-        started = await _start_once(deps, saga_type, change, membership_id, amount, key)
+        started = await _start_once(deps, saga_type, change, membership_id, amount, key, acting_member)
     if isinstance(started, MoneyChangingRequest):
         deps.wake_sagas()
     return started
@@ -191,6 +221,7 @@ async def _start_once(
     membership_id: str,
     amount: int,
     key: RequestKey | None,
+    acting_member: str | None,
 ) -> MoneyChangingRequest | PriorAnswer:
     """One transaction: the request, its saga, what it does to the wallet, and its key with its answer."""
     now = deps.clock()
@@ -201,6 +232,9 @@ async def _start_once(
             if isinstance(earlier, Exception):
                 raise earlier
             return earlier
+        if acting_member is not None:
+            # Refused for who the member is, not for what its wallet holds: its key stays unused.
+            ensure_may_move_money(acting_member, await uow.members.deactivated_among([acting_member]))
         wallet = (await uow.wallets.lock([membership_id])).get(membership_id)
         try:
             if wallet is None:
