@@ -13,6 +13,7 @@ import pytest
 from integration.banking.harness import (
     CORPORATE_ACCOUNT,
     NOT_RECEIVED_GRACE,
+    PATIENCE,
     SEND_WINDOW,
     Account,
     Services,
@@ -159,6 +160,8 @@ async def test_a_bank_down_past_the_send_window_fails_and_nothing_moves(stack: S
         await asyncio.sleep(SEND_WINDOW.total_seconds() + NOT_RECEIVED_GRACE.total_seconds() + 1)
     finally:
         await services.faults()
+        # The outage opened banking's circuit to the bank: the tests after this one need it closed again.
+        await asyncio.sleep(PATIENCE["bank_breaker_reset_seconds"])
     request = await change_outcome(money, member, started.json()["statusUrl"])
     assert request["status"] == "FAILED"
     assert await services.balance(account) == 100_000
