@@ -22,7 +22,7 @@ from fastapi.routing import RouteContext
 from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope, Send
 
-from pay.platform.idempotency.middleware import read_body
+from pay.platform.bodies import read_body, says_json
 from pay.platform.problems import ErrorMap, Problem, mapped_problem, problem_response, validation_problem
 
 _log = structlog.get_logger()
@@ -143,10 +143,7 @@ def _decoded(body: bytes, content_type: str | None) -> Any:
     """The body as FastAPI hands it to validation: JSON decoded when it says it is JSON, else the bytes."""
     if not body:
         return _MISSING
-    media_type = (content_type or "").partition(";")[0].strip().lower()
-    if not (
-        media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
-    ):
+    if not says_json(content_type or ""):
         return body
     try:
         return json.loads(body)

@@ -14,8 +14,9 @@ direct routes alike:
 import json
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pay.platform.bodies import read_at_most, replaying, says_json
 from pay.platform.problems import Problem, problem_response, validation_problem
 
 # Far deeper than any request body of the platform, far shallower than Python's recursion limit.
@@ -53,7 +54,7 @@ class RequestLimitsMiddleware:
             if length is not None and length > self.max_body_bytes:
                 problem = _too_large(self.max_body_bytes)
         if problem is None:
-            read = await _read_at_most(receive, self.max_body_bytes)
+            read = await read_at_most(receive, self.max_body_bytes)
             if read is None:
                 problem = _too_large(self.max_body_bytes)
             else:
@@ -62,7 +63,7 @@ class RequestLimitsMiddleware:
         if problem is not None:
             await problem_response(problem, scope["path"])(scope, receive, send)
             return
-        await self.app(scope, _replaying(body, receive), send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def _url_problem(scope: Scope) -> Problem | None:
@@ -86,50 +87,10 @@ def _length_and_type(scope: Scope) -> tuple[int | None, bytes]:
     return length, content_type
 
 
-async def _read_at_most(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it passes `limit` bytes (the rest is left unread)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """The body, read once here, for the app; then whatever the server says next (a disconnect)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
-def _is_json(content_type: bytes) -> bool:
-    """As FastAPI decides: a body without a content type is decoded as JSON too."""
-    media_type = content_type.partition(b";")[0].strip().lower()
-    return (
-        not media_type
-        or media_type == b"application/json"
-        or (media_type.startswith(b"application/") and media_type.endswith(b"+json"))
-    )
-
-
 def _json_problem(body: bytes, content_type: bytes, max_depth: int) -> Problem | None:
-    if not body or not _is_json(content_type):
+    # A body without a media type is checked too: nothing about it says it is not JSON.
+    text = content_type.decode("latin-1")
+    if not body or (text.partition(";")[0].strip() and not says_json(text)):
         return None
     # Cheap tests first: a NUL escape, a NUL byte (also how UTF-16/32 JSON looks), or enough brackets to nest too deep.
     suspect = b"\\u0000" in body or b"\x00" in body or body.count(b"[") + body.count(b"{") > max_depth

@@ -14,6 +14,7 @@ from fastapi import Depends, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pay.platform.auth import bearer_principal
+from pay.platform.bodies import read_body, replaying
 from pay.platform.idempotency.keys import KeyClaim, KeyRefused, StoredResponse, request_fingerprint
 from pay.platform.idempotency.store import IdempotencyStore
 from pay.platform.problems import Problem, problem_response
@@ -61,25 +62,25 @@ class IdempotencyMiddleware:
         )
         if self._keeps_answers(scope):
             scope[_CLAIM] = claim
-            await self.app(scope, _replaying(body), send)
+            await self.app(scope, replaying(body, receive), send)
             return
-        await _claim_around(state.idempotency_store, claim, self.app, scope, body, send)
+        await _claim_around(state.idempotency_store, claim, self.app, scope, replaying(body, receive), send)
 
 
 async def _claim_around(
-    store: IdempotencyStore, claim: KeyClaim, app: ASGIApp, scope: Scope, body: bytes, send: Send
+    store: IdempotencyStore, claim: KeyClaim, app: ASGIApp, scope: Scope, receive: Receive, send: Send
 ) -> None:
     try:
         stored = await store.claim(claim)
     except KeyRefused as refusal:
-        await problem_response(refusal)(scope, _replaying(body), send)
+        await problem_response(refusal)(scope, receive, send)
         return
     if stored is not None:
-        await replayed(stored)(scope, _replaying(body), send)
+        await replayed(stored)(scope, receive, send)
         return
     recorder = _ResponseRecorder()
     try:
-        await app(scope, _replaying(body), recorder.record)
+        await app(scope, receive, recorder.record)
     except BaseException:
         await store.release(claim)
         raise
@@ -115,28 +116,6 @@ def answer_of(response: Response) -> StoredResponse:
 
 def _kept_headers(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     return {name.lower().decode(): value.decode() for name, value in headers if name.lower() in _KEPT_HEADERS}
-
-
-async def read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replaying(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 class _ResponseRecorder:
