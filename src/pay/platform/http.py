@@ -207,9 +207,8 @@ _IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
 }
 
 
-def _kernel_answers(route: RouteContext) -> dict[str, str]:
+def _kernel_answers(route: RouteContext, dependencies: set[Callable[..., Any]]) -> dict[str, str]:
     """The statuses the kernel itself may answer on a route, from what the route depends on."""
-    dependencies = set(_dependencies(route.dependant))
     answers: dict[str, str] = {}
     if authenticate in dependencies:
         answers["401"] = "Authentication required"
@@ -226,12 +225,13 @@ def _kernel_answers(route: RouteContext) -> dict[str, str]:
 
 
 def _document_kernel_answers(route: RouteContext, operation: dict[str, Any]) -> None:
+    dependencies = set(_dependencies(route.dependant))
     responses = operation.setdefault("responses", {})
-    for status, description in _kernel_answers(route).items():
+    for status, description in _kernel_answers(route, dependencies).items():
         responses.setdefault(
             status, {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_SCHEMA}}}
         )
-    if claimed_key in set(_dependencies(route.dependant)):
+    if claimed_key in dependencies:
         parameters = operation.setdefault("parameters", [])
         if not any(parameter.get("name") == "Idempotency-Key" for parameter in parameters):
             parameters.append(_IDEMPOTENCY_KEY_PARAMETER)

@@ -26,7 +26,7 @@ from pay.contracts.banking import (
 )
 from pay.platform.auth import CurrentPrincipal, Principal, PrivilegedPrincipal, ensure_may_act_for
 from pay.platform.idempotency.kept import KeptInTransaction
-from pay.platform.idempotency.keys import StoredResponse
+from pay.platform.idempotency.keys import StoredResponse, long_running_answer
 from pay.platform.idempotency.middleware import ClaimedKey, answered, replayed
 from pay.platform.problems import ErrorMap, Problem, ProblemSpec
 
@@ -181,12 +181,8 @@ def _started(request: object) -> StoredResponse:
 
 
 def _stored(request: model.FirmbankingRequest) -> StoredResponse:
-    """The request as answered: 200 once settled, else 202 and where to poll."""
-    content = _firmbanking(request).model_dump_json(by_alias=True).encode()
-    if request.is_settled:
-        return StoredResponse(status.HTTP_200_OK, content, {"content-type": "application/json"})
-    location = f"{router.prefix}/firmbanking/{request.firmbanking_request_id}"
-    return StoredResponse(status.HTTP_202_ACCEPTED, content, {"content-type": "application/json", "location": location})
+    status_url = f"{router.prefix}/firmbanking/{request.firmbanking_request_id}"
+    return long_running_answer(_firmbanking(request), request.is_settled, status_url)
 
 
 @router.get(

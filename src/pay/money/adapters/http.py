@@ -16,7 +16,7 @@ from pay.money.application.use_cases import Dependencies
 from pay.money.domain import members, requests, wallet
 from pay.platform.auth import CurrentPrincipal, Principal, PrivilegedPrincipal, ensure_may_act_for
 from pay.platform.idempotency.kept import KeptInTransaction
-from pay.platform.idempotency.keys import StoredResponse
+from pay.platform.idempotency.keys import StoredResponse, long_running_answer
 from pay.platform.idempotency.middleware import ClaimedKey, answer_of, answered, replayed
 from pay.platform.problems import ErrorMap, ProblemSpec, mapped_problem, problem_response
 
@@ -70,13 +70,8 @@ def _request(found: requests.MoneyChangingRequest) -> api.MoneyChangingRequest:
 
 
 def _stored(found: requests.MoneyChangingRequest) -> StoredResponse:
-    """The request as answered: 200 once it has ended, else 202 and where to poll."""
     body = _request(found)
-    content = body.model_dump_json(by_alias=True).encode()
-    if found.is_final:
-        return StoredResponse(status.HTTP_200_OK, content, {"content-type": "application/json"})
-    headers = {"content-type": "application/json", "location": body.status_url}
-    return StoredResponse(status.HTTP_202_ACCEPTED, content, headers)
+    return long_running_answer(body, found.is_final, body.status_url)
 
 
 def _kept_answer(path: str, outcome: object) -> StoredResponse:

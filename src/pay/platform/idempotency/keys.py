@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
+from pydantic import BaseModel
 
 from pay.platform.db import utcnow
 from pay.platform.problems import Problem
@@ -22,6 +23,14 @@ class StoredResponse:
     status: int
     body: bytes
     headers: dict[str, str]
+
+
+def long_running_answer(content: BaseModel, ended: bool, status_url: str) -> StoredResponse:
+    """The answer to a request that may outlast it: 200 once it has ended, else 202 and where to poll."""
+    body = content.model_dump_json(by_alias=True).encode()
+    if ended:
+        return StoredResponse(200, body, {"content-type": "application/json"})
+    return StoredResponse(202, body, {"content-type": "application/json", "location": status_url})
 
 
 @dataclass(frozen=True)
