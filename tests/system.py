@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +86,14 @@ def start_system(data_dir: Path, port_offset: int, *, own_session: bool = False)
             raise AssertionError(f"pay up did not become ready:\n{output.read_text()}")
         time.sleep(0.2)
     return system
+
+
+@contextlib.contextmanager
+def running_system(data_dir: Path) -> Iterator[RunningSystem]:
+    """`pay up` on `data_dir` and free ports for the duration, stopped gracefully after."""
+    running = start_system(data_dir, free_port_offset())
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.stop()

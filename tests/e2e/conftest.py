@@ -5,17 +5,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from system import RunningSystem, free_port_offset, start_system
+from system import RunningSystem, running_system
 
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    running = start_system(tmp_path_factory.mktemp("e2e") / "pay", free_port_offset())
-    try:
+    with running_system(tmp_path_factory.mktemp("e2e") / "pay") as running:
         yield running
-    finally:
-        if running.process.poll() is None:
-            running.stop()
 
 
 @pytest.fixture

@@ -157,7 +157,7 @@ CASES = [
 @pytest.mark.parametrize(("sent", "headers"), CASES)
 async def test_it_answers_as_the_same_endpoint_under_fastapi(sent: bytes, headers: dict[str, str]) -> None:
     app = FastAPI()
-    install_problem_handlers(app, ERRORS)
+    install_problem_handlers(app, ERRORS, lambda scope: ())
     app.post("/orders", status_code=201)(place)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -5,9 +5,8 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from pay.contracts.membership import Name
 from pay.contracts.messages import CamelModel
-from pay.contracts.types import Amount, Balance, BankAccountNumber, BankName, TransferId
+from pay.contracts.types import Amount, Balance, BankAccountNumber, BankName, Flag, Name, TransferId
 
 
 class OpenBankAccountRequest(CamelModel):
@@ -15,7 +14,7 @@ class OpenBankAccountRequest(CamelModel):
     bank_account_number: BankAccountNumber
     holder_name: Name
     balance: Balance = 0
-    valid: bool = True
+    valid: Flag = True
 
 
 class BankAccount(CamelModel):
@@ -52,5 +51,5 @@ class BankTransferResult(CamelModel):
 
 class BankFaults(CamelModel):
     latency_ms: Annotated[int, Field(strict=True, ge=0, le=60_000)] = 0
-    error_rate: Annotated[float, Field(ge=0.0, le=1.0, description="Share of requests answered 503")] = 0.0
-    down: bool = False
+    error_rate: Annotated[float, Field(strict=True, ge=0.0, le=1.0, description="Share of requests answered 503")] = 0.0
+    down: Flag = False

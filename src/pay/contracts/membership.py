@@ -6,18 +6,8 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from pay.contracts.messages import CamelModel, Message
-from pay.contracts.types import Identifier
+from pay.contracts.types import NO_CONTROL_CHARACTERS, Flag, Identifier, Name
 
-# No control characters (\x00-\x1f, \x7f) in text a member gives: PostgreSQL text cannot hold NUL, and a
-# line break or escape in a name or address would reach logs, events and other services' screens.
-# These two types belong in pay.contracts.types once that file is free to change.
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
-# Strict: only JSON true and false; 0, 1 and "true" are refused rather than coerced.
-Flag = Annotated[bool, Field(strict=True)]
-
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_CONTROL_CHARACTERS)
-]
 Email = Annotated[
     str,
     StringConstraints(

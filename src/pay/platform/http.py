@@ -11,23 +11,24 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pay.platform.auth import authenticate, require_privileged
+from pay.platform.auth import authenticate
 from pay.platform.direct import DirectRoute
-from pay.platform.idempotency.middleware import IdempotencyMiddleware, claimed_key
+from pay.platform.idempotency.middleware import UNSAFE_METHODS, IdempotencyMiddleware, claimed_key
 from pay.platform.kernel import Kernel
 from pay.platform.limits import RequestLimitsMiddleware
-from pay.platform.problems import PROBLEM_MEDIA_TYPE, ErrorMap, Problem, install_problem_handlers
+from pay.platform.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA, ErrorMap, Problem, install_problem_handlers
 from pay.platform.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
@@ -125,8 +126,31 @@ class ServiceApp(FastAPI):
     def serves(self, scope: Scope) -> bool:
         """Whether a route answers the request's method on its path (else it is 404 or 405, whatever it carries)."""
         return (scope["method"], scope["path"]) in self._direct or any(
-            route.matches(scope)[0] is Match.FULL for route in iter_route_contexts(self.routes)
+            route.matches(scope)[0] is Match.FULL for route in self._routes_on_path(scope)
         )
+
+    def authenticates(self, scope: Scope) -> bool:
+        """Whether the route that answers the request needs a known caller."""
+        return any(
+            route.matches(scope)[0] is Match.FULL and authenticate in _dependencies(route.dependant)
+            for route in self._routes_on_path(scope)
+        )
+
+    def methods_allowed(self, scope: Scope) -> set[str]:
+        """Every method the request's path answers (Starlette's 405 names only the first route's)."""
+        return {method for route in self._routes_on_path(scope) for method in route.methods or ()}
+
+    def _routes_on_path(self, scope: Scope) -> list[RouteContext]:
+        """The routes of the request's path, as OpenAPI reads paths: a path without parameters is answered
+        by its own routes only, never by a templated path it also fits (`/membership/{membershipId}` does
+        not answer `GET /membership/login`: that is 405)."""
+        on_path = [route for route in iter_route_contexts(self.routes) if route.matches(scope)[0] is not Match.NONE]
+        return [route for route in on_path if not route.param_convertors] or on_path
+
+    @cached_property
+    def fixed_paths(self) -> frozenset[str]:
+        """The paths without parameters. Known once every router is included: the first request comes after that."""
+        return frozenset(route.path for route in self._api_routes() if route.path and not route.param_convertors)
 
     def _kernel_middleware(self, settings: Settings) -> list[Middleware]:
         """Outermost first: every request gets an id and is measured, then it is held to the kernel's limits
@@ -134,7 +158,12 @@ class ServiceApp(FastAPI):
         return [
             Middleware(RequestContextMiddleware, service=settings.service),
             Middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes),
-            Middleware(IdempotencyMiddleware, keeps_answers=self.keeps_answers, serves=self.serves),
+            Middleware(
+                IdempotencyMiddleware,
+                keeps_answers=self.keeps_answers,
+                serves=self.serves,
+                authenticates=self.authenticates,
+            ),
         ]
 
     @cached_property
@@ -177,7 +206,11 @@ class ServiceApp(FastAPI):
                 for method in route.methods or ():
                     operation = operations.get(method.lower())
                     if operation is not None:
-                        _document_kernel_answers(route, operation)
+                        _document_kernel_answers(route, method, operation)
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for name in _FASTAPI_VALIDATION_SCHEMAS:
+                schemas.pop(name, None)
+            schemas["Problem"] = PROBLEM_SCHEMA
         return self.openapi_schema or super().openapi()
 
     @staticmethod
@@ -186,52 +219,46 @@ class ServiceApp(FastAPI):
         await route.answer(scope, receive, send, error_map)
 
 
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "code": {"type": "string"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-    },
-    "required": ["type", "title", "status", "code"],
-}
 _IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
     "description": "1 to 200 printable ASCII characters; a retry with the same key and body answers the same",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"},
 }
+_PROBLEM_REFERENCE = {"$ref": "#/components/schemas/Problem"}
+# FastAPI's own 422 body, which the kernel's problem document replaces.
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
-def _kernel_answers(route: RouteContext, dependencies: set[Callable[..., Any]]) -> dict[str, str]:
-    """The statuses the kernel itself may answer on a route, from what the route depends on."""
-    answers: dict[str, str] = {}
+def _kernel_answers(route: RouteContext, method: str, dependencies: set[Callable[..., Any]]) -> dict[int, str]:
+    """The statuses the kernel itself may answer on a route, from its method and what it depends on."""
+    answers = {400: "A NUL character in the path or query, or a body that cannot be read"}
     if authenticate in dependencies:
-        answers["401"] = "Authentication required"
-    if require_privileged in dependencies:
-        answers["403"] = "Forbidden"
+        answers[401] = "Authentication required"
+        answers[403] = "The caller may not do this: another member's resource, or a role it lacks"
+    if method in UNSAFE_METHODS:
+        answers[409] = "Idempotency-Key in progress, reused with another request, or abandoned"
     if claimed_key in dependencies:
-        answers["409"] = "Idempotency-Key in progress, reused with another request, or abandoned"
-        answers["503"] = "Service unavailable: retry with the same Idempotency-Key"
+        answers[503] = "Service unavailable: retry with the same Idempotency-Key"
     if route.body_field is not None:
-        answers["413"] = "Payload too large"
-    if route.body_field is not None or get_flat_params(route.dependant):
-        answers["422"] = "Invalid request"
+        answers[413] = "Payload too large"
+    if route.body_field is not None or get_flat_params(route.dependant) or method in UNSAFE_METHODS:
+        answers[422] = "Invalid request"
     return answers
 
 
-def _document_kernel_answers(route: RouteContext, operation: dict[str, Any]) -> None:
-    dependencies = set(_dependencies(route.dependant))
+def _document_kernel_answers(route: RouteContext, method: str, operation: dict[str, Any]) -> None:
+    """Adds the kernel's answers to the route's own refusals, and declares every refusal a problem document."""
     responses = operation.setdefault("responses", {})
-    for status, description in _kernel_answers(route, dependencies).items():
-        responses.setdefault(
-            status, {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_SCHEMA}}}
-        )
-    if claimed_key in dependencies:
+    declared: dict[int | str, dict[str, Any]] = route.responses
+    for status, description in _kernel_answers(route, method, set(_dependencies(route.dependant))).items():
+        own = declared.get(status, {}).get("description")
+        responses[str(status)] = {"description": f"{own}; {description}" if own else description}
+    for status, response in responses.items():
+        if int(status) >= 400:
+            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REFERENCE}}
+    if method in UNSAFE_METHODS:
         parameters = operation.setdefault("parameters", [])
         if not any(parameter.get("name") == "Idempotency-Key" for parameter in parameters):
             parameters.append(_IDEMPOTENCY_KEY_PARAMETER)
@@ -242,6 +269,12 @@ def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         if dependency.call is not None:
             yield dependency.call
         yield from _dependencies(dependency)
+
+
+async def _fixed_paths_first(request: Request) -> None:
+    """A templated route never answers a path without parameters: that path's own routes do, or it is 405."""
+    if request.scope["path"] in request.app.fixed_paths and request.scope["route"].param_convertors:
+        raise StarletteHTTPException(405)
 
 
 def _health_router(kernel: Kernel) -> APIRouter:
@@ -308,10 +341,11 @@ def create_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
+        dependencies=[Depends(_fixed_paths_first)],
     )
     app.state.token_verifier = kernel.token_verifier
     app.state.idempotency_store = kernel.idempotency_store
-    install_problem_handlers(app, error_map)
+    install_problem_handlers(app, error_map, app.methods_allowed)
     app.include_router(_health_router(kernel))
     for router in routers:
         app.include_router(router)

@@ -1,6 +1,6 @@
 """RFC 9457 problem+json: every error a service returns has this shape and a stable `code`."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 PROBLEM_TYPE_BASE = "https://pay.example/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -39,6 +40,31 @@ class ProblemSpec:
 
 
 ErrorMap = Mapping[type[Exception], ProblemSpec]
+
+# Every error answer's body, as the OpenAPI documents declare it (a refusal may add members, such as `errors`).
+PROBLEM_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "code"],
+}
+
+
+def refusals(error_map: ErrorMap, *kinds: type[Exception]) -> dict[int | str, dict[str, Any]]:
+    """A route's OpenAPI `responses` for the mapped exceptions it may refuse with: each status, naming
+    its codes. The kernel adds what it answers itself (see `pay.platform.http`)."""
+    codes: dict[int, list[str]] = {}
+    for kind in kinds:
+        spec = error_map[kind]
+        codes.setdefault(spec.status, []).append(f"`{spec.code}` ({spec.title})")
+    return {status: {"description": ", ".join(named)} for status, named in sorted(codes.items())}
+
 
 _STATUS_CODES = {
     400: ("bad-request", "Bad request"),
@@ -93,7 +119,9 @@ def mapped_problem(exc: Exception, error_map: ErrorMap) -> Problem | None:
     return Problem(spec.status, spec.code, spec.title, str(exc) or None, spec.headers)
 
 
-def install_problem_handlers(app: FastAPI, error_map: ErrorMap) -> None:
+def install_problem_handlers(
+    app: FastAPI, error_map: ErrorMap, methods_allowed: Callable[[Scope], Collection[str]]
+) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
         return problem_response(exc, request.url.path)
@@ -106,7 +134,10 @@ def install_problem_handlers(app: FastAPI, error_map: ErrorMap) -> None:
         assert isinstance(exc, StarletteHTTPException)
         code, title = _STATUS_CODES.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-        return problem_response(Problem(exc.status_code, code, title, detail, exc.headers or {}), request.url.path)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(sorted(methods_allowed(request.scope)))
+        return problem_response(Problem(exc.status_code, code, title, detail, headers), request.url.path)
 
     async def on_mapped(request: Request, exc: Exception) -> JSONResponse:
         problem = mapped_problem(exc, error_map)

@@ -317,7 +317,14 @@ async def test_latency_delays_the_answer_of_a_transfer_already_executed(bank: Ba
 
 
 async def test_fault_settings_are_validated(bank: Bank) -> None:
-    for body in [{"errorRate": 1.5}, {"latencyMs": -1}, {"latencyMs": 0.5}, {"down": "maybe"}]:
+    for body in [
+        {"errorRate": 1.5},
+        {"errorRate": True},
+        {"latencyMs": -1},
+        {"latencyMs": 0.5},
+        {"down": "maybe"},
+        {"down": 0},
+    ]:
         response = await bank.http.put("/bank/faults", json=body)
         assert response.status_code == 422, body
         assert response.json()["code"] == "validation-error"
@@ -339,6 +346,9 @@ async def test_fault_settings_are_validated(bank: Bank) -> None:
         {"amount": 10**12 + 1},
         {"amount": None},
         {"transferId": "x" * 65},
+        # An id or a bank name is a segment of the bank's URLs: `/` would split it (issue 11's fuzzing).
+        {"transferId": "a/b"},
+        {"fromBankName": "K/B"},
         {"toBankAccountNumber": "no spaces allowed"},
         {"fromBankName": "B" * 51},
         {"unexpected": "field"},
@@ -388,8 +398,11 @@ async def test_a_transfer_with_a_missing_field_or_broken_json_is_refused(bank: B
         {"holderName": "H" * 101},
         {"holderName": ""},
         {"bankAccountNumber": "12/34"},
+        {"bankName": "K/B"},
+        {"holderName": "tab\there"},
         {"bankAccountNumber": "1" * 41},
         {"valid": "yes please"},
+        {"valid": 1},
     ],
 )
 async def test_a_malformed_account_is_refused_and_nothing_is_written(bank: Bank, change: dict[str, Any]) -> None:

@@ -102,7 +102,16 @@ async def test_malformed_links_are_validation_problems(services: Services) -> No
     member = await services.member()
     good: dict[str, Any] = {"membershipId": member.membership_id, "bankName": BANK, "bankAccountNumber": "110-1"}
     before = await linked_accounts(services)
-    for change in ({"bankName": None}, {"bankAccountNumber": "no spaces allowed"}, {"bankName": 7}, {"extra": 1}):
+    changes: list[dict[str, Any]] = [
+        {"bankName": None},
+        {"bankAccountNumber": "no spaces allowed"},
+        {"bankName": 7},
+        {"extra": 1},
+        # A bank name is a segment of the bank's URLs: one with a `/` would reach another URL (issue 11).
+        {"bankName": "K/B"},
+        {"bankName": "K\u0004B"},
+    ]
+    for change in changes:
         body = {key: value for key, value in (good | change).items() if value is not None}
         response = await services.banking.post("/banking/account/register", json=body, headers=member.headers)
         assert_problem(response, 422, "validation-error")

@@ -254,6 +254,22 @@ async def test_a_history_cursor_past_what_the_database_holds_is_invalid(
     assert largest.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "moment",
+    ["0.5", "1700000000", "2026-12-02", "2026-12-02T09:00:00", "2026-12-02T09:00Z", "0001-01-01T00:43:00%2B17:09"],
+)
+async def test_a_history_bound_is_an_rfc_3339_date_time_with_its_offset(
+    client: httpx.AsyncClient, new_member: Callable[..., Any], moment: str
+) -> None:
+    alice = await new_member()
+    response = await client.get(f"/money/history/{alice.membership_id}?to={moment}", headers=alice.headers)
+    assert response.status_code == 422 and response.json()["code"] == "validation-error"
+    with_offset = await client.get(
+        f"/money/history/{alice.membership_id}?to=2026-12-02T09:00:00.5%2B09:00", headers=alice.headers
+    )
+    assert with_offset.status_code == 200
+
+
 async def test_a_transfer_with_the_wrong_method_is_405_even_with_an_idempotency_key(
     client: httpx.AsyncClient, new_member: Callable[..., Any]
 ) -> None:

@@ -22,7 +22,7 @@ from pay.platform.idempotency.keys import KeyClaim, KeyInProgress, KeyReused, re
 from pay.platform.idempotency.middleware import ClaimedKey
 from pay.platform.idempotency.store import claim_keys
 from pay.platform.kernel import Kernel
-from pay.platform.problems import ProblemSpec
+from pay.platform.problems import ProblemSpec, refusals
 from pay.platform.settings import Settings
 
 from support import provision
@@ -30,6 +30,9 @@ from support import provision
 
 class Overdrawn(Exception):
     pass
+
+
+ERRORS = {Overdrawn: ProblemSpec(409, "insufficient-balance", "Not enough money")}
 
 
 class Charge(BaseModel):
@@ -55,7 +58,7 @@ async def kernel_app(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> Async
     calls: list[int] = []
     router = APIRouter()
 
-    @router.post("/charges", status_code=201)
+    @router.post("/charges", status_code=201, responses=refusals(ERRORS, Overdrawn))
     async def charge(body: Charge) -> dict[str, int]:
         calls.append(body.amount)
         await asyncio.sleep(0.3)
@@ -68,6 +71,18 @@ async def kernel_app(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> Async
         calls.append(body.amount)
         response.headers["Location"] = f"/jobs/{len(calls)}"
         return {"job": len(calls)}
+
+    @router.get("/jobs")
+    async def count_jobs() -> dict[str, int]:
+        return {"jobs": len(calls)}
+
+    @router.post("/jobs/cancel")
+    async def cancel_jobs() -> None:
+        return None
+
+    @router.get("/jobs/{job}")
+    async def read_job(job: str) -> dict[str, str]:
+        return {"job": job}
 
     @router.post("/kept")
     async def keeps_its_answer(body: Charge, claim: ClaimedKey) -> KeyEcho:
@@ -102,7 +117,7 @@ async def kernel_app(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> Async
         title="test",
         routers=[router],
         direct_routes=[answered_directly],
-        error_map={Overdrawn: ProblemSpec(409, "insufficient-balance", "Not enough money")},
+        error_map=ERRORS,
     )
     async with app.router.lifespan_context(app):
         yield app
@@ -227,10 +242,20 @@ async def test_amounts_must_be_whole_positive_won(client: httpx.AsyncClient, amo
     assert response.json()["code"] == "validation-error"
 
 
-@pytest.mark.parametrize("key", ["k" * 201, "über", "tab\there"])
+@pytest.mark.parametrize("key", ["k" * 201, "über", "tab\there", ""])
 async def test_a_key_must_be_short_printable_ascii(client: httpx.AsyncClient, key: str) -> None:
     response = await client.post("/charges", json={"amount": 5}, headers=[(b"Idempotency-Key", key.encode())])
     assert response.status_code == 422 and response.json()["code"] == "invalid-idempotency-key"
+
+
+async def test_an_unknown_caller_is_refused_before_its_key_is_read(client: httpx.AsyncClient) -> None:
+    # Issue 11's fuzzing: the key was claimed first, so a second anonymous body met 409 reuse, not 401.
+    key = str(uuid.uuid4())
+    for amount in (1, 2):
+        response = await client.post("/members", json={"amount": amount}, headers={"Idempotency-Key": key})
+        assert response.status_code == 401 and response.json()["code"] == "unauthenticated"
+    invalid_key = await client.post("/members", json={"amount": 1}, headers={"Idempotency-Key": ""})
+    assert invalid_key.status_code == 401
 
 
 async def test_unknown_paths_and_methods_are_problems(client: httpx.AsyncClient) -> None:
@@ -239,6 +264,21 @@ async def test_unknown_paths_and_methods_are_problems(client: httpx.AsyncClient)
     wrong_method = await client.get("/charges")
     assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method-not-allowed"
     assert wrong_method.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_wrong_method_names_every_method_its_path_answers(client: httpx.AsyncClient) -> None:
+    # Starlette names only the first route's, so an OPTIONS on a path with a GET and a POST route said GET.
+    wrong_method = await client.options("/jobs")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET, POST"
+
+
+async def test_a_path_without_parameters_is_answered_by_its_own_routes_only(client: httpx.AsyncClient) -> None:
+    # OpenAPI's reading: `GET /jobs/cancel` is the wrong method on that path, not a job named "cancel".
+    assert (await client.get("/jobs/7")).json() == {"job": "7"}
+    wrong_method = await client.get("/jobs/cancel")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
+    with_key = await client.get("/jobs/cancel", headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert with_key.status_code == 405
 
 
 async def test_request_ids_are_kept_or_made(client: httpx.AsyncClient) -> None:
@@ -354,19 +394,39 @@ async def test_a_wrong_method_is_405_even_with_an_idempotency_key(client: httpx.
 
 async def test_the_openapi_document_names_what_the_kernel_answers(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
-    members = paths["/members"]["post"]["responses"]
-    assert {"401", "413", "422"} <= members.keys() and "403" not in members
-    assert members["401"]["content"].keys() == {"application/problem+json"}
-    assert {"401", "403"} <= paths["/admin"]["get"]["responses"].keys()
+    assert paths["/members"]["post"]["responses"].keys() == {"200", "400", "401", "403", "409", "413", "422"}
+    assert paths["/admin"]["get"]["responses"].keys() == {"200", "400", "401", "403"}
     for path in ("/kept", "/direct"):
-        operation = paths[path]["post"]
-        assert {"409", "413", "422", "503"} <= operation["responses"].keys()
-        assert "401" not in operation["responses"]
-        assert [p["name"] for p in operation["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
-    assert "422" in paths["/texts/{name}"]["get"]["responses"]
-    live = paths["/health/live"]["get"]["responses"]
-    assert live.keys() == {"200"}
-    assert "parameters" not in paths["/charges"]["post"]
+        assert paths[path]["post"]["responses"].keys() == {"200", "400", "409", "413", "422", "503"}
+    assert paths["/texts/{name}"]["get"]["responses"].keys() == {"200", "400", "422"}
+    assert paths["/health/live"]["get"]["responses"].keys() == {"200", "400"}
+
+
+async def test_the_openapi_document_adds_a_routes_own_refusals_to_the_kernels(client: httpx.AsyncClient) -> None:
+    refused = (await client.get("/openapi.json")).json()["paths"]["/charges"]["post"]["responses"]["409"]
+    assert refused["description"].startswith("`insufficient-balance` (Not enough money); Idempotency-Key")
+
+
+async def test_every_refusal_in_the_openapi_document_is_a_problem_document(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    refusals = [
+        response
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        for status, response in operation["responses"].items()
+        if int(status) >= 400
+    ]
+    assert refusals and all(response["content"] == problem for response in refusals)
+    assert document["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status", "code"]
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+async def test_every_route_that_takes_an_idempotency_key_declares_it(client: httpx.AsyncClient) -> None:
+    for path, operations in (await client.get("/openapi.json")).json()["paths"].items():
+        for method, operation in operations.items():
+            headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+            assert headers == (["Idempotency-Key"] if method in ("post", "put") else []), (method, path)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 import asyncio
 import random
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +27,7 @@ from pay.contracts.bank import (
     OpenBankAccountRequest,
     TransferStatus,
 )
-from pay.platform.problems import ErrorMap, Problem, ProblemSpec, problem_response
+from pay.platform.problems import ErrorMap, Problem, ProblemSpec, problem_response, refusals
 
 ERRORS: ErrorMap = {
     AccountExists: ProblemSpec(409, "account-exists", "The account already exists"),
@@ -36,6 +37,9 @@ ERRORS: ErrorMap = {
 
 # Only the bank's business endpoints misbehave; its fault switch, health, metrics and docs never do.
 FAULTY_PATHS = ("/bank/accounts", "/bank/transfers")
+_FAULTS: dict[int | str, dict[str, Any]] = {
+    503: {"description": "A fault set through `PUT /bank/faults`: `bank-down` or `bank-unavailable`"}
+}
 
 
 def _account_model(account: Account) -> BankAccount:
@@ -62,7 +66,7 @@ def bank_router(new_uow: Callable[[], UnitOfWork]) -> APIRouter:
     @router.post(
         "/accounts",
         status_code=201,
-        responses={409: {"description": "The account already exists (`account-exists`)"}},
+        responses={**refusals(ERRORS, AccountExists), **_FAULTS},
     )
     async def open_account(request: OpenBankAccountRequest) -> BankAccount:
         """Open a test or demo account with a starting balance."""
@@ -76,12 +80,12 @@ def bank_router(new_uow: Callable[[], UnitOfWork]) -> APIRouter:
 
     @router.get(
         "/accounts/{bank_name}/{bank_account_number}",
-        responses={404: {"description": "No such account (`account-not-found`)"}},
+        responses={**refusals(ERRORS, AccountNotFound), **_FAULTS},
     )
     async def get_account(bank_name: str, bank_account_number: str) -> BankAccount:
         return _account_model(await use_cases.get_account(new_uow(), AccountKey(bank_name, bank_account_number)))
 
-    @router.post("/transfers")
+    @router.post("/transfers", responses=_FAULTS)
     async def transfer(request: BankTransferRequest) -> BankTransferResult:
         """Move money between two accounts of this bank, once per `transferId`.
 
@@ -99,7 +103,7 @@ def bank_router(new_uow: Callable[[], UnitOfWork]) -> APIRouter:
 
     @router.get(
         "/transfers/{transfer_id}",
-        responses={404: {"description": "The bank never received this transfer (`transfer-not-found`)"}},
+        responses={**refusals(ERRORS, TransferNotFound), **_FAULTS},
     )
     async def get_transfer(transfer_id: str) -> BankTransferResult:
         """The outcome of a transfer: how a caller whose request timed out learns whether it happened."""

@@ -28,7 +28,7 @@ from pay.platform.auth import CurrentPrincipal, Principal, PrivilegedPrincipal, 
 from pay.platform.idempotency.kept import KeptInTransaction
 from pay.platform.idempotency.keys import StoredResponse, long_running_answer
 from pay.platform.idempotency.middleware import ClaimedKey, answered, replayed
-from pay.platform.problems import ErrorMap, Problem, ProblemSpec
+from pay.platform.problems import ErrorMap, Problem, ProblemSpec, refusals
 
 _RETRY_LATER = {"Retry-After": "2"}
 
@@ -106,12 +106,18 @@ async def _ensure_may_read(principal: Principal, request: model.FirmbankingReque
 @router.post(
     "/account/register",
     status_code=status.HTTP_201_CREATED,
-    responses={
-        404: {"description": "No such member (`member-not-found`) or bank account (`bank-account-not-found`)"},
-        409: {"description": "The account (`account-already-linked`) or the member (`member-already-linked`) is taken"},
-        422: {"description": "The member (`member-invalid`) or the account (`bank-account-invalid`) is not valid"},
-        503: {"description": "Membership or the bank is not answering"},
-    },
+    responses=refusals(
+        ERRORS,
+        model.MemberNotFound,
+        model.BankAccountNotFound,
+        model.AccountAlreadyLinked,
+        model.MemberAlreadyLinked,
+        model.MemberInvalid,
+        model.BankAccountInvalid,
+        model.AccountHolderMismatch,
+        MembershipUnavailable,
+        BankUnavailable,
+    ),
 )
 async def register_account(
     body: RegisterBankAccountRequest, principal: CurrentPrincipal, deps: Deps
@@ -127,7 +133,7 @@ async def register_account(
 
 @router.get(
     "/account/{membership_id}",
-    responses={404: {"description": "The member linked no account (`linked-account-not-found`)"}},
+    responses=refusals(ERRORS, model.LinkedAccountNotFound),
 )
 async def get_linked_account(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> RegisteredBankAccount:
     ensure_may_act_for(principal, membership_id)
@@ -139,11 +145,14 @@ async def get_linked_account(membership_id: str, principal: CurrentPrincipal, de
     response_model=FirmbankingRequest,
     responses={
         202: {"model": FirmbankingRequest, "description": "Still REQUESTED: poll the URL in `Location`"},
-        404: {"description": "The bank knows no such account (`bank-account-not-found`)"},
-        422: {
-            "description": "An account is not usable (`bank-account-invalid`, `same-account`) or the body is invalid"
-        },
-        503: {"description": "The bank is not answering; nothing was stored"},
+        **refusals(
+            ERRORS,
+            model.BankAccountNotFound,
+            model.TransferIdReused,
+            model.BankAccountInvalid,
+            model.SameAccount,
+            BankUnavailable,
+        ),
     },
 )
 async def request_firmbanking(
@@ -215,7 +224,7 @@ async def list_firmbanking(
 
 @router.get(
     "/firmbanking/{firmbanking_request_id}",
-    responses={404: {"description": "No such request (`firmbanking-request-not-found`)"}},
+    responses=refusals(ERRORS, model.FirmbankingRequestNotFound),
 )
 async def get_firmbanking(firmbanking_request_id: str, principal: CurrentPrincipal, deps: Deps) -> FirmbankingRequest:
     request = await use_cases.get_firmbanking(deps, firmbanking_request_id)

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, status
 
 from pay.contracts.membership import (
-    NO_CONTROL_CHARACTERS,
     LoginRequest,
     Member,
     ModifyMemberRequest,
@@ -16,11 +15,12 @@ from pay.contracts.membership import (
     TokenValidateRequest,
     TokenValidation,
 )
+from pay.contracts.types import NO_CONTROL_CHARACTERS
 from pay.membership.application import use_cases
 from pay.membership.application.use_cases import Dependencies, IssuedTokens
 from pay.membership.domain import model
 from pay.platform.auth import UNAUTHENTICATED_HEADERS, CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
-from pay.platform.problems import ErrorMap, ProblemSpec
+from pay.platform.problems import ErrorMap, ProblemSpec, refusals
 
 ERRORS: ErrorMap = {
     model.MemberNotFound: ProblemSpec(404, "member-not-found", "No such member"),
@@ -70,18 +70,18 @@ def _token_pair(tokens: IssuedTokens) -> TokenPair:
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED)
+@router.post("/register", status_code=status.HTTP_201_CREATED, responses=refusals(ERRORS, model.EmailAlreadyRegistered))
 async def register(body: RegisterMemberRequest, deps: Deps) -> Member:
     command = use_cases.RegisterMember(body.name, body.email, body.address, body.password, body.is_corp)
     return _member(await use_cases.register_member(deps, command))
 
 
-@router.post("/login")
+@router.post("/login", responses=refusals(ERRORS, model.InvalidCredentials))
 async def login(body: LoginRequest, deps: Deps) -> TokenPair:
     return _token_pair(await use_cases.log_in(deps, body.email, body.password))
 
 
-@router.post("/refresh-token")
+@router.post("/refresh-token", responses=refusals(ERRORS, model.InvalidRefreshToken))
 async def refresh_token(body: RefreshTokenRequest, deps: Deps) -> TokenPair:
     return _token_pair(await use_cases.refresh_tokens(deps, body.refresh_token))
 
@@ -92,12 +92,17 @@ async def token_validate(body: TokenValidateRequest, deps: Deps) -> TokenValidat
     return TokenValidation(valid=membership_id is not None, membership_id=membership_id)
 
 
-@router.get("/me")
+@router.get("/me", responses=refusals(ERRORS, model.MemberNotFound))
 async def me(principal: CurrentPrincipal, deps: Deps) -> Member:
     return _member(await use_cases.get_member(deps, principal.subject))
 
 
-@router.post("/modify")
+@router.post(
+    "/modify",
+    responses=refusals(
+        ERRORS, model.MemberNotFound, model.StatusChangeForbidden, model.EmailAlreadyRegistered, model.AdminMustStay
+    ),
+)
 async def modify(body: ModifyMemberRequest, principal: CurrentPrincipal, deps: Deps) -> Member:
     ensure_may_act_for(principal, body.membership_id)
     command = use_cases.ModifyMember(
@@ -119,7 +124,7 @@ async def by_address(
     return [_member(member) for member in await use_cases.members_by_address(deps, address)]
 
 
-@router.get("/{membership_id}")
+@router.get("/{membership_id}", responses=refusals(ERRORS, model.MemberNotFound))
 async def get(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> Member:
     ensure_may_act_for(principal, membership_id)
     return _member(await use_cases.get_member(deps, membership_id))

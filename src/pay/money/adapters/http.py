@@ -1,15 +1,13 @@
 """Money's HTTP API (SPEC "Money")."""
 
-import re
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from starlette.convertors import StringConvertor, register_url_convertor
 
 from pay.contracts import money as api
+from pay.contracts.types import Instant
 from pay.money.application import use_cases
 from pay.money.application.ports import OptimisticConcurrencyConflict, PriorAnswer
 from pay.money.application.use_cases import Dependencies
@@ -18,7 +16,7 @@ from pay.platform.auth import CurrentPrincipal, Principal, PrivilegedPrincipal, 
 from pay.platform.idempotency.kept import KeptInTransaction
 from pay.platform.idempotency.keys import StoredResponse, long_running_answer
 from pay.platform.idempotency.middleware import ClaimedKey, answer_of, answered, replayed
-from pay.platform.problems import ErrorMap, ProblemSpec, mapped_problem, problem_response
+from pay.platform.problems import ErrorMap, ProblemSpec, mapped_problem, problem_response, refusals
 
 ERRORS: ErrorMap = {
     wallet.WalletNotFound: ProblemSpec(404, "wallet-not-found", "This member has no wallet"),
@@ -114,9 +112,14 @@ async def _outcome(deps: Dependencies, started: requests.MoneyChangingRequest | 
 _LONG_RUNNING: dict[int | str, dict[str, Any]] = {
     202: {"description": "Still running: poll `statusUrl`", "model": api.MoneyChangingRequest}
 }
+_RECHARGE_REFUSALS = refusals(ERRORS, wallet.WalletNotFound, members.MemberDeactivated, OptimisticConcurrencyConflict)
 
 
-@router.post("/create-member-money", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/create-member-money",
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(ERRORS, wallet.WalletAlreadyExists),
+)
 async def create_member_money(
     body: api.CreateMemberMoneyRequest, principal: CurrentPrincipal, deps: Deps
 ) -> api.MemberMoney:
@@ -132,7 +135,7 @@ async def member_money(
     return [api.MemberMoney(membership_id=key, balance=value) for key, value in found.items()]
 
 
-@router.post("/increase", response_model=api.MoneyChangingRequest, responses=_LONG_RUNNING)
+@router.post("/increase", response_model=api.MoneyChangingRequest, responses={**_LONG_RUNNING, **_RECHARGE_REFUSALS})
 async def increase(
     body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey, request: Request
 ) -> api.MoneyChangingRequest | Response:
@@ -145,7 +148,12 @@ async def increase(
     return await _outcome(deps, started)
 
 
-@router.post("/increase-async", response_model=api.MoneyChangingRequest, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/increase-async",
+    response_model=api.MoneyChangingRequest,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_RECHARGE_REFUSALS,
+)
 async def increase_async(
     body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey, request: Request
 ) -> api.MoneyChangingRequest | Response:
@@ -161,7 +169,20 @@ async def increase_async(
     return replayed(started)
 
 
-@router.post("/decrease", response_model=api.MoneyChangingRequest, responses=_LONG_RUNNING)
+@router.post(
+    "/decrease",
+    response_model=api.MoneyChangingRequest,
+    responses={
+        **_LONG_RUNNING,
+        **refusals(
+            ERRORS,
+            wallet.WalletNotFound,
+            wallet.InsufficientBalance,
+            members.MemberDeactivated,
+            OptimisticConcurrencyConflict,
+        ),
+    },
+)
 async def decrease(
     body: api.ChangeMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey, request: Request
 ) -> api.MoneyChangingRequest | Response:
@@ -174,7 +195,20 @@ async def decrease(
     return await _outcome(deps, started)
 
 
-@router.post("/transfer", response_model=api.MoneyChangingRequest)
+@router.post(
+    "/transfer",
+    response_model=api.MoneyChangingRequest,
+    responses=refusals(
+        ERRORS,
+        requests.SameWallet,
+        wallet.WalletNotFound,
+        wallet.InsufficientBalance,
+        wallet.BalanceLimitExceeded,
+        members.MemberDeactivated,
+        members.RecipientDeactivated,
+        OptimisticConcurrencyConflict,
+    ),
+)
 async def transfer(
     body: api.TransferMoneyRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey, request: Request
 ) -> api.MoneyChangingRequest | Response:
@@ -195,7 +229,7 @@ async def transfer(
 DIRECT_ROUTES = [transfer]
 
 
-@router.get("/changing-requests/{request_id}")
+@router.get("/changing-requests/{request_id}", responses=refusals(ERRORS, requests.RequestNotFound))
 async def changing_request(request_id: str, principal: CurrentPrincipal, deps: Deps) -> api.MoneyChangingRequest:
     found = await use_cases.get_request(deps, request_id)
     if not principal.is_privileged and principal.subject not in (
@@ -214,13 +248,13 @@ _HISTORY_CURSOR = (
 )
 
 
-@router.get("/history/{membership_id}")
+@router.get("/history/{membership_id}", responses=refusals(ERRORS, wallet.WalletNotFound))
 async def history(
     membership_id: str,
     principal: CurrentPrincipal,
     deps: Deps,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
     cursor: Annotated[str | None, Query(pattern=_HISTORY_CURSOR)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> api.HistoryPage:
@@ -301,26 +335,7 @@ async def rebuild_check(_: PrivilegedPrincipal, deps: Deps) -> api.RebuildCheck:
     )
 
 
-def _segment_other_than(names: Iterable[str]) -> str:
-    return "(?!(?:" + "|".join(re.escape(name) for name in sorted(names)) + ")(?:/|$))[^/]+"
-
-
-class _WalletOwner(StringConvertor):
-    """A membership id in a path: any segment but the name of one of money's own paths above. Otherwise
-    `GET /money/transfer` would look up a wallet (401, 404) instead of being the wrong method on a path
-    that exists (405)."""
-
-    regex = _segment_other_than(
-        path.removeprefix(f"{router.prefix}/")
-        for path in (getattr(route, "path", "") for route in router.routes)
-        if path.count("/") == 2 and "{" not in path
-    )
-
-
-register_url_convertor("wallet_owner", _WalletOwner())
-
-
-@router.get("/{membership_id:wallet_owner}")
+@router.get("/{membership_id}", responses=refusals(ERRORS, wallet.WalletNotFound))
 async def member_money_of(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> api.MemberMoney:
     ensure_may_act_for(principal, membership_id)
     return _money(await use_cases.get_wallet(deps, membership_id))

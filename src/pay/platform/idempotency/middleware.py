@@ -23,7 +23,8 @@ HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 200
 # Where the middleware names the key for a handler that keeps its own answer.
 _CLAIM = "pay.idempotency.claim"
-_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# The methods whose requests may take an Idempotency-Key.
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]+")
 # Headers that are part of the answer itself, so a replay must carry them too.
 _KEPT_HEADERS = (b"content-type", b"location", b"retry-after")
@@ -34,28 +35,39 @@ _INVALID_KEY = Problem(
 
 class IdempotencyMiddleware:
     """`keeps_answers(scope)`: whether the route the request is for keeps its answer itself;
-    `serves(scope)`: whether any route answers the request's method and path. A request no route
-    answers is left to the app (404, 405): its key is neither read nor claimed."""
+    `serves(scope)`: whether any route answers the request's method and path; `authenticates(scope)`:
+    whether that route needs a known caller. A request no route answers is left to the app (404, 405),
+    and so is one from an unknown caller to a route that needs a known one (401): its key is neither
+    read nor claimed."""
 
     def __init__(
-        self, app: ASGIApp, *, keeps_answers: Callable[[Scope], bool], serves: Callable[[Scope], bool]
+        self,
+        app: ASGIApp,
+        *,
+        keeps_answers: Callable[[Scope], bool],
+        serves: Callable[[Scope], bool],
+        authenticates: Callable[[Scope], bool],
     ) -> None:
         self.app = app
         self._keeps_answers = keeps_answers
         self._serves = serves
+        self._authenticates = authenticates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_key = dict(scope["headers"]).get(HEADER, b"") if scope["type"] == "http" else b""
-        if not raw_key or scope["method"] not in _METHODS or not self._serves(scope):
+        raw_key = dict(scope["headers"]).get(HEADER) if scope["type"] == "http" else None
+        if raw_key is None or scope["method"] not in UNSAFE_METHODS or not self._serves(scope):
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        principal = bearer_principal(scope, state.token_verifier)
+        if principal is None and self._authenticates(scope):
             await self.app(scope, receive, send)
             return
         if len(raw_key) > MAX_KEY_LENGTH or not _PRINTABLE_ASCII.fullmatch(raw_key):
             await problem_response(_INVALID_KEY)(scope, receive, send)
             return
 
-        state = scope["app"].state
         body = await read_body(receive)
-        principal = bearer_principal(scope, state.token_verifier)
         caller = principal.subject if principal is not None else "anonymous"
         claim = KeyClaim(
             f"{caller}:{scope['path']}", raw_key.decode(), request_fingerprint(scope["method"], scope["path"], body)
