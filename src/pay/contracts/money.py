@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from pay.contracts.messages import CamelModel
+from pay.contracts.messages import CamelModel, Message
 from pay.contracts.types import Amount, Identifier
 
 
@@ -41,6 +41,9 @@ class ChangingType(StrEnum):
     INCREASE = "INCREASE"
     DECREASE = "DECREASE"
     TRANSFER = "TRANSFER"
+    HOLD = "HOLD"
+    CAPTURE = "CAPTURE"
+    RELEASE = "RELEASE"
 
 
 class ChangingStatus(StrEnum):
@@ -134,3 +137,76 @@ class RebuildCheck(CamelModel):
 
     wallets_checked: int
     differences: list[WalletDifference]
+
+
+# Commands other services' sagas send money (SPEC "Accounts inside money"). Each names its ledger
+# transaction: money applies it at most once, however often it is delivered or re-sent, and answers
+# every delivery with `LedgerTransactionSucceeded` or `LedgerTransactionFailed` carrying the command's
+# `correlation_id` (a recharge answers once its saga has ended).
+
+
+class LedgerCommand(Message):
+    ledger_transaction_id: Identifier
+
+
+class TransferBetweenWallets(LedgerCommand):
+    """Debit one wallet and credit another, in one transaction or not at all."""
+
+    subject = "pay.commands.money.transfer-between-wallets.v1"
+
+    from_membership_id: Identifier
+    to_membership_id: Identifier
+    amount: Amount
+
+
+class HoldMoney(LedgerCommand):
+    """Set an amount of the wallet aside: neither spendable nor held twice, until captured or released."""
+
+    subject = "pay.commands.money.hold.v1"
+
+    membership_id: Identifier
+    amount: Amount
+
+
+class CaptureHold(LedgerCommand):
+    """The held amount has left the wallet (for the bank): the hold `hold_transaction_id` set aside."""
+
+    subject = "pay.commands.money.capture-hold.v1"
+
+    membership_id: Identifier
+    hold_transaction_id: Identifier
+
+
+class ReleaseHold(LedgerCommand):
+    """Give the amount the hold `hold_transaction_id` set aside back to spend."""
+
+    subject = "pay.commands.money.release-hold.v1"
+
+    membership_id: Identifier
+    hold_transaction_id: Identifier
+
+
+class RechargeWallet(LedgerCommand):
+    """Charge the wallet from the member's linked bank account (money's recharge saga)."""
+
+    subject = "pay.commands.money.recharge.v1"
+
+    membership_id: Identifier
+    amount: Amount
+
+
+class LedgerTransactionSucceeded(Message):
+    subject = "pay.events.money.ledger-transaction-succeeded.v1"
+
+    ledger_transaction_id: str
+    kind: ChangingType
+
+
+class LedgerTransactionFailed(Message):
+    """The ledger transaction moved nothing, for `reason` (`insufficient-balance`, `wallet-not-found`, …)."""
+
+    subject = "pay.events.money.ledger-transaction-failed.v1"
+
+    ledger_transaction_id: str
+    kind: ChangingType
+    reason: str

@@ -1,6 +1,8 @@
-"""Money's unit of work: one transaction over its wallets, requests and sagas (SQLAlchemy Core on asyncpg)."""
+"""Money's unit of work: one transaction over its wallets, requests and sagas (SQLAlchemy Core on asyncpg).
+Its commit also sends what the sagas ask banking for and the answers to other services' ledger commands."""
 
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 from types import TracebackType
 
 import orjson
@@ -9,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pay.contracts.messages import Message
 from pay.money.adapters.member_repository import GUARDED_PARAMETER, NOT_DEACTIVATED_SQL, SqlMemberStandings
-from pay.money.adapters.messaging import firmbanking_command
+from pay.money.adapters.messaging import firmbanking_command, ledger_answer
 from pay.money.adapters.request_repository import REQUESTS_SQL, SqlRequestRepository, request_rows
 from pay.money.adapters.saga_repository import SqlSagaRepository
 from pay.money.adapters.wallet_cache import WalletCache
@@ -54,7 +56,9 @@ class MoneyUnitOfWork(SqlUnitOfWork):
         self.members = SqlMemberStandings(self.connection)
 
     def _new_messages(self) -> Iterator[Message]:
-        return drain_events(self.sagas.seen, firmbanking_command)
+        return chain(
+            drain_events(self.sagas.seen, firmbanking_command), drain_events(self.requests.seen, ledger_answer)
+        )
 
     async def commit(self) -> None:
         await super().commit()

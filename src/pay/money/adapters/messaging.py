@@ -1,9 +1,22 @@
-"""Money on the broker: asks banking for transfers, hears its answers and members' registrations and changes."""
+"""Money on the broker: asks banking for transfers, hears its answers and members' registrations and changes,
+and applies the ledger commands of other services' sagas, answering each."""
 
 from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
 from pay.contracts.membership import MembershipModified, MembershipRegistered
+from pay.contracts.money import (
+    CaptureHold,
+    ChangingType,
+    HoldMoney,
+    LedgerCommand,
+    LedgerTransactionFailed,
+    LedgerTransactionSucceeded,
+    RechargeWallet,
+    ReleaseHold,
+    TransferBetweenWallets,
+)
 from pay.money.application import use_cases
-from pay.money.application.use_cases import Dependencies
+from pay.money.application.use_cases import Dependencies, LedgerOrder
+from pay.money.domain.requests import ChangeType, LedgerAnswer
 from pay.money.domain.sagas import FirmBankingRequested
 from pay.platform.broker import Broker
 
@@ -19,6 +32,51 @@ def firmbanking_command(requested: FirmBankingRequested) -> RequestFirmbanking:
         to_bank_account_number=transfer.target.account_number,
         money_amount=transfer.amount,
     )
+
+
+def ledger_answer(answer: LedgerAnswer) -> LedgerTransactionSucceeded | LedgerTransactionFailed:
+    kind = ChangingType(answer.change_type.value)
+    if answer.reason is None:
+        return LedgerTransactionSucceeded(
+            correlation_id=answer.answer_to, ledger_transaction_id=answer.request_id, kind=kind
+        )
+    return LedgerTransactionFailed(
+        correlation_id=answer.answer_to, ledger_transaction_id=answer.request_id, kind=kind, reason=answer.reason
+    )
+
+
+def ledger_order(command: LedgerCommand) -> LedgerOrder:
+    match command:
+        case TransferBetweenWallets():
+            return LedgerOrder(
+                command.ledger_transaction_id,
+                ChangeType.TRANSFER,
+                command.from_membership_id,
+                command.amount,
+                counterpart=command.to_membership_id,
+            )
+        case HoldMoney():
+            return LedgerOrder(command.ledger_transaction_id, ChangeType.HOLD, command.membership_id, command.amount)
+        case CaptureHold():
+            return LedgerOrder(
+                command.ledger_transaction_id,
+                ChangeType.CAPTURE,
+                command.membership_id,
+                hold=command.hold_transaction_id,
+            )
+        case ReleaseHold():
+            return LedgerOrder(
+                command.ledger_transaction_id,
+                ChangeType.RELEASE,
+                command.membership_id,
+                hold=command.hold_transaction_id,
+            )
+        case RechargeWallet():
+            return LedgerOrder(
+                command.ledger_transaction_id, ChangeType.INCREASE, command.membership_id, command.amount
+            )
+        case _:
+            raise TypeError(f"{type(command).__name__} is not a ledger command money knows")
 
 
 def subscribe(broker: Broker, deps: Dependencies) -> None:
@@ -42,6 +100,11 @@ def subscribe(broker: Broker, deps: Dependencies) -> None:
                 deps, event.message_id, event.correlation_id, event.transfer_id, event.reason
             )
 
+    async def on_ledger_command(command: LedgerCommand) -> None:
+        await use_cases.apply_ledger_order(deps, command.message_id, ledger_order(command), command.correlation_id)
+
+    for command_type in (TransferBetweenWallets, HoldMoney, CaptureHold, ReleaseHold, RechargeWallet):
+        broker.subscribe(command_type, on_ledger_command)
     broker.subscribe(MembershipRegistered, on_registered)
     broker.subscribe(MembershipModified, on_modified)
     broker.subscribe(FirmbankingSucceeded, on_succeeded)

@@ -21,9 +21,12 @@ _ADD_REQUESTS = sa.text(REQUESTS_SQL).bindparams(rows_parameter("requests"))
 class SqlRequestRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        # What this unit of work wrote: their recorded events are sent when it commits.
+        self.seen: list[MoneyChangingRequest] = []
 
     async def add(self, *added: MoneyChangingRequest) -> None:
         await self._connection.execute(_ADD_REQUESTS, {"requests": request_rows(added)})
+        self.seen.extend(added)
 
     async def get(self, request_id: str, *, for_update: bool = False) -> MoneyChangingRequest | None:
         statement = requests.select().where(requests.c.request_id == request_id)
@@ -40,11 +43,13 @@ class SqlRequestRepository:
             updated_at=row.updated_at,
             counterpart_membership_id=row.counterpart_membership_id,
             reason=row.reason,
+            answer_to=row.answer_to,
         )
 
     async def save(self, request: MoneyChangingRequest) -> None:
         statement = requests.update().where(requests.c.request_id == request.request_id)
         await self._connection.execute(statement.values(**_request_columns(request)))
+        self.seen.append(request)
 
     async def count_pending(self) -> int:
         statement = sa.select(sa.func.count()).where(requests.c.status == ChangeStatus.REQUESTED.value)
@@ -67,4 +72,5 @@ def _request_columns(request: MoneyChangingRequest) -> dict[str, Any]:
         "reason": request.reason,
         "created_at": request.created_at,
         "updated_at": request.updated_at,
+        "answer_to": request.answer_to,
     }

@@ -40,6 +40,8 @@ requests = sa.Table(
     sa.Column("reason", sa.String(500)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # The correlation id of the saga that sent the request as a ledger command, answered when it ends.
+    sa.Column("answer_to", sa.String(64)),
 )
 
 # Members as membership's events told money: whether each may still move money, as of the event's time,

@@ -19,7 +19,7 @@ from pay.money.application.ports import (
     UnitOfWork,
 )
 from pay.money.application.transfers import TransferDesk, TransferOrder
-from pay.money.domain.members import ensure_may_move_money
+from pay.money.domain.members import RecipientDeactivated, ensure_may_move_money, ensure_may_receive_money
 from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
 from pay.money.domain.sagas import (
     AccountCheck,
@@ -30,13 +30,31 @@ from pay.money.domain.sagas import (
     SagaTiming,
     WithdrawalSaga,
 )
-from pay.money.domain.wallet import BalanceLimitExceeded, InsufficientBalance, Wallet, WalletNotFound
+from pay.money.domain.wallet import (
+    BalanceLimitExceeded,
+    HoldNotFound,
+    InsufficientBalance,
+    Wallet,
+    WalletNotFound,
+)
+from pay.money.domain.wallet import transfer as transfer_between
 
 _log = logging.getLogger(__name__)
 
 ANSWER_CONSUMER = "money-firmbanking-answers"
 REGISTRATION_CONSUMER = "money-registrations"
 MEMBERSHIP_CONSUMER = "money-membership-changes"
+LEDGER_CONSUMER = "money-ledger-commands"
+
+# Why a ledger transaction moved nothing, as its answer says.
+LEDGER_REFUSALS: Mapping[type[Exception], str] = {
+    WalletNotFound: "wallet-not-found",
+    InsufficientBalance: "insufficient-balance",
+    BalanceLimitExceeded: "balance-limit-exceeded",
+    HoldNotFound: "hold-not-found",
+    RecipientDeactivated: "recipient-deactivated",
+    SameWallet: "same-wallet",
+}
 
 
 class RequestWatch:
@@ -72,6 +90,20 @@ class Dependencies:
     answer_within_seconds: float = 5.0
     wake_sagas: Callable[[], None] = lambda: None
     watch: RequestWatch = field(default_factory=RequestWatch)
+
+
+@dataclass(frozen=True)
+class LedgerOrder:
+    """A ledger command of another service's saga. `transaction_id` is chosen by the saga and names the
+    transaction once and for all; `counterpart` is the wallet a transfer credits, `hold` the hold (by its
+    transaction id) that a capture or release ends."""
+
+    transaction_id: str
+    kind: ChangeType
+    membership_id: str
+    amount: int = 0
+    counterpart: str | None = None
+    hold: str | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +309,82 @@ async def wait_for_request(deps: Dependencies, started: MoneyChangingRequest, se
             return request
         # Woken at once when this process ends the request; the poll covers another instance ending it.
         await deps.watch.pause(started.request_id, min(remaining, 0.25))
+
+
+async def apply_ledger_order(deps: Dependencies, message_id: str, order: LedgerOrder, answer_to: str | None) -> None:
+    """Once per message, and once per ledger transaction however often it is re-sent. The saga that sent
+    it (`answer_to`) is answered, in the transaction that applies it, with how it ended; a recharge is
+    answered when its own saga ends. A re-sent order is answered again and moves nothing more; an order
+    whose transaction id names another movement is refused."""
+    recharging = False
+    async with deps.uow() as uow:
+        if not await uow.inbox.first_delivery(LEDGER_CONSUMER, message_id):
+            return
+        earlier = await uow.requests.get(order.transaction_id, for_update=True)
+        if earlier is not None:
+            if earlier.is_named_by(order.kind, order.membership_id, order.counterpart, order.amount or None):
+                earlier.answer_again(answer_to)
+            else:
+                earlier.answer_reuse(answer_to)
+            await uow.requests.save(earlier)
+        else:
+            request = await _apply_order(deps, uow, order, answer_to)
+            recharging = not request.is_final
+        await uow.commit()
+    if recharging:
+        deps.wake_sagas()
+
+
+async def _apply_order(
+    deps: Dependencies, uow: UnitOfWork, order: LedgerOrder, answer_to: str | None
+) -> MoneyChangingRequest:
+    now = deps.clock()
+    request = MoneyChangingRequest.new(
+        order.transaction_id, order.kind, order.membership_id, order.amount, now, order.counterpart, answer_to
+    )
+    try:
+        if order.counterpart == order.membership_id:
+            raise SameWallet()
+        owners = [order.membership_id] if order.counterpart is None else [order.membership_id, order.counterpart]
+        wallets = await uow.wallets.lock(owners)
+        if missing := [owner for owner in owners if owner not in wallets]:
+            raise WalletNotFound(missing[0])
+        if order.counterpart is not None:
+            ensure_may_receive_money(order.counterpart, await uow.members.deactivated_among([order.counterpart]))
+        if order.kind is not ChangeType.INCREASE:
+            _move(order, request, wallets, now, deps.balance_limit)
+    except tuple(LEDGER_REFUSALS) as refusal:
+        request.fail(LEDGER_REFUSALS[type(refusal)], now)
+        await uow.requests.add(request)
+        return request
+    if order.kind is ChangeType.INCREASE:
+        saga, _ = RechargeSaga.start(request.request_id, order.membership_id, order.amount, deps.corporate_account, now)
+        await uow.sagas.add(saga)
+    else:
+        await uow.wallets.save(*(wallet for wallet in wallets.values() if wallet.changes))
+        request.succeed(now)
+    await uow.requests.add(request)
+    return request
+
+
+def _move(
+    order: LedgerOrder, request: MoneyChangingRequest, wallets: Mapping[str, Wallet], now: datetime, limit: int
+) -> None:
+    """What the order does to its wallets; raises a refusal, before changing anything, when it cannot."""
+    wallet = wallets[order.membership_id]
+    match order.kind:
+        case ChangeType.TRANSFER:
+            assert order.counterpart is not None
+            transfer_between(wallet, wallets[order.counterpart], order.amount, order.transaction_id, now, limit)
+        case ChangeType.HOLD:
+            wallet.hold(order.amount, order.transaction_id, now)
+        case ChangeType.CAPTURE | ChangeType.RELEASE:
+            assert order.hold is not None
+            request.amount = wallet.held_for(order.hold)
+            if order.kind is ChangeType.CAPTURE:
+                wallet.capture_hold(order.hold, now)
+            else:
+                wallet.release_hold(order.hold, now)
 
 
 async def advance_saga(deps: Dependencies, saga_id: str) -> None:

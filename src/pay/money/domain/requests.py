@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -19,6 +19,13 @@ class ChangeType(StrEnum):
     INCREASE = "INCREASE"
     DECREASE = "DECREASE"
     TRANSFER = "TRANSFER"
+    # Ledger commands of other services' sagas: a hold set aside, then captured or released.
+    HOLD = "HOLD"
+    CAPTURE = "CAPTURE"
+    RELEASE = "RELEASE"
+
+
+TRANSACTION_ID_REUSED = "ledger-transaction-id-reused"
 
 
 class ChangeStatus(StrEnum):
@@ -28,8 +35,23 @@ class ChangeStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+@dataclass(frozen=True)
+class LedgerAnswer:
+    """What a saga that sent a ledger command is told: how its transaction ended (`reason` None when it
+    succeeded), or that its id names another transaction (`TRANSACTION_ID_REUSED`)."""
+
+    request_id: str
+    change_type: ChangeType
+    answer_to: str
+    reason: str | None
+
+
 @dataclass
 class MoneyChangingRequest:
+    """`answer_to` is the correlation id of the saga that sent it as a ledger command, if one did: each
+    time the request ends, or is asked for again once ended, it records a `LedgerAnswer` for it.
+    `events` is a list of what it records."""
+
     request_id: str
     change_type: ChangeType
     target_membership_id: str
@@ -39,6 +61,8 @@ class MoneyChangingRequest:
     updated_at: datetime
     counterpart_membership_id: str | None = None
     reason: str | None = None
+    answer_to: str | None = None
+    events: list[LedgerAnswer] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def new(
@@ -49,8 +73,34 @@ class MoneyChangingRequest:
         amount: int,
         now: datetime,
         counterpart: str | None = None,
+        answer_to: str | None = None,
     ) -> MoneyChangingRequest:
-        return cls(request_id, change_type, target, amount, ChangeStatus.REQUESTED, now, now, counterpart)
+        return cls(
+            request_id, change_type, target, amount, ChangeStatus.REQUESTED, now, now, counterpart, answer_to=answer_to
+        )
+
+    def answer_again(self, answer_to: str | None) -> None:
+        """The command was sent again: its sender is answered now if the request has ended, else when it ends."""
+        self.answer_to = answer_to
+        if self.is_final:
+            self._record_end()
+
+    def answer_reuse(self, answer_to: str | None) -> None:
+        """A command named this request's id for another movement: it is refused, and this request stays."""
+        if answer_to is not None:
+            self.events.append(LedgerAnswer(self.request_id, self.change_type, answer_to, TRANSACTION_ID_REUSED))
+
+    def is_named_by(self, change_type: ChangeType, target: str, counterpart: str | None, amount: int | None) -> bool:
+        """Whether a command with these terms names this request (`amount` None: the command does not say it)."""
+        return (self.change_type, self.target_membership_id, self.counterpart_membership_id) == (
+            change_type,
+            target,
+            counterpart,
+        ) and amount in (None, self.amount)
+
+    def _record_end(self) -> None:
+        if self.answer_to is not None:
+            self.events.append(LedgerAnswer(self.request_id, self.change_type, self.answer_to, self.reason))
 
     @property
     def is_final(self) -> bool:
@@ -73,3 +123,4 @@ class MoneyChangingRequest:
         if self.is_final:
             raise ValueError(f"request {self.request_id} already ended {self.status}")
         self.status, self.reason, self.updated_at = status, reason, now
+        self._record_end()

@@ -121,12 +121,13 @@ class Wallet:
         self._record(WalletEventKind.HELD, amount, request_id, now)
 
     def release_hold(self, request_id: str, now: datetime) -> None:
-        self._record(WalletEventKind.HOLD_RELEASED, self._hold(request_id), request_id, now)
+        self._record(WalletEventKind.HOLD_RELEASED, self.held_for(request_id), request_id, now)
 
     def capture_hold(self, request_id: str, now: datetime) -> None:
-        self._record(WalletEventKind.HOLD_CAPTURED, self._hold(request_id), request_id, now)
+        self._record(WalletEventKind.HOLD_CAPTURED, self.held_for(request_id), request_id, now)
 
-    def _hold(self, request_id: str) -> int:
+    def held_for(self, request_id: str) -> int:
+        """The amount the hold `request_id` sets aside; raises HoldNotFound once it was captured or released."""
         if request_id not in self.holds:
             raise HoldNotFound(request_id)
         return self.holds[request_id]
