@@ -26,6 +26,19 @@ class RegisteredBankAccount(CamelModel):
     created_at: datetime
 
 
+class ConfirmedBankAccount(CamelModel):
+    """An account the bank knows and says may be used, as it answered when asked."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bank_name: str
+    bank_account_number: str
+    holder_name: str
+    # Always true in an answer: an account the bank marks invalid is refused (422 bank-account-invalid).
+    # Kept so that a caller reads the bank's word, not the absence of an error.
+    valid: bool
+
+
 class FirmbankingRequestBody(CamelModel):
     from_bank_name: BankName
     from_bank_account_number: BankAccountNumber

@@ -19,7 +19,12 @@ from pay.contracts.bank import (
     BankTransferResult,
     OpenBankAccountRequest,
 )
-from pay.contracts.banking import FirmbankingRequest, FirmbankingRequestBody, RegisteredBankAccount
+from pay.contracts.banking import (
+    ConfirmedBankAccount,
+    FirmbankingRequest,
+    FirmbankingRequestBody,
+    RegisteredBankAccount,
+)
 from pay.contracts.membership import Member
 from pay.contracts.money import FailedRefund, FailedRefundPage, MoneySummary, RebuildCheck
 
@@ -151,6 +156,12 @@ class BankClient(ServiceClient):
 class BankingClient(ServiceClient):
     async def linked_account(self, membership_id: str) -> RegisteredBankAccount:
         return await self._get(f"/banking/account/{_segment(membership_id)}", RegisteredBankAccount)
+
+    async def bank_account(self, bank_name: str, bank_account_number: str) -> ConfirmedBankAccount:
+        """The account as the bank confirmed it; `NotFound` if the bank knows no such account, `Rejected` if it
+        may not be used."""
+        path = f"/banking/bank-account/{_segment(bank_name)}/{_segment(bank_account_number)}"
+        return await self._get(path, ConfirmedBankAccount)
 
     async def request_firmbanking(
         self, request: FirmbankingRequestBody, idempotency_key: str | None = None

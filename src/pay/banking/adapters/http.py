@@ -18,12 +18,14 @@ from pay.banking.application.ports import BankUnavailable, MembershipUnavailable
 from pay.banking.application.use_cases import Dependencies
 from pay.banking.domain import model
 from pay.contracts.banking import (
+    ConfirmedBankAccount,
     FirmbankingRequest,
     FirmbankingRequestBody,
     FirmbankingStatus,
     RegisterBankAccountRequest,
     RegisteredBankAccount,
 )
+from pay.contracts.types import BankAccountNumber, BankName
 from pay.platform.auth import CurrentPrincipal, Principal, PrivilegedPrincipal, ensure_may_act_for
 from pay.platform.idempotency.kept import KeptInTransaction
 from pay.platform.idempotency.keys import StoredResponse, long_running_answer
@@ -138,6 +140,27 @@ async def register_account(
 async def get_linked_account(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> RegisteredBankAccount:
     ensure_may_act_for(principal, membership_id)
     return _registered_account(await use_cases.linked_account(deps, membership_id))
+
+
+@router.get(
+    "/bank-account/{bank_name}/{bank_account_number}",
+    responses=refusals(ERRORS, model.BankAccountNotFound, model.BankAccountInvalid, BankUnavailable),
+)
+async def confirm_bank_account(
+    bank_name: BankName, bank_account_number: BankAccountNumber, _: PrivilegedPrincipal, deps: Deps
+) -> ConfirmedBankAccount:
+    """Confirm at the bank that an account exists and may be used, before money is sent to it (admins and
+    services): 404 if the bank knows no such account, 422 if it says the account cannot be used.
+
+    Nothing is stored: the answer is the bank's word at the time of asking.
+    """
+    standing = await use_cases.confirm_bank_account(deps, model.AccountRef(bank_name, bank_account_number))
+    return ConfirmedBankAccount(
+        bank_name=standing.account.bank_name,
+        bank_account_number=standing.account.bank_account_number,
+        holder_name=standing.holder_name,
+        valid=standing.valid,
+    )
 
 
 @router.post(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pay.banking.application.ports import Bank, Clock, Members, PriorAnswer, RequestKey, UnitOfWork
 from pay.banking.domain.model import (
     AccountRef,
+    AccountStanding,
     BankAnswer,
     Deadlines,
     FirmbankingRequest,
@@ -69,6 +70,14 @@ async def link_account(deps: Dependencies, command: LinkAccount) -> RegisteredBa
         await uow.accounts.add(link)
         await uow.commit()
     return link
+
+
+async def confirm_bank_account(deps: Dependencies, account: AccountRef) -> AccountStanding:
+    """What the bank says about an account money is to be sent to, refused on the same grounds as firm
+    banking would refuse it, so that a caller learns before it commits to a transfer rather than after."""
+    standing = await deps.bank.account(account)
+    standing.ensure_usable()
+    return standing
 
 
 async def linked_account(deps: Dependencies, membership_id: str) -> RegisteredBankAccount:
