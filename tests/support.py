@@ -1,5 +1,6 @@
 """Helpers for tests that run a service in-process against the session's PostgreSQL and NATS."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -8,12 +9,14 @@ from typing import Any, TypeVar
 
 import anyio
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
 from pay.platform import auth
 from pay.platform.infra import EmbeddedPostgres
 from pay.platform.migrations import upgrade
 from pay.platform.settings import Settings
+from pay.platform.supervisor import free_port
 
 SettingsT = TypeVar("SettingsT", bound=Settings)
 
@@ -45,3 +48,18 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def token_for(data_dir: Path, subject: str, role: auth.Role) -> str:
     private_key = (data_dir / "keys" / auth.PRIVATE_KEY_FILE).read_text()
     return auth.TokenIssuer(private_key, timedelta(minutes=5)).issue(subject, role)
+
+
+@asynccontextmanager
+async def listening(app: FastAPI) -> AsyncIterator[str]:
+    """The app behind a real uvicorn on a free port of 127.0.0.1, for a service that calls it over HTTP."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

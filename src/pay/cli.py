@@ -36,6 +36,7 @@ SERVICES: dict[str, str] = {
     "membership": "pay.membership",
     "banking": "pay.banking",
     "money": "pay.money",
+    "remittance": "pay.remittance",
 }
 SERVICE_TOKEN_TTL = timedelta(days=30)
 

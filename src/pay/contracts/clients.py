@@ -26,7 +26,14 @@ from pay.contracts.banking import (
     RegisteredBankAccount,
 )
 from pay.contracts.membership import Member
-from pay.contracts.money import FailedRefund, FailedRefundPage, MoneySummary, RebuildCheck
+from pay.contracts.money import (
+    FailedRefund,
+    FailedRefundPage,
+    MemberMoney,
+    MoneyChangingRequest,
+    MoneySummary,
+    RebuildCheck,
+)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -193,3 +200,9 @@ class MoneyClient(ServiceClient):
             if page.next_cursor is None:
                 return found
             cursor = page.next_cursor
+
+    async def wallet(self, membership_id: str) -> MemberMoney:
+        return await self._get(f"/money/{_segment(membership_id)}", MemberMoney)
+
+    async def changing_request(self, request_id: str) -> MoneyChangingRequest:
+        return await self._get(f"/money/changing-requests/{_segment(request_id)}", MoneyChangingRequest)

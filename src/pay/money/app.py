@@ -20,6 +20,7 @@ from pay.platform.batching import Batcher
 from pay.platform.kernel import Kernel
 from pay.platform.retry import RetryPolicy
 from pay.platform.saga import SagaTimer
+from pay.platform.watch import EndWatch
 
 
 def create_app(settings: MoneySettings | None = None) -> FastAPI:
@@ -44,6 +45,7 @@ def create_app(settings: MoneySettings | None = None) -> FastAPI:
         transfers=Batcher(partial(transfer_together, new_uow, clock, settings.wallet_balance_limit)),
         answer_within_seconds=settings.money_wait_seconds,
         timing=_saga_timing(settings),
+        watch=EndWatch(),
         wake_sagas=timer.wake,
     )
     messaging.subscribe(kernel.broker, deps)

@@ -6,7 +6,6 @@ inboxes drop what they have already applied.
 """
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -16,6 +15,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pay.platform.db import outbox, utcnow
+from pay.platform.watch import wait_at_most
 
 Publish = Callable[[str, dict[str, Any], str], Awaitable[None]]
 
@@ -58,8 +58,7 @@ class OutboxRelay:
             except Exception:
                 _log.exception("outbox_relay_failed")
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._idle_poll_seconds)
+            await wait_at_most(self._wake, self._idle_poll_seconds)
 
     async def publish_pending(self) -> int:
         async with self._engine.begin() as connection:

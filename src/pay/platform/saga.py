@@ -9,7 +9,6 @@ resumes it; sagas waiting for an answer are resumed by that answer's message.
 """
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pay.platform.db import utcnow
+from pay.platform.watch import wait_at_most
 
 SAGA_METADATA = sa.MetaData()
 
@@ -122,8 +122,7 @@ class SagaTimer:
                 raise
             except Exception:
                 _log.exception("saga_timer_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            await wait_at_most(self._wake, self._poll_seconds)
 
     async def _due(self) -> list[str]:
         async with self._engine.connect() as connection:

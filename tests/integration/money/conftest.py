@@ -1,7 +1,6 @@
 """Money against real PostgreSQL and NATS, with banking played by the test: its account look-up over
 HTTP on a real port, and its firm banking answers on the broker."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -9,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from pay.contracts.banking import RequestFirmbanking
@@ -17,10 +15,9 @@ from pay.money.app import create_app
 from pay.money.settings import MoneySettings
 from pay.platform import auth
 from pay.platform.broker import Broker
-from pay.platform.supervisor import free_port
 
 from money_support import FakeBanking, Member, bearer
-from support import provision, serving, settings_for, token_for
+from support import listening, provision, serving, settings_for, token_for
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +27,8 @@ def banking() -> FakeBanking:
 
 @pytest.fixture(scope="module")
 async def banking_url(banking: FakeBanking) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(banking.http_app(), host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with listening(banking.http_app()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from pay.money.domain.requests import ChangeStatus, ChangeType, MoneyChangingReq
 from pay.money.domain.sagas import BankAccount, SagaTiming
 from pay.platform.batching import Batcher
 from pay.platform.retry import RetryPolicy
+from pay.platform.watch import EndWatch
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SECOND = RetryPolicy(timedelta(seconds=1), timedelta(seconds=1))
@@ -32,6 +33,7 @@ async def test_a_failing_watch_answers_the_request_as_it_was_started() -> None:
         balance_limit=10**13,
         transfers=Batcher(partial(transfer_together, UnreachableDatabase, lambda: NOW, 10**13)),  # type: ignore[arg-type]
         timing=SagaTiming(SECOND, timedelta(seconds=1), timedelta(seconds=1), SECOND, timedelta(seconds=1)),
+        watch=EndWatch(),
     )
     started = MoneyChangingRequest.new("r-1", ChangeType.INCREASE, "m-1", 1_000, NOW)
     answered = await use_cases.wait_for_request(deps, started, seconds=1)

@@ -1,10 +1,10 @@
 """What the money use cases need from the outside world."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 from pay.money.domain.requests import MoneyChangingRequest
 from pay.money.domain.sagas import BankAccount, MoneySaga
@@ -91,6 +91,21 @@ class MemberStandings(Protocol):
     async def record(self, membership_id: str, is_valid: bool, as_of: datetime) -> None:
         """Whether the member is valid as of `as_of`; ignored when a later word was recorded already, so
         events that arrive out of order leave the latest standing."""
+
+
+T = TypeVar("T")
+
+
+class EndWatch(Protocol):
+    """Wakes a caller waiting in this process for a request to end (`pay.platform.watch.EndWatch`)."""
+
+    def ended(self, key: str) -> None: ...
+
+    async def until_ended(
+        self, key: str, read: Callable[[], Awaitable[T]], ended: Callable[[T], bool], last_seen: T, seconds: float
+    ) -> T:
+        """What `read` gives once it has `ended`, or as it stands after `seconds`; a failure to read
+        answers what was last seen."""
 
 
 class Inbox(Protocol):

@@ -1,16 +1,17 @@
 """The money operations, one function each."""
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from pay.money.application.ports import (
     Banking,
     BankingUnavailable,
     Clock,
+    EndWatch,
     HistoryPage,
     LinkedAccountUnusable,
     OptimisticConcurrencyConflict,
@@ -57,27 +58,6 @@ LEDGER_REFUSALS: Mapping[type[Exception], str] = {
 }
 
 
-class RequestWatch:
-    """Lets a caller in this process wait for a request to end without polling too often."""
-
-    def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = {}
-
-    def ended(self, request_id: str) -> None:
-        event = self._events.get(request_id)
-        if event is not None:
-            event.set()
-
-    async def pause(self, request_id: str, seconds: float) -> None:
-        event = self._events.setdefault(request_id, asyncio.Event())
-        try:
-            await asyncio.wait_for(event.wait(), seconds)
-        except TimeoutError:
-            pass
-        finally:
-            self._events.pop(request_id, None)
-
-
 @dataclass(frozen=True)
 class Dependencies:
     uow: Callable[[], UnitOfWork]
@@ -87,9 +67,9 @@ class Dependencies:
     balance_limit: int
     transfers: TransferDesk
     timing: SagaTiming
+    watch: EndWatch
     answer_within_seconds: float = 5.0
     wake_sagas: Callable[[], None] = lambda: None
-    watch: RequestWatch = field(default_factory=RequestWatch)
 
 
 @dataclass(frozen=True)
@@ -290,25 +270,14 @@ async def _start_once(
 
 
 async def wait_for_request(deps: Dependencies, started: MoneyChangingRequest, seconds: float) -> MoneyChangingRequest:
-    """The request once it has ended, or as it stands when `seconds` have passed.
+    """The request once it has ended, or as it stands when `seconds` have passed."""
+    return await deps.watch.until_ended(
+        started.request_id, partial(get_request, deps, started.request_id), _has_ended, started, seconds
+    )
 
-    The request is already committed, so a failure while merely watching it must not turn into an
-    error: the caller would retry and start it a second time. Then it answers what it last saw.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    request = started
-    while True:
-        try:
-            request = await get_request(deps, started.request_id)
-        except Exception:
-            _log.exception("watching request %s failed; answering what was last seen", started.request_id)
-            return request
-        remaining = deadline - loop.time()
-        if request.is_final or remaining <= 0:
-            return request
-        # Woken at once when this process ends the request; the poll covers another instance ending it.
-        await deps.watch.pause(started.request_id, min(remaining, 0.25))
+
+def _has_ended(request: MoneyChangingRequest) -> bool:
+    return request.is_final
 
 
 async def apply_ledger_order(deps: Dependencies, message_id: str, order: LedgerOrder, answer_to: str | None) -> None:

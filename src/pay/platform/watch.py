@@ -1,0 +1,60 @@
+"""Waiting in this process: for an event with a time limit, and for something (a request, a remittance) to
+end without polling too often."""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import structlog
+
+T = TypeVar("T")
+_log = structlog.get_logger()
+
+
+async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
+    """Until the event is set, or `seconds` at most. Not `asyncio.wait_for`: on Python 3.11 it swallows a
+    cancellation that arrives as the event is set, and a loop waiting that way then never stops."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
+class EndWatch:
+    """`ended(id)` wakes whoever waits in `pause(id, …)` now; a pause also ends after its seconds, since
+    another instance of the service may end it too and only a poll sees that."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def ended(self, key: str) -> None:
+        event = self._events.get(key)
+        if event is not None:
+            event.set()
+
+    async def pause(self, key: str, seconds: float) -> None:
+        event = self._events.setdefault(key, asyncio.Event())
+        try:
+            await wait_at_most(event, seconds)
+        finally:
+            self._events.pop(key, None)
+
+    async def until_ended(
+        self, key: str, read: Callable[[], Awaitable[T]], ended: Callable[[T], bool], last_seen: T, seconds: float
+    ) -> T:
+        """What `read` gives once it has `ended`, or as it stands when `seconds` have passed. The thing was
+        recorded already, so a failure while merely watching it answers what was last seen, never an
+        error: the caller would take an error for a refusal and send it again."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            try:
+                last_seen = await read()
+            except Exception:
+                _log.exception("watch_failed", key=key)
+                return last_seen
+            remaining = deadline - loop.time()
+            if ended(last_seen) or remaining <= 0:
+                return last_seen
+            # Woken at once when this process ends it; the poll covers another instance ending it.
+            await self.pause(key, min(remaining, 0.25))

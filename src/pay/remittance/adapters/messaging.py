@@ -1,0 +1,96 @@
+"""Remittance on the broker: sends its sagas' commands to money and banking, and hears their answers."""
+
+from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
+from pay.contracts.messages import Message
+from pay.contracts.money import (
+    CaptureHold,
+    HoldMoney,
+    LedgerTransactionFailed,
+    LedgerTransactionSucceeded,
+    RechargeWallet,
+    ReleaseHold,
+    TransferBetweenWallets,
+)
+from pay.platform.broker import Broker
+from pay.remittance.application import use_cases
+from pay.remittance.application.use_cases import Dependencies
+from pay.remittance.domain.saga import LedgerCommandSent, LedgerKind, PayoutRequested, SagaEvent
+
+
+def to_message(event: SagaEvent) -> Message:
+    if isinstance(event, PayoutRequested):
+        return RequestFirmbanking(
+            correlation_id=event.saga_id,
+            transfer_id=event.transfer_id,
+            from_bank_name=event.source.bank_name,
+            from_bank_account_number=event.source.account_number,
+            to_bank_name=event.target.bank_name,
+            to_bank_account_number=event.target.account_number,
+            money_amount=event.amount,
+        )
+    return _ledger_command(event)
+
+
+def _ledger_command(event: LedgerCommandSent) -> Message:
+    common = {"correlation_id": event.saga_id, "ledger_transaction_id": event.transaction_id}
+    match event.kind:
+        case LedgerKind.RECHARGE:
+            return RechargeWallet(**common, membership_id=event.membership_id, amount=event.amount)
+        case LedgerKind.TRANSFER:
+            assert event.counterpart is not None
+            return TransferBetweenWallets(
+                **common,
+                from_membership_id=event.membership_id,
+                to_membership_id=event.counterpart,
+                amount=event.amount,
+            )
+        case LedgerKind.HOLD:
+            return HoldMoney(**common, membership_id=event.membership_id, amount=event.amount)
+        case LedgerKind.CAPTURE:
+            assert event.hold_transaction_id is not None
+            return CaptureHold(
+                **common, membership_id=event.membership_id, hold_transaction_id=event.hold_transaction_id
+            )
+        case LedgerKind.RELEASE:
+            assert event.hold_transaction_id is not None
+            return ReleaseHold(
+                **common, membership_id=event.membership_id, hold_transaction_id=event.hold_transaction_id
+            )
+
+
+def subscribe(broker: Broker, deps: Dependencies) -> None:
+    """Every answer reaches every saga service; one no remittance saga waits for changes nothing."""
+
+    async def on_applied(answer: LedgerTransactionSucceeded) -> None:
+        if answer.correlation_id:
+            await use_cases.ledger_answered(
+                deps, answer.message_id, answer.correlation_id, answer.ledger_transaction_id, None
+            )
+
+    async def on_refused(answer: LedgerTransactionFailed) -> None:
+        if answer.correlation_id:
+            await use_cases.ledger_answered(
+                deps, answer.message_id, answer.correlation_id, answer.ledger_transaction_id, answer.reason
+            )
+
+    async def on_paid(answer: FirmbankingSucceeded) -> None:
+        if answer.correlation_id:
+            await use_cases.payout_answered(
+                deps, answer.message_id, answer.correlation_id, answer.transfer_id, answer.firmbanking_request_id, None
+            )
+
+    async def on_not_paid(answer: FirmbankingFailed) -> None:
+        if answer.correlation_id:
+            await use_cases.payout_answered(
+                deps,
+                answer.message_id,
+                answer.correlation_id,
+                answer.transfer_id,
+                answer.firmbanking_request_id,
+                answer.reason,
+            )
+
+    broker.subscribe(LedgerTransactionSucceeded, on_applied)
+    broker.subscribe(LedgerTransactionFailed, on_refused)
+    broker.subscribe(FirmbankingSucceeded, on_paid)
+    broker.subscribe(FirmbankingFailed, on_not_paid)
