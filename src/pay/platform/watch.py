@@ -13,8 +13,15 @@ _log = structlog.get_logger()
 
 
 async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
-    """Until the event is set, or `seconds` at most. Not `asyncio.wait_for`: on Python 3.11 it swallows a
-    cancellation that arrives as the event is set, and a loop waiting that way then never stops."""
+    """Until the event is set, or `seconds` at most: how the kernel's loops pause between rounds.
+
+    A loop that is being cancelled stops here even when the cancellation was swallowed below it (a
+    database driver may turn it into an error the loop logs and survives); and this is not
+    `asyncio.wait_for`, which on Python 3.11 swallows one that arrives as the event is set. Either way
+    the loop would otherwise never stop, and neither would the service's shutdown."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
