@@ -16,7 +16,6 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -160,9 +159,12 @@ class Supervisor:
         self._children: dict[str, _Child] = {}
         self._crashes: dict[str, _CrashHistory] = {}
         self._ready_timeout = 60.0
-        self._stop_requested = threading.Event()
+        # Plain flags, set by the signal handler: it runs in the main thread between two of its steps,
+        # possibly inside a lock's wait, so it must take no lock (a threading.Event's set() does, and
+        # deadlocked `pay up` when a signal came while it waited on that same Event).
+        self._stop_requested = False
         self._stop_requested_at: float | None = None
-        self._force_stop = threading.Event()
+        self._force_stop = False
         self._previous_handlers: dict[signal.Signals, _SignalHandler] = {}
 
     # starting
@@ -220,7 +222,7 @@ class Supervisor:
                         pending.remove(child)
                 if not pending:
                     return
-                if self._stop_requested.is_set():
+                if self._stop_requested:
                     raise StartupInterrupted("stop requested while services were starting")
                 if time.monotonic() > deadline:
                     late = pending[0]
@@ -254,8 +256,8 @@ class Supervisor:
         if self._stop_requested_at is None:
             self._stop_requested_at = now
         elif now - self._stop_requested_at >= REPEATED_SIGNAL_FORCES_AFTER.total_seconds():
-            self._force_stop.set()
-        self._stop_requested.set()
+            self._force_stop = True
+        self._stop_requested = True
 
     def wait(self, grace: float = 15.0) -> str | None:
         """Keep the services running, restarting any that dies, until a stop is requested or one
@@ -265,8 +267,9 @@ class Supervisor:
         """
         crash_looped: str | None = None
         with httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5), trust_env=False) as http:
-            while crash_looped is None and not self._stop_requested.wait(_POLL_INTERVAL):
+            while crash_looped is None and not self._stop_requested:
                 crash_looped = self._heal(http)
+                time.sleep(_POLL_INTERVAL)
         if crash_looped is None:
             log.info("supervisor.stop_requested")
         self.stop_all(grace)
@@ -343,7 +346,7 @@ class Supervisor:
             child.signal_group(signal.SIGTERM)
         deadline = time.monotonic() + grace
         while any(child.exit_status() is None for child in children):
-            if time.monotonic() > deadline or self._force_stop.is_set():
+            if time.monotonic() > deadline or self._force_stop:
                 break
             time.sleep(0.05)
         for child in children:
