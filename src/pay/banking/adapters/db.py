@@ -241,10 +241,7 @@ class BankingUnitOfWork(SqlUnitOfWork):
         self._answers = KeptAnswers(self.connection)
 
     async def earlier_answer(self, key: object) -> object | None:
-        (earlier,) = await self._answers.earlier([key])
-        if isinstance(earlier, Exception):
-            raise earlier
-        return earlier
+        return await self._answers.earlier_one(key)
 
     async def keep_answer(self, key: object, outcome: object) -> None:
         await self._answers.keep([(key, outcome)])

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pay.platform.db import utcnow
-from pay.platform.idempotency.keys import KeyClaim, KeyResolution, StoredResponse, resolve
+from pay.platform.idempotency.keys import KeyClaim, KeyRefused, KeyResolution, StoredResponse, resolve
 from pay.platform.idempotency.store import ANSWERS_PARAMETER, answer_rows, find_keys
 
 # A part of other statements (`WITH answered AS (...)`): the keys and their answers go in in the same
@@ -67,6 +67,14 @@ class KeptAnswers:
         claims = [_kept(call).claim for call in calls]
         stored = await find_keys(self._connection, claims)
         return resolve(claims, stored, new={claim.name for claim in claims if claim.name not in stored})
+
+    async def earlier_one(self, call: object) -> StoredResponse | None:
+        """What one call's key was answered before, or None when the key is its own now; raises the
+        refusal the call meets instead (reused, in progress, abandoned)."""
+        (earlier,) = await self.earlier([call])
+        if isinstance(earlier, KeyRefused):
+            raise earlier
+        return earlier
 
     async def keep(self, outcomes: Sequence[tuple[object, object]]) -> None:
         """Store each keyed call's key with the answer to its outcome, in the caller's transaction, in a

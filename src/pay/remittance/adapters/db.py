@@ -204,10 +204,7 @@ class RemittanceUnitOfWork(SqlUnitOfWork):
         return drain_events(self.sagas.seen, to_message)
 
     async def earlier_answer(self, key: object) -> object | None:
-        (earlier,) = await self._answers.earlier([key])
-        if isinstance(earlier, Exception):
-            raise earlier
-        return earlier
+        return await self._answers.earlier_one(key)
 
     async def keep_answer(self, key: object, outcome: object) -> None:
         await self._answers.keep([(key, outcome)])
