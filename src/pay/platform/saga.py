@@ -61,7 +61,15 @@ class SagaStore:
 
     async def lock(self, saga_id: str, *, skip_locked: bool = False) -> SagaRecord | None:
         """The saga, locked until the transaction ends; with `skip_locked`, None if another holds it."""
-        statement = sagas.select().where(sagas.c.saga_id == saga_id).with_for_update(skip_locked=skip_locked)
+        return await self._one(
+            sagas.select().where(sagas.c.saga_id == saga_id).with_for_update(skip_locked=skip_locked)
+        )
+
+    async def get(self, saga_id: str) -> SagaRecord | None:
+        """The saga as it stands, to read only: no lock, so a step under way is not waited for."""
+        return await self._one(sagas.select().where(sagas.c.saga_id == saga_id))
+
+    async def _one(self, statement: sa.Select[Any]) -> SagaRecord | None:
         row = (await self._connection.execute(statement)).one_or_none()
         if row is None:
             return None

@@ -129,6 +129,10 @@ class SqlSagaRepository:
         record = await self._store.lock(saga_id, skip_locked=skip_locked)
         return None if record is None or record.kind != REMITTANCE_SAGA else _saga(record)
 
+    async def get(self, saga_id: str) -> RemittanceSaga | None:
+        record = await self._store.get(saga_id)
+        return None if record is None or record.kind != REMITTANCE_SAGA else _saga(record)
+
     async def save(self, saga: RemittanceSaga) -> None:
         await self._store.save(_record(saga))
         self.seen.append(saga)

@@ -45,6 +45,9 @@ class SagaRepository(Protocol):
 
     async def lock(self, saga_id: str, *, skip_locked: bool = False) -> RemittanceSaga | None: ...
 
+    async def get(self, saga_id: str) -> RemittanceSaga | None:
+        """To read only: no lock."""
+
     async def save(self, saga: RemittanceSaga) -> None: ...
 
 

@@ -135,7 +135,7 @@ async def history(deps: Dependencies, membership_id: str, before: int | None, li
 async def saga_of(deps: Dependencies, remittance_id: str) -> RemittanceSaga:
     """The remittance's saga, as it stands: which ledger transactions and payout it caused."""
     async with deps.uow() as uow:
-        saga = await uow.sagas.lock(remittance_id)
+        saga = await uow.sagas.get(remittance_id)
     if saga is None:
         raise RemittanceNotFound(remittance_id)
     return saga
