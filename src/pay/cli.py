@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pay.bank.settings import BankSettings
-from pay.contracts.clients import BankClient, MoneyClient
+from pay.contracts.clients import BankClient, MoneyClient, RemittanceClient
 from pay.contracts.money import RebuildCheck
 from pay.platform import auth
 from pay.platform.infra import EmbeddedNats, EmbeddedPostgres
@@ -237,10 +237,12 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
         async with (
             BankClient(settings.url_of("bank"), timeout=30) as bank,
             MoneyClient(settings.url_of("money"), token=credential, timeout=120) as money,
+            RemittanceClient(settings.url_of("remittance"), token=credential, timeout=30) as remittance,
         ):
             return await reconcile(
                 bank,
                 money,
+                remittance,
                 settings.corporate_bank_name,
                 settings.corporate_bank_account_number,
                 BankSettings().corporate_seed_balance,
@@ -256,8 +258,12 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
     table.add_row(f"wallets ({result.wallet_count}), held amounts included", f"{result.wallets_total:,}")
     table.add_row("gap", f"{result.gap:,}")
     console.print(table)
+    paired = result.bank_transfers - sum(unpaired.at_the_bank is not None for unpaired in result.unpaired_transfers)
+    console.print(f"{paired:,} of {result.bank_transfers:,} transfers on the corporate account pair with a ledger leg.")
     if not result.at_rest:
         console.print(f"{result.requests_in_flight} requests or sagas are still in flight: run again when at rest.")
+    for unpaired in result.unpaired_transfers:
+        console.print(f"[red]{unpaired}[/red]")
     for difference in result.journal_differences:
         console.print(f"[red]wallet {difference.membership_id} differs from its journal[/red]")
     for refund in result.failed_refunds:

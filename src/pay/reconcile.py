@@ -2,13 +2,51 @@
 
 What the corporate bank account received from members minus what it paid out must equal the money
 in wallets (held amounts included), plus merchants' unsettled payables and the fees kept — once no
-request is in flight. Every figure comes from the service that owns it, over its API.
+request is in flight. And each transfer on the corporate account's statement at the bank must pair with
+the bank leg the ledger recorded for it, for the same amount, and each bank leg with a transfer: where
+the totals break, the pairing says which transfer. Every figure comes from the service that owns it,
+over its API.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pay.contracts.clients import BankClient, MoneyClient
-from pay.contracts.money import FailedRefund, WalletDifference
+from pay.contracts.bank import StatementLine
+from pay.contracts.clients import BankClient, MoneyClient, RemittanceClient
+from pay.contracts.money import BankLeg, FailedRefund, WalletDifference
+
+
+@dataclass(frozen=True)
+class UnpairedTransfer:
+    """A transfer the bank and the ledger disagree on: `None` where one of them does not know it."""
+
+    transfer_id: str
+    at_the_bank: int | None
+    in_the_ledger: int | None
+    request_id: str | None
+
+    def __str__(self) -> str:
+        transfer = f"transfer {self.transfer_id}"
+        if self.in_the_ledger is None:
+            return f"{transfer} moved {self.at_the_bank:+,} won at the bank; the ledger has no leg for it"
+        ledger = f"request {self.request_id} has it move {self.in_the_ledger:+,} won"
+        if self.at_the_bank is None:
+            return f"{transfer}: the bank never moved it, but {ledger}"
+        return f"{transfer} moved {self.at_the_bank:+,} won at the bank, but {ledger}"
+
+
+def pair(statement: Sequence[StatementLine], legs: Sequence[BankLeg]) -> list[UnpairedTransfer]:
+    """The transfers on which the corporate account's statement and the ledger's bank legs differ."""
+    at_the_bank = {line.transfer_id: line.amount for line in statement}
+    in_the_ledger = {leg.transfer_id: leg for leg in legs}
+    unpaired = []
+    for transfer_id in sorted(at_the_bank.keys() | in_the_ledger.keys()):
+        leg = in_the_ledger.get(transfer_id)
+        ledger_amount = leg.amount if leg is not None else None
+        if at_the_bank.get(transfer_id) != ledger_amount:
+            request_id = leg.money_changing_request_id if leg is not None else None
+            unpaired.append(UnpairedTransfer(transfer_id, at_the_bank.get(transfer_id), ledger_amount, request_id))
+    return unpaired
 
 
 @dataclass(frozen=True)
@@ -19,6 +57,8 @@ class Reconciliation:
     wallets_held: int
     wallet_count: int
     requests_in_flight: int
+    bank_transfers: int
+    unpaired_transfers: list[UnpairedTransfer]
     journal_differences: list[WalletDifference]
     failed_refunds: list[FailedRefund]
 
@@ -42,14 +82,24 @@ class Reconciliation:
 
     @property
     def holds(self) -> bool:
-        return self.gap == 0 and not self.journal_differences and not self.failed_refunds
+        return (
+            self.gap == 0 and not self.unpaired_transfers and not self.journal_differences and not self.failed_refunds
+        )
 
 
 async def reconcile(
-    bank: BankClient, money: MoneyClient, corporate_bank: str, corporate_account: str, opening_balance: int
+    bank: BankClient,
+    money: MoneyClient,
+    remittance: RemittanceClient,
+    corporate_bank: str,
+    corporate_account: str,
+    opening_balance: int,
 ) -> Reconciliation:
-    account = await bank.get_account(corporate_bank, corporate_account)
     summary = await money.summary()
+    remittances = await remittance.summary()
+    account = await bank.get_account(corporate_bank, corporate_account)
+    statement = await bank.statement(corporate_bank, corporate_account)
+    legs = await money.bank_legs()
     check = await money.rebuild_check()
     return Reconciliation(
         corporate_balance=account.balance,
@@ -57,7 +107,9 @@ async def reconcile(
         wallets_total=summary.total_balance,
         wallets_held=summary.total_held,
         wallet_count=summary.wallets,
-        requests_in_flight=summary.pending_requests + summary.unfinished_sagas,
+        requests_in_flight=summary.pending_requests + summary.unfinished_sagas + remittances.unfinished_sagas,
+        bank_transfers=len(statement),
+        unpaired_transfers=pair(statement, legs),
         journal_differences=check.differences,
         failed_refunds=await money.failed_refunds(),
     )

@@ -1,5 +1,6 @@
 """The external bank simulator's public API (SPEC "External bank simulator")."""
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -47,6 +48,25 @@ class BankTransferResult(CamelModel):
     transfer_id: str
     status: TransferStatus
     reason: str | None = None
+
+
+class StatementLine(CamelModel):
+    """A transfer that moved money into (`amount` > 0) or out of (`amount` < 0) the account."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    transfer_id: str
+    counterparty_bank_name: str
+    counterparty_bank_account_number: str
+    amount: int
+    at: datetime
+
+
+class BankStatement(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[StatementLine]
+    next_cursor: str | None = None
 
 
 class BankFaults(CamelModel):

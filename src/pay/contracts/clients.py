@@ -4,9 +4,9 @@ Failures arrive as exceptions a caller can decide on: `NotFound`, `Conflict`, `R
 4xx, with the problem document), `Unavailable` (timeouts, connection errors, 5xx).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -15,9 +15,11 @@ from pydantic import BaseModel, TypeAdapter
 from pay.contracts.bank import (
     BankAccount,
     BankFaults,
+    BankStatement,
     BankTransferRequest,
     BankTransferResult,
     OpenBankAccountRequest,
+    StatementLine,
 )
 from pay.contracts.banking import (
     ConfirmedBankAccount,
@@ -27,6 +29,8 @@ from pay.contracts.banking import (
 )
 from pay.contracts.membership import Member
 from pay.contracts.money import (
+    BankLeg,
+    BankLegPage,
     FailedRefund,
     FailedRefundPage,
     MemberMoney,
@@ -34,8 +38,21 @@ from pay.contracts.money import (
     MoneySummary,
     RebuildCheck,
 )
+from pay.contracts.remittance import RemittanceSummary
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+ItemT_co = TypeVar("ItemT_co", covariant=True)
+ItemT = TypeVar("ItemT")
+
+
+class Page(Protocol[ItemT_co]):
+    """A page of a cursor-paged list."""
+
+    @property
+    def items(self) -> Sequence[ItemT_co]: ...
+
+    @property
+    def next_cursor(self) -> str | None: ...
 
 
 class ServiceError(Exception):
@@ -113,6 +130,18 @@ class ServiceClient:
     async def _get(self, path: str, model: type[ModelT]) -> ModelT:
         return model.model_validate_json((await self._request("GET", path)).content)
 
+    async def _every_page(self, path: str, read: Callable[[bytes], Page[ItemT]], limit: int) -> list[ItemT]:
+        """Every item of a cursor-paged list, fetched a page of `limit` at a time."""
+        found: list[ItemT] = []
+        cursor: str | None = None
+        while True:
+            query = f"?limit={limit}" + (f"&cursor={_segment(cursor)}" if cursor is not None else "")
+            page = read((await self._request("GET", f"{path}{query}")).content)
+            found += page.items
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
     async def _post(self, path: str, body: BaseModel | dict[str, Any], model: type[ModelT]) -> ModelT:
         payload = body.model_dump(mode="json", by_alias=True) if isinstance(body, BaseModel) else body
         return model.model_validate_json((await self._request("POST", path, json=payload)).content)
@@ -155,6 +184,11 @@ class BankClient(ServiceClient):
     async def get_transfer(self, transfer_id: str) -> BankTransferResult:
         return await self._get(f"/bank/transfers/{_segment(transfer_id)}", BankTransferResult)
 
+    async def statement(self, bank_name: str, bank_account_number: str) -> list[StatementLine]:
+        """Every line of the account's statement."""
+        path = f"/bank/accounts/{_segment(bank_name)}/{_segment(bank_account_number)}/statement"
+        return await self._every_page(path, BankStatement.model_validate_json, 1000)
+
     async def set_faults(self, faults: BankFaults) -> BankFaults:
         payload = faults.model_dump(mode="json", by_alias=True)
         return BankFaults.model_validate_json((await self._request("PUT", "/bank/faults", json=payload)).content)
@@ -191,18 +225,19 @@ class MoneyClient(ServiceClient):
 
     async def failed_refunds(self) -> list[FailedRefund]:
         """Every page of them."""
-        found: list[FailedRefund] = []
-        cursor: str | None = None
-        while True:
-            query = "?limit=500" + (f"&cursor={_segment(cursor)}" if cursor is not None else "")
-            page = await self._get(f"/money/failed-refunds{query}", FailedRefundPage)
-            found += page.items
-            if page.next_cursor is None:
-                return found
-            cursor = page.next_cursor
+        return await self._every_page("/money/failed-refunds", FailedRefundPage.model_validate_json, 500)
+
+    async def bank_legs(self) -> list[BankLeg]:
+        """Every firm banking transfer of the corporate account the ledger accounts for."""
+        return await self._every_page("/money/bank-legs", BankLegPage.model_validate_json, 1000)
 
     async def wallet(self, membership_id: str) -> MemberMoney:
         return await self._get(f"/money/{_segment(membership_id)}", MemberMoney)
 
     async def changing_request(self, request_id: str) -> MoneyChangingRequest:
         return await self._get(f"/money/changing-requests/{_segment(request_id)}", MoneyChangingRequest)
+
+
+class RemittanceClient(ServiceClient):
+    async def summary(self) -> RemittanceSummary:
+        return await self._get("/remittance/summary", RemittanceSummary)

@@ -120,6 +120,24 @@ class FailedRefundPage(CamelModel):
     next_cursor: str | None = None
 
 
+class BankLeg(CamelModel):
+    """A firm banking transfer into (`amount` > 0) or out of (`amount` < 0) the corporate account, as the
+    ledger accounts for it: the bank side of money changing request `moneyChangingRequestId`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    transfer_id: str
+    money_changing_request_id: str
+    amount: int
+
+
+class BankLegPage(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[BankLeg]
+    next_cursor: str | None = None
+
+
 class WalletDifference(CamelModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -169,12 +187,14 @@ class HoldMoney(LedgerCommand):
 
 
 class CaptureHold(LedgerCommand):
-    """The held amount has left the wallet (for the bank): the hold `hold_transaction_id` set aside."""
+    """The held amount has left the wallet: the hold `hold_transaction_id` set aside, paid out of the
+    corporate account by the firm banking transfer `bank_transfer_id` (its bank leg)."""
 
     subject = "pay.commands.money.capture-hold.v1"
 
     membership_id: Identifier
     hold_transaction_id: Identifier
+    bank_transfer_id: Identifier
 
 
 class ReleaseHold(LedgerCommand):

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from pay.contracts.banking import FirmbankingRequest
 from pay.contracts.messages import CamelModel
@@ -74,3 +74,9 @@ class MoneyTransferring(CamelModel):
     remittance: Remittance
     money_changing_requests: list[MoneyChangingRequest]
     firmbanking_requests: list[FirmbankingRequest]
+
+
+class RemittanceSummary(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    unfinished_sagas: int

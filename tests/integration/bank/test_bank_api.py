@@ -221,6 +221,38 @@ async def test_a_transfer_never_received_is_not_found(bank: Bank) -> None:
     assert missing.value.code == "transfer-not-found"
 
 
+async def test_a_statement_lists_what_moved_money_in_and_out_of_the_account_page_by_page(bank: Bank) -> None:
+    account, other, third = await bank.open(10_000), await bank.open(5_000), await bank.open(0)
+    out = await bank.transfer(account, other, 3_000, f"a-{uuid.uuid4()}")
+    into = await bank.transfer(third, account, 1, f"b-{uuid.uuid4()}")  # refused: the third account is empty
+    back = await bank.transfer(other, account, 1_000, f"c-{uuid.uuid4()}")
+    await bank.transfer(other, third, 500)  # not this account's
+    assert into.status is TransferStatus.FAILED
+
+    first = (await bank.http.get(f"/bank/accounts/{BANK}/{account.bank_account_number}/statement?limit=1")).json()
+    rest = await bank.http.get(
+        f"/bank/accounts/{BANK}/{account.bank_account_number}/statement", params={"cursor": first["nextCursor"]}
+    )
+
+    lines = first["items"] + rest.json()["items"]
+    assert [(line["transferId"], line["amount"], line["counterpartyBankAccountNumber"]) for line in lines] == [
+        (out.transfer_id, -3_000, other.bank_account_number),
+        (back.transfer_id, 1_000, other.bank_account_number),
+    ]
+    assert rest.json()["nextCursor"] is None
+    assert [line.transfer_id for line in await bank.client.statement(BANK, account.bank_account_number)] == [
+        out.transfer_id,
+        back.transfer_id,
+    ]
+
+
+async def test_the_statement_of_an_unknown_account_is_not_found(bank: Bank) -> None:
+    with pytest.raises(NotFound) as missing:
+        await bank.client.statement(BANK, "no-such-account")
+
+    assert missing.value.code == "account-not-found"
+
+
 async def test_concurrent_opposite_transfers_neither_deadlock_nor_create_money(bank: Bank) -> None:
     alice, bob = await bank.open(5_000), await bank.open(5_000)
     draw = random.Random(20)

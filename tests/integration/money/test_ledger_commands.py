@@ -74,6 +74,18 @@ def transaction_id() -> str:
     return f"ledger-{uuid.uuid4()}"
 
 
+async def bank_legs(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, tuple[str, int]]:
+    """Every bank leg the ledger recorded: its request and amount, by transfer id."""
+    legs: dict[str, tuple[str, int]] = {}
+    query: dict[str, str] = {"limit": "1000"}
+    while True:
+        page = (await client.get("/money/bank-legs", params=query, headers=headers)).json()
+        legs |= {leg["transferId"]: (leg["moneyChangingRequestId"], leg["amount"]) for leg in page["items"]}
+        if page["nextCursor"] is None:
+            return legs
+        query["cursor"] = page["nextCursor"]
+
+
 async def test_a_transfer_is_applied_once_however_often_it_is_sent(
     client: httpx.AsyncClient, saga: Saga, new_member: Callable[..., Any], banking: FakeBanking
 ) -> None:
@@ -185,7 +197,11 @@ async def test_a_transfer_to_a_member_without_a_wallet_fails(saga: Saga, new_mem
 
 
 async def test_a_hold_sets_money_aside_until_it_is_captured(
-    client: httpx.AsyncClient, saga: Saga, new_member: Callable[..., Any], banking: FakeBanking
+    client: httpx.AsyncClient,
+    saga: Saga,
+    new_member: Callable[..., Any],
+    banking: FakeBanking,
+    admin_headers: dict[str, str],
 ) -> None:
     alice = await new_member(10_000, banking=banking)
     hold = HoldMoney(ledger_transaction_id=transaction_id(), membership_id=alice.membership_id, amount=4_000)
@@ -199,6 +215,7 @@ async def test_a_hold_sets_money_aside_until_it_is_captured(
         ledger_transaction_id=transaction_id(),
         membership_id=alice.membership_id,
         hold_transaction_id=hold.ledger_transaction_id,
+        bank_transfer_id=f"payout-{uuid.uuid4()}",
     )
     for _ in range(2):
         answer = await saga.send(capture.model_copy(update={"message_id": str(uuid.uuid4())}))
@@ -206,6 +223,42 @@ async def test_a_hold_sets_money_aside_until_it_is_captured(
     assert await wallet(client, alice) == (6_000, 0)
     changes = await client.get(f"/money/changing-requests/{capture.ledger_transaction_id}", headers=alice.headers)
     assert changes.json()["changingType"] == "CAPTURE" and changes.json()["amount"] == 4_000
+    legs = await bank_legs(client, admin_headers)
+    assert legs[capture.bank_transfer_id] == (capture.ledger_transaction_id, -4_000)
+
+
+async def test_a_capture_naming_a_payout_another_capture_accounts_for_is_refused_and_keeps_the_hold(
+    client: httpx.AsyncClient,
+    saga: Saga,
+    new_member: Callable[..., Any],
+    banking: FakeBanking,
+    admin_headers: dict[str, str],
+) -> None:
+    alice = await new_member(10_000, banking=banking)
+    holds = [
+        HoldMoney(ledger_transaction_id=transaction_id(), membership_id=alice.membership_id, amount=amount)
+        for amount in (1_000, 2_000)
+    ]
+    for hold in holds:
+        await saga.send(hold)
+    payout = f"payout-{uuid.uuid4()}"
+    first, second = (
+        CaptureHold(
+            ledger_transaction_id=transaction_id(),
+            membership_id=alice.membership_id,
+            hold_transaction_id=hold.ledger_transaction_id,
+            bank_transfer_id=payout,
+        )
+        for hold in holds
+    )
+    assert isinstance(await saga.send(first), LedgerTransactionSucceeded)
+
+    refused = await saga.send(second)
+
+    assert isinstance(refused, LedgerTransactionFailed) and refused.reason == "bank-transfer-reused"
+    assert await wallet(client, alice) == (7_000, 2_000)
+    assert (await bank_legs(client, admin_headers))[payout] == (first.ledger_transaction_id, -1_000)
+    assert (await client.get("/money/bank-legs", headers=alice.headers)).status_code == 403
 
 
 async def test_a_released_hold_gives_the_money_back_and_cannot_be_captured_after(
@@ -229,6 +282,7 @@ async def test_a_released_hold_gives_the_money_back_and_cannot_be_captured_after
             ledger_transaction_id=transaction_id(),
             membership_id=alice.membership_id,
             hold_transaction_id=hold.ledger_transaction_id,
+            bank_transfer_id=f"payout-{uuid.uuid4()}",
         )
     )
     assert isinstance(late, LedgerTransactionFailed) and late.reason == "hold-not-found"
@@ -236,7 +290,11 @@ async def test_a_released_hold_gives_the_money_back_and_cannot_be_captured_after
 
 
 async def test_a_recharge_is_answered_once_its_saga_has_charged_the_bank(
-    client: httpx.AsyncClient, saga: Saga, new_member: Callable[..., Any], banking: FakeBanking
+    client: httpx.AsyncClient,
+    saga: Saga,
+    new_member: Callable[..., Any],
+    banking: FakeBanking,
+    admin_headers: dict[str, str],
 ) -> None:
     alice = await new_member(banking=banking)
     recharge = RechargeWallet(ledger_transaction_id=transaction_id(), membership_id=alice.membership_id, amount=30_000)
@@ -246,6 +304,8 @@ async def test_a_recharge_is_answered_once_its_saga_has_charged_the_bank(
 
     assert await wallet(client, alice) == (30_000, 0)
     assert banking.executed.count(f"{recharge.ledger_transaction_id}-charge") == 1
+    legs = await bank_legs(client, admin_headers)
+    assert legs[f"{recharge.ledger_transaction_id}-charge"] == (recharge.ledger_transaction_id, 30_000)
 
 
 async def test_a_recharge_without_a_linked_account_fails_with_the_saga_s_reason(

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.contracts.banking import FirmbankingSucceeded, RequestFirmbanking
-from pay.contracts.clients import BankClient, MoneyClient
+from pay.contracts.clients import BankClient, MoneyClient, RemittanceClient
 from pay.contracts.membership import MembershipRegistered
 from pay.platform import auth
 from pay.platform.broker import Broker
@@ -147,7 +147,13 @@ async def test_a_refund_the_members_bank_keeps_refusing_is_tried_again_then_name
 
     app = money_app(wallet_balance_limit=1_000_000)
     corporate = {"bankName": "PAYBANK", "bankAccountNumber": "100-0000-0001", "holderName": "Pay", "balance": 0}
-    bank_answer = httpx.MockTransport(lambda _: httpx.Response(200, json={**corporate, "valid": True}))
+    bank_answer = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200,
+            json={"items": []} if request.url.path.endswith("/statement") else {**corporate, "valid": True},
+        )
+    )
+    remittance_answer = httpx.MockTransport(lambda _: httpx.Response(200, json={"unfinishedSagas": 0}))
     async with (
         serving(app),
         MoneyClient(
@@ -156,8 +162,9 @@ async def test_a_refund_the_members_bank_keeps_refusing_is_tried_again_then_name
             transport=httpx.ASGITransport(app=app),
         ) as money,
         BankClient("http://bank", transport=bank_answer) as bank,
+        RemittanceClient("http://remittance", transport=remittance_answer) as remittance,
     ):
-        result = await reconcile(bank, money, "PAYBANK", "100-0000-0001", 0)
+        result = await reconcile(bank, money, remittance, "PAYBANK", "100-0000-0001", 0)
     assert owed == next(
         refund.model_dump(by_alias=True)
         for refund in result.failed_refunds

@@ -196,7 +196,11 @@ async def test_history_pages_newest_first(client: httpx.AsyncClient, member: Mem
 
 
 async def test_a_remittance_interrupted_mid_saga_finishes_once_after_a_restart(
-    remittance_app: Callable[..., FastAPI], client: httpx.AsyncClient, world: FakeWorld, member: Member
+    remittance_app: Callable[..., FastAPI],
+    client: httpx.AsyncClient,
+    world: FakeWorld,
+    member: Member,
+    admin: dict[str, str],
 ) -> None:
     (alice, headers) = member(50_000)
     world.bank_accounts.add(("SH", "220-557"))
@@ -206,6 +210,9 @@ async def test_a_remittance_interrupted_mid_saga_finishes_once_after_a_restart(
     async with serving(remittance_app(remittance_wait_seconds=0)) as stopping:
         started = await stopping.post("/remittance/request", json=body, headers=keyed)
     assert started.status_code == 202 and started.json()["status"] == "REQUESTED"
+    # `pay reconcile` counts it as money still moving, and only admins and services may ask.
+    assert (await client.get("/remittance/summary", headers=admin)).json()["unfinishedSagas"] >= 1
+    assert (await client.get("/remittance/summary", headers=headers)).status_code == 403
     world.silent.clear()
 
     # Another instance resumes the saga from its row; a retry with the key waits for its outcome.

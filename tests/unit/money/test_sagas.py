@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pay.money.domain.requests import BankLeg
 from pay.money.domain.sagas import (
     AccountCheck,
     BankAccount,
@@ -100,6 +101,21 @@ def test_a_paid_out_withdrawal_takes_its_hold() -> None:
     saga.account_found(MEMBER, NOW, TIMING)
     assert saga.transfer_succeeded(asked(saga).transfer_id) == (Capture(),)
     assert (saga.step, saga.failure, saga.wake_at) == (Step.SUCCEEDED, None, None)
+
+
+def test_the_bank_leg_of_a_transfer_is_signed_as_the_corporate_account_sees_it() -> None:
+    charging = recharge()
+    charging.account_found(MEMBER, NOW, TIMING)
+    charge = asked(charging)
+    assert charging.bank_leg() == BankLeg(charge.transfer_id, "r-1", 5_000)
+    refunding_saga, refund = refunding()
+    assert refunding_saga.bank_leg() == BankLeg(refund.transfer_id, "r-1", -5_000)
+    paying_out = withdrawal()
+    paying_out.account_found(MEMBER, NOW, TIMING)
+    assert paying_out.bank_leg() == BankLeg(asked(paying_out).transfer_id, "r-1", -5_000)
+    paying_out.transfer_succeeded(paying_out.bank_leg().transfer_id)
+    with pytest.raises(ValueError):
+        paying_out.bank_leg()
 
 
 def test_silence_repeats_the_same_transfer_with_growing_pauses() -> None:

@@ -68,6 +68,10 @@ def test_a_remittance_to_a_bank_holds_pays_out_and_captures() -> None:
     )
     saga.events.clear()
     saga.payout_answered("r2-payout", "fb-1", None, NOW, RETRY)
+    (capture,) = saga.events
+    assert isinstance(capture, LedgerCommandSent)
+    # The capture names the payout as its bank leg, so that the ledger pairs with the corporate account.
+    assert (capture.hold_transaction_id, capture.bank_transfer_id) == ("r2-hold", "r2-payout")
     assert saga.step is Step.CAPTURING and sent(saga) == ["CAPTURE"]
     saga.ledger_answered("r2-capture", None, NOW, RETRY)
     assert (saga.step, saga.firmbanking_request_id) == (Step.SUCCEEDED, "fb-1")

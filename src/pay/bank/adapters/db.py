@@ -1,13 +1,21 @@
 """PostgreSQL storage of the bank's accounts and transfers (SQLAlchemy Core on asyncpg)."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pay.bank.domain.model import Account, AccountKey, FailureReason, Transfer, TransferOutcome, TransferStatus
+from pay.bank.domain.model import (
+    Account,
+    AccountKey,
+    FailureReason,
+    StatementLine,
+    Transfer,
+    TransferOutcome,
+    TransferStatus,
+)
 from pay.platform.db import SqlUnitOfWork, utcnow
 
 METADATA = sa.MetaData()
@@ -39,6 +47,9 @@ transfers = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("amount > 0", name="transfers_amount_positive"),
     sa.CheckConstraint("status IN ('SUCCEEDED', 'FAILED')", name="transfers_status_known"),
+    # An account's statement reads its transfers both ways.
+    sa.Index("transfers_from_account", "from_bank_name", "from_bank_account_number", "transfer_id"),
+    sa.Index("transfers_to_account", "to_bank_name", "to_bank_account_number", "transfer_id"),
 )
 
 
@@ -132,6 +143,31 @@ class SqlTransferRepository:
         return TransferOutcome(
             transfer_id, TransferStatus(row.status), FailureReason(row.reason) if row.reason else None
         )
+
+    async def statement(self, key: AccountKey, after: str | None, limit: int) -> Sequence[StatementLine]:
+        outgoing = sa.and_(
+            transfers.c.from_bank_name == key.bank_name, transfers.c.from_bank_account_number == key.account_number
+        )
+        incoming = sa.and_(
+            transfers.c.to_bank_name == key.bank_name, transfers.c.to_bank_account_number == key.account_number
+        )
+        statement = (
+            sa.select(transfers)
+            .where(transfers.c.status == TransferStatus.SUCCEEDED.value, sa.or_(outgoing, incoming))
+            .order_by(transfers.c.transfer_id)
+            .limit(limit)
+        )
+        if after is not None:
+            statement = statement.where(transfers.c.transfer_id > after)
+        return [_line_of(row, key) for row in await self._connection.execute(statement)]
+
+
+def _line_of(row: sa.Row[Any], key: AccountKey) -> StatementLine:
+    source = AccountKey(row.from_bank_name, row.from_bank_account_number)
+    destination = AccountKey(row.to_bank_name, row.to_bank_account_number)
+    if source == key:
+        return StatementLine(row.transfer_id, destination, -row.amount, row.created_at)
+    return StatementLine(row.transfer_id, source, row.amount, row.created_at)
 
 
 class BankUnitOfWork(SqlUnitOfWork):

@@ -3,9 +3,9 @@
 import asyncio
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pay.bank.application import use_cases
@@ -15,6 +15,7 @@ from pay.bank.domain.model import (
     AccountExists,
     AccountKey,
     AccountNotFound,
+    StatementLine,
     Transfer,
     TransferNotFound,
     TransferOutcome,
@@ -22,11 +23,14 @@ from pay.bank.domain.model import (
 from pay.contracts.bank import (
     BankAccount,
     BankFaults,
+    BankStatement,
     BankTransferRequest,
     BankTransferResult,
     OpenBankAccountRequest,
     TransferStatus,
 )
+from pay.contracts.bank import StatementLine as StatementLineModel
+from pay.platform.paging import cut_page
 from pay.platform.problems import ErrorMap, Problem, ProblemSpec, problem_response, refusals
 
 ERRORS: ErrorMap = {
@@ -60,6 +64,16 @@ def _result_model(outcome: TransferOutcome) -> BankTransferResult:
     )
 
 
+def _line_model(line: StatementLine) -> StatementLineModel:
+    return StatementLineModel(
+        transfer_id=line.transfer_id,
+        counterparty_bank_name=line.counterparty.bank_name,
+        counterparty_bank_account_number=line.counterparty.account_number,
+        amount=line.amount,
+        at=line.at,
+    )
+
+
 def bank_router(new_uow: Callable[[], UnitOfWork]) -> APIRouter:
     router = APIRouter(prefix="/bank", tags=["bank"])
 
@@ -84,6 +98,24 @@ def bank_router(new_uow: Callable[[], UnitOfWork]) -> APIRouter:
     )
     async def get_account(bank_name: str, bank_account_number: str) -> BankAccount:
         return _account_model(await use_cases.get_account(new_uow(), AccountKey(bank_name, bank_account_number)))
+
+    @router.get(
+        "/accounts/{bank_name}/{bank_account_number}/statement",
+        responses={**refusals(ERRORS, AccountNotFound), **_FAULTS},
+    )
+    async def get_statement(
+        bank_name: str,
+        bank_account_number: str,
+        cursor: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> BankStatement:
+        """The transfers that moved money into or out of the account, by transfer id: what the platform pairs
+        with its ledger (`pay reconcile`). Refused transfers moved nothing and are not on it."""
+        key = AccountKey(bank_name, bank_account_number)
+        lines, next_cursor = cut_page(
+            await use_cases.statement(new_uow(), key, cursor, limit + 1), limit, lambda line: line.transfer_id
+        )
+        return BankStatement(items=[_line_model(line) for line in lines], next_cursor=next_cursor)
 
     @router.post("/transfers", responses=_FAULTS)
     async def transfer(request: BankTransferRequest) -> BankTransferResult:

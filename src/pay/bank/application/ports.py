@@ -1,10 +1,10 @@
 """What the use cases need from storage, as protocols the adapters (or test fakes) implement."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
-from pay.bank.domain.model import Account, AccountKey, Transfer, TransferOutcome
+from pay.bank.domain.model import Account, AccountKey, StatementLine, Transfer, TransferOutcome
 
 
 class AccountRepository(Protocol):
@@ -35,6 +35,9 @@ class TransferRepository(Protocol):
         """Store the outcome of a transfer claimed in this unit of work."""
 
     async def outcome_of(self, transfer_id: str) -> TransferOutcome | None: ...
+
+    async def statement(self, key: AccountKey, after: str | None, limit: int) -> Sequence[StatementLine]:
+        """The transfers that moved money into or out of the account, by transfer id, after `after`."""
 
 
 class UnitOfWork(Protocol):

@@ -1,11 +1,14 @@
 """The bank's operations, one function each; every one runs in a single unit of work."""
 
+from collections.abc import Sequence
+
 from pay.bank.application.ports import UnitOfWork
 from pay.bank.domain.model import (
     Account,
     AccountExists,
     AccountKey,
     AccountNotFound,
+    StatementLine,
     Transfer,
     TransferNotFound,
     TransferOutcome,
@@ -59,6 +62,13 @@ async def get_transfer(uow: UnitOfWork, transfer_id: str) -> TransferOutcome:
     if outcome is None:
         raise TransferNotFound(f"no transfer {transfer_id}")
     return outcome
+
+
+async def statement(uow: UnitOfWork, key: AccountKey, after: str | None, limit: int) -> Sequence[StatementLine]:
+    async with uow:
+        if await uow.accounts.get(key) is None:
+            raise AccountNotFound(f"no account {key}")
+        return await uow.transfers.statement(key, after, limit)
 
 
 async def seed_corporate_account(uow: UnitOfWork, key: AccountKey, balance: int) -> bool:

@@ -5,6 +5,7 @@ why: a refused transfer is an ordinary outcome a bank reports (FAILED with a rea
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -107,3 +108,13 @@ class Transfer:
 
     def _failed(self, reason: FailureReason) -> TransferOutcome:
         return TransferOutcome(self.transfer_id, TransferStatus.FAILED, reason)
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """Money a transfer moved into (`amount` > 0) or out of (`amount` < 0) an account."""
+
+    transfer_id: str
+    counterparty: AccountKey
+    amount: int
+    at: datetime

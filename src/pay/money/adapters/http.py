@@ -290,6 +290,26 @@ async def summary(_: PrivilegedPrincipal, deps: Deps) -> api.MoneySummary:
     )
 
 
+@router.get("/bank-legs")
+async def bank_legs(
+    _: PrivilegedPrincipal,
+    deps: Deps,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> api.BankLegPage:
+    """The firm banking transfers into (amount > 0) and out of (amount < 0) the corporate account that the
+    ledger accounts for, by transfer id, each with the request whose money it moved: what `pay reconcile`
+    pairs with the corporate account's statement at the bank."""
+    page = await use_cases.bank_legs(deps, cursor, limit)
+    return api.BankLegPage(
+        items=[
+            api.BankLeg(transfer_id=leg.transfer_id, money_changing_request_id=leg.request_id, amount=leg.amount)
+            for leg in page.legs
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
 @router.get("/failed-refunds")
 async def failed_refunds(
     _: PrivilegedPrincipal,

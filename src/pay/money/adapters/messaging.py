@@ -63,6 +63,7 @@ def ledger_order(command: LedgerCommand) -> LedgerOrder:
                 ChangeType.CAPTURE,
                 command.membership_id,
                 hold=command.hold_transaction_id,
+                bank_transfer=command.bank_transfer_id,
             )
         case ReleaseHold():
             return LedgerOrder(

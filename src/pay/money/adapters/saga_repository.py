@@ -1,11 +1,12 @@
 """Money's sagas as rows of the kernel's saga table."""
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from pay.money.application.ports import FailedRefundPage
 from pay.money.domain.sagas import SAGA_TYPES, BankAccount, MoneySaga, SagaKind, Step
+from pay.platform.paging import cut_page
 from pay.platform.saga import SagaRecord, SagaStore, sagas
 
 
@@ -31,7 +32,7 @@ class SqlSagaRepository:
     async def count_unfinished(self) -> int:
         return await self._store.count_unfinished()
 
-    async def failed_refunds(self, after: str | None, limit: int) -> Sequence[MoneySaga]:
+    async def failed_refunds(self, after: str | None, limit: int) -> FailedRefundPage:
         statement = (
             sagas.select()
             .where(
@@ -40,14 +41,15 @@ class SqlSagaRepository:
                 sagas.c.data["refundRefused"].astext.is_not(None),
             )
             .order_by(sagas.c.saga_id)
-            .limit(limit)
+            .limit(limit + 1)
         )
         if after is not None:
             statement = statement.where(sagas.c.saga_id > after)
         rows = await self._connection.execute(statement)
-        return [
+        found = [
             saga_of(SagaRecord(row.saga_id, row.kind, row.step, row.finished, row.data, row.wake_at)) for row in rows
         ]
+        return FailedRefundPage(*cut_page(found, limit, lambda saga: saga.saga_id))
 
 
 def _account(account: BankAccount | None) -> dict[str, str] | None:

@@ -44,6 +44,18 @@ requests = sa.Table(
     sa.Column("answer_to", sa.String(64)),
 )
 
+# The bank side of requests: each firm banking transfer of the corporate account the ledger accounts for,
+# signed (+ into the corporate account), written in the transaction that moved the request's money.
+bank_legs = sa.Table(
+    "bank_legs",
+    metadata,
+    sa.Column("transfer_id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("amount <> 0", name="bank_leg_moves_money"),
+)
+
 # Members as membership's events told money: whether each may still move money, as of the event's time,
 # so that an older event arriving later changes nothing. A row per member membership changed.
 deactivated_members = sa.Table(

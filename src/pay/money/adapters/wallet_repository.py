@@ -13,6 +13,7 @@ from pay.money.adapters.wallet_cache import WalletCache
 from pay.money.application.ports import HistoryPage, OptimisticConcurrencyConflict
 from pay.money.domain.wallet import Wallet, WalletAlreadyExists, WalletEvent, WalletEventKind
 from pay.platform.db import as_rows, rows_parameter, utcnow
+from pay.platform.paging import cut_page
 
 # Groups of rows go in as one JSON document each (`rows_parameter`), one statement part per table; the
 # parts are joined as data-modifying CTEs so that whatever changes together is written in one round
@@ -151,8 +152,8 @@ class SqlWalletRepository:
         rows = (
             await self._connection.execute(statement.order_by(wallet_events.c.version.desc()).limit(limit + 1))
         ).all()
-        events = [_event(row) for row in rows[:limit]]
-        return HistoryPage(events, str(events[-1].version) if len(rows) > limit else None)
+        events, next_cursor = cut_page([_event(row) for row in rows], limit, lambda event: str(event.version))
+        return HistoryPage(events, next_cursor)
 
     async def membership_ids(self) -> Sequence[str]:
         return list((await self._connection.execute(sa.select(wallets.c.membership_id))).scalars())

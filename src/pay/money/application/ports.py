@@ -6,7 +6,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
-from pay.money.domain.requests import MoneyChangingRequest
+from pay.money.domain.requests import BankLeg, MoneyChangingRequest
 from pay.money.domain.sagas import BankAccount, MoneySaga
 from pay.money.domain.wallet import Wallet, WalletEvent
 
@@ -14,6 +14,18 @@ from pay.money.domain.wallet import Wallet, WalletEvent
 @dataclass(frozen=True)
 class HistoryPage:
     events: Sequence[WalletEvent]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class BankLegPage:
+    legs: Sequence[BankLeg]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class FailedRefundPage:
+    recharges: Sequence[MoneySaga]
     next_cursor: str | None
 
 
@@ -66,8 +78,16 @@ class SagaRepository(Protocol):
 
     async def count_unfinished(self) -> int: ...
 
-    async def failed_refunds(self, after: str | None, limit: int) -> Sequence[MoneySaga]:
+    async def failed_refunds(self, after: str | None, limit: int) -> FailedRefundPage:
         """Recharges that failed because the member's bank kept refusing their refund, by saga id after `after`."""
+
+
+class BankLegRepository(Protocol):
+    async def add(self, leg: BankLeg) -> bool:
+        """False, adding nothing, if another leg is already this transfer."""
+
+    async def page(self, after: str | None, limit: int) -> BankLegPage:
+        """By transfer id, after `after`."""
 
 
 class OptimisticConcurrencyConflict(Exception):
@@ -130,6 +150,9 @@ class UnitOfWork(Protocol):
 
     @property
     def members(self) -> MemberStandings: ...
+
+    @property
+    def bank_legs(self) -> BankLegRepository: ...
 
     async def earlier_answers(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:
         """None for a new key; otherwise what its earlier request was answered, or the refusal to raise

@@ -10,8 +10,10 @@ from functools import partial
 from pay.money.application.ports import (
     Banking,
     BankingUnavailable,
+    BankLegPage,
     Clock,
     EndWatch,
+    FailedRefundPage,
     HistoryPage,
     LinkedAccountUnusable,
     OptimisticConcurrencyConflict,
@@ -21,7 +23,14 @@ from pay.money.application.ports import (
 )
 from pay.money.application.transfers import TransferDesk, TransferOrder
 from pay.money.domain.members import RecipientDeactivated, ensure_may_move_money, ensure_may_receive_money
-from pay.money.domain.requests import ChangeType, MoneyChangingRequest, RequestNotFound, SameWallet
+from pay.money.domain.requests import (
+    BankLeg,
+    BankTransferReused,
+    ChangeType,
+    MoneyChangingRequest,
+    RequestNotFound,
+    SameWallet,
+)
 from pay.money.domain.sagas import (
     AccountCheck,
     BankAccount,
@@ -55,6 +64,7 @@ LEDGER_REFUSALS: Mapping[type[Exception], str] = {
     HoldNotFound: "hold-not-found",
     RecipientDeactivated: "recipient-deactivated",
     SameWallet: "same-wallet",
+    BankTransferReused: "bank-transfer-reused",
 }
 
 
@@ -76,7 +86,8 @@ class Dependencies:
 class LedgerOrder:
     """A ledger command of another service's saga. `transaction_id` is chosen by the saga and names the
     transaction once and for all; `counterpart` is the wallet a transfer credits, `hold` the hold (by its
-    transaction id) that a capture or release ends."""
+    transaction id) that a capture or release ends, `bank_transfer` the firm banking transfer that paid a
+    captured amount out of the corporate account."""
 
     transaction_id: str
     kind: ChangeType
@@ -84,6 +95,7 @@ class LedgerOrder:
     amount: int = 0
     counterpart: str | None = None
     hold: str | None = None
+    bank_transfer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -322,6 +334,10 @@ async def _apply_order(
             ensure_may_receive_money(order.counterpart, await uow.members.deactivated_among([order.counterpart]))
         if order.kind is not ChangeType.INCREASE:
             _move(order, request, wallets, now, deps.balance_limit)
+        if order.bank_transfer is not None and not await uow.bank_legs.add(
+            BankLeg(order.bank_transfer, request.request_id, -request.amount)
+        ):
+            raise BankTransferReused(order.bank_transfer)
     except tuple(LEDGER_REFUSALS) as refusal:
         request.fail(LEDGER_REFUSALS[type(refusal)], now)
         await uow.requests.add(request)
@@ -408,11 +424,11 @@ async def bank_transfer_answered(
         saga = await uow.sagas.lock(saga_id)
         if saga is not None and saga.awaits(transfer_id):
             now = deps.clock()
-            effects = (
-                saga.transfer_succeeded(transfer_id)
-                if failure is None
-                else saga.transfer_failed(transfer_id, failure, now, deps.timing)
-            )
+            if failure is None:
+                await uow.bank_legs.add(saga.bank_leg())
+                effects = saga.transfer_succeeded(transfer_id)
+            else:
+                effects = saga.transfer_failed(transfer_id, failure, now, deps.timing)
             ended = await _carry_out(deps, uow, saga, effects, now)
         await uow.commit()
     if ended:
@@ -450,18 +466,16 @@ def _reason(refusal: Exception) -> str:
     return {BalanceLimitExceeded: "balance-limit-exceeded", WalletNotFound: "wallet-not-found"}[type(refusal)]
 
 
-@dataclass(frozen=True)
-class FailedRefundPage:
-    recharges: Sequence[MoneySaga]
-    next_cursor: str | None
+async def bank_legs(deps: Dependencies, cursor: str | None, limit: int) -> BankLegPage:
+    """The firm banking transfers of the corporate account the ledger accounts for, by transfer id."""
+    async with deps.uow() as uow:
+        return await uow.bank_legs.page(cursor, limit)
 
 
 async def failed_refunds(deps: Dependencies, cursor: str | None, limit: int) -> FailedRefundPage:
     """Recharges whose refund the member's bank kept refusing: their money sits in the corporate account."""
     async with deps.uow() as uow:
-        found = await uow.sagas.failed_refunds(cursor, limit + 1)
-    page = found[:limit]
-    return FailedRefundPage(page, page[-1].saga_id if len(found) > limit else None)
+        return await uow.sagas.failed_refunds(cursor, limit)
 
 
 @dataclass(frozen=True)

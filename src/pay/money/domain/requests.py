@@ -15,6 +15,10 @@ class SameWallet(Exception):
     """A transfer needs two different wallets."""
 
 
+class BankTransferReused(Exception):
+    """Another request's bank leg is already this firm banking transfer."""
+
+
 class ChangeType(StrEnum):
     INCREASE = "INCREASE"
     DECREASE = "DECREASE"
@@ -33,6 +37,17 @@ class ChangeStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class BankLeg:
+    """The bank side of a request: the firm banking transfer `transfer_id` moved `amount` into (> 0) or out
+    of (< 0) the corporate account for it. The ledger records it in the transaction that accounts for the
+    money, so that every bank transfer of the platform pairs with the ledger (`pay reconcile`)."""
+
+    transfer_id: str
+    request_id: str
+    amount: int
 
 
 @dataclass(frozen=True)

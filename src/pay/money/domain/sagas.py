@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar, Protocol, Self
 
+from pay.money.domain.requests import BankLeg
 from pay.money.domain.wallet import Wallet
 
 
@@ -195,6 +196,14 @@ class MoneySaga(ABC):
         """Whether an answer about this transfer is one this saga is waiting for."""
         transfer = self.pending_transfer()
         return transfer is not None and transfer.transfer_id == transfer_id
+
+    def bank_leg(self) -> BankLeg:
+        """The corporate account's side of the transfer the saga waits for, once the bank has moved it."""
+        transfer = self.pending_transfer()
+        if transfer is None:
+            raise ValueError(f"saga {self.saga_id} at {self.step} waits for no transfer")
+        outgoing = transfer.source == self.corporate_account
+        return BankLeg(transfer.transfer_id, self.request_id, -transfer.amount if outgoing else transfer.amount)
 
     def wake(self, now: datetime, timing: SagaTiming) -> AccountCheck | None:
         """The saga's time has come: it asks banking again for the transfer it waits for, or, checking the

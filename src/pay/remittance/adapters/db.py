@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pay.contracts.messages import Message
 from pay.platform.db import SqlUnitOfWork, drain_events
 from pay.platform.idempotency.kept import KeptAnswers
+from pay.platform.paging import cut_page
 from pay.platform.saga import SagaRecord, SagaStore
 from pay.remittance.adapters.messaging import to_message
 from pay.remittance.adapters.tables import daily_totals, remittances
@@ -51,9 +52,8 @@ class SqlRemittanceRepository:
         )
         if before is not None:
             statement = statement.where(remittances.c.seq < before)
-        rows = list(await self._connection.execute(statement))
-        page = rows[:limit]
-        return HistoryPage([_remittance(row) for row in page], page[-1].seq if len(rows) > limit else None)
+        page, next_cursor = cut_page(list(await self._connection.execute(statement)), limit, lambda row: row.seq)
+        return HistoryPage([_remittance(row) for row in page], next_cursor)
 
 
 def _columns(remittance: Remittance) -> dict[str, Any]:
@@ -136,6 +136,9 @@ class SqlSagaRepository:
     async def save(self, saga: RemittanceSaga) -> None:
         await self._store.save(_record(saga))
         self.seen.append(saga)
+
+    async def count_unfinished(self) -> int:
+        return await self._store.count_unfinished()
 
 
 def _account(account: BankTarget | None) -> dict[str, str] | None:

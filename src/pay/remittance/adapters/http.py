@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from pay.contracts import remittance as api
-from pay.platform.auth import CurrentPrincipal, ensure_may_act_for
+from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
 from pay.platform.idempotency.kept import KeptInTransaction
 from pay.platform.idempotency.keys import StoredResponse, long_running_answer
 from pay.platform.idempotency.middleware import ClaimedKey, answered, replayed
@@ -129,6 +129,12 @@ async def request_remittance(
         deps, api.Remittance.model_validate_json(outcome.body).remittance_request_id
     )
     return replayed(_stored(await use_cases.wait_for(deps, earlier, deps.answer_within_seconds)))
+
+
+@router.get("/summary")
+async def summary(_: PrivilegedPrincipal, deps: Deps) -> api.RemittanceSummary:
+    """How many remittances are still moving money (admins and services)."""
+    return api.RemittanceSummary(unfinished_sagas=await use_cases.unfinished_sagas(deps))
 
 
 @router.get("/history/{membership_id}")

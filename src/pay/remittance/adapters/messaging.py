@@ -48,8 +48,12 @@ def _ledger_command(event: LedgerCommandSent) -> Message:
             return HoldMoney(**common, membership_id=event.membership_id, amount=event.amount)
         case LedgerKind.CAPTURE:
             assert event.hold_transaction_id is not None
+            assert event.bank_transfer_id is not None
             return CaptureHold(
-                **common, membership_id=event.membership_id, hold_transaction_id=event.hold_transaction_id
+                **common,
+                membership_id=event.membership_id,
+                hold_transaction_id=event.hold_transaction_id,
+                bank_transfer_id=event.bank_transfer_id,
             )
         case LedgerKind.RELEASE:
             assert event.hold_transaction_id is not None

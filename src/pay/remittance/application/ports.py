@@ -50,6 +50,8 @@ class SagaRepository(Protocol):
 
     async def save(self, saga: RemittanceSaga) -> None: ...
 
+    async def count_unfinished(self) -> int: ...
+
 
 class DailyTotals(Protocol):
     async def add_within(self, membership_id: str, day: date, amount: int, limit: int) -> bool:

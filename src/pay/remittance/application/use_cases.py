@@ -132,6 +132,12 @@ async def history(deps: Dependencies, membership_id: str, before: int | None, li
         return await uow.remittances.of_member(membership_id, before, limit)
 
 
+async def unfinished_sagas(deps: Dependencies) -> int:
+    """Remittances whose money is still moving: `pay reconcile` pairs the bank and the ledger only at rest."""
+    async with deps.uow() as uow:
+        return await uow.sagas.count_unfinished()
+
+
 async def saga_of(deps: Dependencies, remittance_id: str) -> RemittanceSaga:
     """The remittance's saga, as it stands: which ledger transactions and payout it caused."""
     async with deps.uow() as uow:

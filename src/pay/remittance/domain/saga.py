@@ -70,6 +70,8 @@ class LedgerCommandSent:
     amount: int
     counterpart: str | None = None
     hold_transaction_id: str | None = None
+    # The payout that took a captured amount out of the corporate account.
+    bank_transfer_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ class RemittanceSaga:
                 hold_transaction_id=self.transaction_id(LedgerKind.HOLD)
                 if kind in (LedgerKind.CAPTURE, LedgerKind.RELEASE)
                 else None,
+                bank_transfer_id=self.payout_transfer_id if kind is LedgerKind.CAPTURE else None,
             )
         )
 
