@@ -4,10 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from pay.contracts.messages import CamelModel, Message
-from pay.contracts.types import Amount, Identifier
+from pay.contracts.types import MAX_AMOUNT, Amount, Identifier
 
 
 class CreateMemberMoneyRequest(CamelModel):
@@ -44,6 +44,11 @@ class ChangingType(StrEnum):
     HOLD = "HOLD"
     CAPTURE = "CAPTURE"
     RELEASE = "RELEASE"
+    # Commerce: between wallets, franchises' payables and the platform's revenue (decision 22).
+    PAYMENT = "PAYMENT"
+    PAYABLE_CREDIT = "PAYABLE_CREDIT"
+    REFUND = "REFUND"
+    SETTLEMENT = "SETTLEMENT"
 
 
 class ChangingStatus(StrEnum):
@@ -213,6 +218,74 @@ class RechargeWallet(LedgerCommand):
 
     membership_id: Identifier
     amount: Amount
+
+
+# Commerce (SPEC "Accounts inside money"): a franchise's payable is what the platform owes it, revenue the
+# fees it kept. A payable may go below zero through a refund or a fee taken after its payments were
+# settled: the franchise then owes it, and its next settlement deducts it.
+
+
+class PayFromWallet(LedgerCommand):
+    """Debit the payer's wallet and credit the franchise's payable, in one transaction or not at all."""
+
+    subject = "pay.commands.money.pay-from-wallet.v1"
+
+    membership_id: Identifier
+    franchise_id: Identifier
+    amount: Amount
+
+
+class CreditPayable(LedgerCommand):
+    """The corporate account received `amount` for the franchise by the firm banking transfer `bank_transfer_id`
+    (a payment taken straight from the payer's bank account): credit the franchise's payable."""
+
+    subject = "pay.commands.money.credit-payable.v1"
+
+    franchise_id: Identifier
+    amount: Amount
+    bank_transfer_id: Identifier
+
+
+class RefundToWallet(LedgerCommand):
+    """Give part or all of a wallet payment back: debit the franchise's payable, credit the payer's wallet."""
+
+    subject = "pay.commands.money.refund-to-wallet.v1"
+
+    franchise_id: Identifier
+    membership_id: Identifier
+    amount: Amount
+
+
+class RefundFromPayable(LedgerCommand):
+    """The corporate account paid part or all of a bank payment back to the payer by the firm banking transfer
+    `bank_transfer_id`: debit the franchise's payable."""
+
+    subject = "pay.commands.money.refund-from-payable.v1"
+
+    franchise_id: Identifier
+    amount: Amount
+    bank_transfer_id: Identifier
+
+
+class SettlePayable(LedgerCommand):
+    """Settle a franchise: move `fee` from its payable to the platform's revenue and take `payout` from it, paid
+    out of the corporate account by the firm banking transfer `bank_transfer_id` (none when `payout` is 0).
+    Refused (`insufficient-payable`) when the payout exceeds what the payable holds after the fee."""
+
+    subject = "pay.commands.money.settle-payable.v1"
+
+    franchise_id: Identifier
+    fee: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+    payout: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+    bank_transfer_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _payout_names_its_transfer(self) -> "SettlePayable":
+        if (self.payout > 0) != (self.bank_transfer_id is not None):
+            raise ValueError("a payout names the bank transfer that paid it, and only a payout does")
+        if self.fee == 0 and self.payout == 0:
+            raise ValueError("a settlement moves a fee, a payout or both")
+        return self
 
 
 class LedgerTransactionSucceeded(Message):
