@@ -1,13 +1,17 @@
-"""Banking as money's tests play it, and the members they act as."""
+"""Banking as money's tests play it, the members they act as, and another service's saga sending ledger
+commands."""
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, HTTPException
 
 from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
+from pay.contracts.money import LedgerCommand, LedgerTransactionFailed, LedgerTransactionSucceeded
 from pay.platform.broker import Broker
 
 
@@ -85,3 +89,55 @@ class Member:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+Answer = LedgerTransactionSucceeded | LedgerTransactionFailed
+# A redelivery after a failed attempt waits for the broker's back-off: well under this.
+ANSWER_WITHIN_SECONDS = 20
+
+
+class Saga:
+    """Another service's saga as money sees it: it sends commands and hears the answers to its correlation ids."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.answers: dict[str, list[Answer]] = {}
+        self._heard = asyncio.Condition()
+
+    async def heard(self, answer: Answer) -> None:
+        async with self._heard:
+            self.answers.setdefault(answer.correlation_id or "", []).append(answer)
+            self._heard.notify_all()
+
+    async def send(self, command: LedgerCommand) -> Answer:
+        """Send the command under a new correlation id, as a saga re-sending it after a restart would."""
+        command.correlation_id = str(uuid.uuid4())
+        await self.broker.publish_message(command)
+        return await self.answer_to(command.correlation_id)
+
+    async def answer_to(self, correlation_id: str) -> Answer:
+        async with asyncio.timeout(ANSWER_WITHIN_SECONDS), self._heard:
+            await self._heard.wait_for(lambda: correlation_id in self.answers)
+        return self.answers[correlation_id][0]
+
+
+async def wallet(client: httpx.AsyncClient, member: Member) -> tuple[int, int]:
+    """Spendable balance and held amount."""
+    found = (await client.get(f"/money/{member.membership_id}", headers=member.headers)).json()
+    return found["balance"], found["heldAmount"]
+
+
+def transaction_id() -> str:
+    return f"ledger-{uuid.uuid4()}"
+
+
+async def bank_legs(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, tuple[str, int]]:
+    """Every bank leg the ledger recorded: its request and amount, by transfer id."""
+    legs: dict[str, tuple[str, int]] = {}
+    query: dict[str, str] = {"limit": "1000"}
+    while True:
+        page = (await client.get("/money/bank-legs", params=query, headers=headers)).json()
+        legs |= {leg["transferId"]: (leg["moneyChangingRequestId"], leg["amount"]) for leg in page["items"]}
+        if page["nextCursor"] is None:
+            return legs
+        query["cursor"] = page["nextCursor"]

@@ -230,7 +230,8 @@ def money_rebuild(data_dir: DataDir = Path(".pay"), port_offset: PortOffset = 0)
 
 @app.command("reconcile")
 def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset = 0) -> None:
-    """Check Conservation: the corporate account's net intake equals the money the platform owes."""
+    """Check Conservation: the corporate account's net intake equals what the ledger says the platform holds,
+    and every transfer on it pairs with a ledger leg."""
     settings, credential = _operator_settings(data_dir, port_offset)
 
     async def gather() -> Reconciliation:
@@ -256,6 +257,9 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
     table.add_row("  minus its opening balance", f"{result.corporate_opening_balance:,}")
     table.add_row("= received from members minus paid out", f"{result.corporate_net:,}")
     table.add_row(f"wallets ({result.wallet_count}), held amounts included", f"{result.wallets_total:,}")
+    table.add_row("+ franchises' payables", f"{result.payables_total:,}")
+    table.add_row("+ revenue (fees kept)", f"{result.revenue:,}")
+    table.add_row("= what the ledger says the platform holds", f"{result.owed:,}")
     table.add_row("gap", f"{result.gap:,}")
     console.print(table)
     paired = result.bank_transfers - sum(unpaired.at_the_bank is not None for unpaired in result.unpaired_transfers)
@@ -280,7 +284,7 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
         return
     if result.gap:
         console.print(
-            f"[red]Conservation breaks: the corporate account and the wallets differ by {result.gap:,} won.[/red]"
+            f"[red]Conservation breaks: the corporate account and the ledger differ by {result.gap:,} won.[/red]"
         )
     raise typer.Exit(1)
 

@@ -1,11 +1,11 @@
 """Conservation, checked across services (SPEC "Conservation").
 
-What the corporate bank account received from members minus what it paid out must equal the money
-in wallets (held amounts included), plus merchants' unsettled payables and the fees kept — once no
-request is in flight. And each transfer on the corporate account's statement at the bank must pair with
-the bank leg the ledger recorded for it, for the same amount, and each bank leg with a transfer: where
-the totals break, the pairing says which transfer. Every figure comes from the service that owns it,
-over its API.
+What the corporate bank account received minus what it paid out must equal the money in wallets (held
+amounts included), plus what franchises' payables hold (negative where a franchise owes) and the fees
+kept as revenue — once no request is in flight. And each transfer on the corporate account's statement
+at the bank must pair with the bank leg the ledger recorded for it, for the same amount, and each bank
+leg with a transfer: where the totals break, the pairing says which transfer. Every figure comes from
+the service that owns it, over its API.
 """
 
 from collections.abc import Sequence
@@ -56,6 +56,8 @@ class Reconciliation:
     wallets_total: int
     wallets_held: int
     wallet_count: int
+    payables_total: int
+    revenue: int
     requests_in_flight: int
     bank_transfers: int
     unpaired_transfers: list[UnpairedTransfer]
@@ -67,9 +69,14 @@ class Reconciliation:
         return self.corporate_balance - self.corporate_opening_balance
 
     @property
+    def owed(self) -> int:
+        """What the ledger says the platform holds: members' wallets, franchises' payables, its revenue."""
+        return self.wallets_total + self.payables_total + self.revenue
+
+    @property
     def gap(self) -> int:
-        """Money the corporate account has that no wallet accounts for (negative: wallets hold more)."""
-        return self.corporate_net - self.wallets_total
+        """Money the corporate account has that the ledger does not account for (negative: the ledger says more)."""
+        return self.corporate_net - self.owed
 
     @property
     def owed_by_failed_refunds(self) -> int:
@@ -107,6 +114,8 @@ async def reconcile(
         wallets_total=summary.total_balance,
         wallets_held=summary.total_held,
         wallet_count=summary.wallets,
+        payables_total=summary.total_payables,
+        revenue=summary.revenue,
         requests_in_flight=summary.pending_requests + summary.unfinished_sagas + remittances.unfinished_sagas,
         bank_transfers=len(statement),
         unpaired_transfers=pair(statement, legs),

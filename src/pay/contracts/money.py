@@ -62,8 +62,9 @@ class MoneyChangingRequest(CamelModel):
     model_config = ConfigDict(extra="ignore")
 
     money_changing_request_id: str
-    target_membership_id: str
+    target_membership_id: str | None = Field(description="The wallet it moves; none for a payable's own movements")
     counterpart_membership_id: str | None = None
+    franchise_id: str | None = Field(None, description="The franchise whose payable it moves")
     changing_type: ChangingType
     amount: int
     status: ChangingStatus
@@ -104,6 +105,15 @@ class MoneySummary(CamelModel):
     unfinished_sagas: int = Field(
         alias="unfinishedProcesses", description="Recharges and withdrawals whose saga is still running"
     )
+    total_payables: int = Field(0, description="What the platform owes franchises (negative where they owe it)")
+    revenue: int = Field(0, description="The fees the platform kept")
+
+
+class PayableBalance(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    franchise_id: str
+    balance: int = Field(description="What the platform owes the franchise now; negative if the franchise owes")
 
 
 class FailedRefund(CamelModel):

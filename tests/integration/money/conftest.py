@@ -11,12 +11,13 @@ import pytest
 from fastapi import FastAPI
 
 from pay.contracts.banking import RequestFirmbanking
+from pay.contracts.money import LedgerTransactionFailed, LedgerTransactionSucceeded
 from pay.money.app import create_app
 from pay.money.settings import MoneySettings
 from pay.platform import auth
 from pay.platform.broker import Broker
 
-from money_support import FakeBanking, Member, bearer
+from money_support import FakeBanking, Member, Saga, bearer
 from support import listening, provision, serving, settings_for, token_for
 
 
@@ -112,3 +113,14 @@ def new_member(data_dir: Path, client: httpx.AsyncClient) -> Callable[..., Any]:
 @pytest.fixture(scope="module")
 def admin_headers(data_dir: Path) -> dict[str, str]:
     return bearer(token_for(data_dir, "admin", auth.Role.ADMIN))
+
+
+@pytest.fixture(scope="module")
+async def saga(nats_url: str, client: httpx.AsyncClient) -> AsyncIterator[Saga]:
+    broker = Broker(nats_url, f"test-saga-{uuid.uuid4().hex[:6]}")
+    listener = Saga(broker)
+    broker.subscribe(LedgerTransactionSucceeded, listener.heard)
+    broker.subscribe(LedgerTransactionFailed, listener.heard)
+    await broker.start()
+    yield listener
+    await broker.stop()

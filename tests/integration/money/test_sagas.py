@@ -345,5 +345,13 @@ async def test_registration_opens_a_wallet(
 
 async def test_the_summary_keeps_its_public_field_names(client: httpx.AsyncClient, admin_headers: Any) -> None:
     summary = (await client.get("/money/summary", headers=admin_headers)).json()
-    assert set(summary) == {"wallets", "totalBalance", "totalHeld", "pendingRequests", "unfinishedProcesses"}
+    assert set(summary) == {
+        "wallets",
+        "totalBalance",
+        "totalHeld",
+        "pendingRequests",
+        "unfinishedProcesses",
+        "totalPayables",
+        "revenue",
+    }
     assert summary["unfinishedProcesses"] >= 0

@@ -75,7 +75,8 @@ def remittance_app(database_url: str, nats_url: str, data_dir: Path, others_url:
     def build(**overrides: Any) -> FastAPI:
         quick = {
             "remittance_daily_limit": DAILY_LIMIT,
-            "remittance_wait_seconds": 5,
+            # The wait ends as soon as the remittance does: a long one only spares a loaded machine a 202.
+            "remittance_wait_seconds": 30,
             "remittance_retry_first_seconds": 0.3,
             "remittance_retry_max_seconds": 0.6,
         }

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pay.contracts.messages import Message
+from pay.money.adapters.account_repository import SqlAccountRepository
 from pay.money.adapters.bank_leg_repository import SqlBankLegRepository
 from pay.money.adapters.member_repository import GUARDED_PARAMETER, NOT_DEACTIVATED_SQL, SqlMemberStandings
 from pay.money.adapters.messaging import firmbanking_command, ledger_answer
@@ -44,6 +45,7 @@ class MoneyUnitOfWork(SqlUnitOfWork):
     sagas: SqlSagaRepository
     members: SqlMemberStandings
     bank_legs: SqlBankLegRepository
+    accounts: SqlAccountRepository
 
     def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None], cache: WalletCache) -> None:
         super().__init__(engine, on_commit)
@@ -57,6 +59,7 @@ class MoneyUnitOfWork(SqlUnitOfWork):
         self.sagas = SqlSagaRepository(self.connection)
         self.members = SqlMemberStandings(self.connection)
         self.bank_legs = SqlBankLegRepository(self.connection)
+        self.accounts = SqlAccountRepository(self.connection)
 
     def _new_messages(self) -> Iterator[Message]:
         return chain(

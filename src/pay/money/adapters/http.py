@@ -57,6 +57,7 @@ def _request(found: requests.MoneyChangingRequest) -> api.MoneyChangingRequest:
         money_changing_request_id=found.request_id,
         target_membership_id=found.target_membership_id,
         counterpart_membership_id=found.counterpart_membership_id,
+        franchise_id=found.franchise_id,
         changing_type=api.ChangingType(found.change_type.value),
         amount=found.amount,
         status=api.ChangingStatus(found.status.value),
@@ -287,7 +288,17 @@ async def summary(_: PrivilegedPrincipal, deps: Deps) -> api.MoneySummary:
         total_held=found.total_held,
         pending_requests=found.pending_requests,
         unfinished_sagas=found.unfinished_sagas,
+        total_payables=found.total_payables,
+        revenue=found.revenue,
     )
+
+
+@router.get("/payables/{franchise_id}")
+async def payable(franchise_id: str, _: PrivilegedPrincipal, deps: Deps) -> api.PayableBalance:
+    """What the platform owes the franchise now (admins and services): its payments, less its refunds, fees
+    and payouts. A franchise money never heard of owes and is owed nothing."""
+    found = await use_cases.payable(deps, franchise_id)
+    return api.PayableBalance(franchise_id=found.franchise_id, balance=found.balance)
 
 
 @router.get("/bank-legs")

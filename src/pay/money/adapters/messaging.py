@@ -6,12 +6,17 @@ from pay.contracts.membership import MembershipModified, MembershipRegistered
 from pay.contracts.money import (
     CaptureHold,
     ChangingType,
+    CreditPayable,
     HoldMoney,
     LedgerCommand,
     LedgerTransactionFailed,
     LedgerTransactionSucceeded,
+    PayFromWallet,
     RechargeWallet,
+    RefundFromPayable,
+    RefundToWallet,
     ReleaseHold,
+    SettlePayable,
     TransferBetweenWallets,
 )
 from pay.money.application import use_cases
@@ -19,6 +24,19 @@ from pay.money.application.use_cases import Dependencies, LedgerOrder
 from pay.money.domain.requests import ChangeType, LedgerAnswer
 from pay.money.domain.sagas import FirmBankingRequested
 from pay.platform.broker import Broker
+
+LEDGER_COMMANDS: tuple[type[LedgerCommand], ...] = (
+    TransferBetweenWallets,
+    HoldMoney,
+    CaptureHold,
+    ReleaseHold,
+    RechargeWallet,
+    PayFromWallet,
+    CreditPayable,
+    RefundToWallet,
+    RefundFromPayable,
+    SettlePayable,
+)
 
 
 def firmbanking_command(requested: FirmBankingRequested) -> RequestFirmbanking:
@@ -76,6 +94,50 @@ def ledger_order(command: LedgerCommand) -> LedgerOrder:
             return LedgerOrder(
                 command.ledger_transaction_id, ChangeType.INCREASE, command.membership_id, command.amount
             )
+        case PayFromWallet():
+            return LedgerOrder(
+                command.ledger_transaction_id,
+                ChangeType.PAYMENT,
+                command.membership_id,
+                command.amount,
+                franchise=command.franchise_id,
+            )
+        case CreditPayable():
+            return LedgerOrder(
+                command.ledger_transaction_id,
+                ChangeType.PAYABLE_CREDIT,
+                None,
+                command.amount,
+                bank_transfer=command.bank_transfer_id,
+                franchise=command.franchise_id,
+            )
+        case RefundToWallet():
+            return LedgerOrder(
+                command.ledger_transaction_id,
+                ChangeType.REFUND,
+                command.membership_id,
+                command.amount,
+                franchise=command.franchise_id,
+            )
+        case RefundFromPayable():
+            return LedgerOrder(
+                command.ledger_transaction_id,
+                ChangeType.REFUND,
+                None,
+                command.amount,
+                bank_transfer=command.bank_transfer_id,
+                franchise=command.franchise_id,
+            )
+        case SettlePayable():
+            return LedgerOrder(
+                command.ledger_transaction_id,
+                ChangeType.SETTLEMENT,
+                None,
+                command.fee + command.payout,
+                bank_transfer=command.bank_transfer_id,
+                franchise=command.franchise_id,
+                fee=command.fee,
+            )
         case _:
             raise TypeError(f"{type(command).__name__} is not a ledger command money knows")
 
@@ -104,7 +166,7 @@ def subscribe(broker: Broker, deps: Dependencies) -> None:
     async def on_ledger_command(command: LedgerCommand) -> None:
         await use_cases.apply_ledger_order(deps, command.message_id, ledger_order(command), command.correlation_id)
 
-    for command_type in (TransferBetweenWallets, HoldMoney, CaptureHold, ReleaseHold, RechargeWallet):
+    for command_type in LEDGER_COMMANDS:
         broker.subscribe(command_type, on_ledger_command)
     broker.subscribe(MembershipRegistered, on_registered)
     broker.subscribe(MembershipModified, on_modified)

@@ -44,6 +44,7 @@ class SqlRequestRepository:
             counterpart_membership_id=row.counterpart_membership_id,
             reason=row.reason,
             answer_to=row.answer_to,
+            franchise_id=row.franchise_id,
         )
 
     async def save(self, request: MoneyChangingRequest) -> None:
@@ -73,4 +74,5 @@ def _request_columns(request: MoneyChangingRequest) -> dict[str, Any]:
         "created_at": request.created_at,
         "updated_at": request.updated_at,
         "answer_to": request.answer_to,
+        "franchise_id": request.franchise_id,
     }

@@ -33,7 +33,8 @@ requests = sa.Table(
     metadata,
     sa.Column("request_id", sa.String(64), primary_key=True),
     sa.Column("change_type", sa.String(20), nullable=False),
-    sa.Column("target_membership_id", sa.String(64), nullable=False, index=True),
+    # None for what moves no wallet: a payable credited from the bank, a bank refund, a settlement.
+    sa.Column("target_membership_id", sa.String(64), index=True),
     sa.Column("counterpart_membership_id", sa.String(64)),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
@@ -42,6 +43,22 @@ requests = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     # The correlation id of the saga that sent the request as a ledger command, answered when it ends.
     sa.Column("answer_to", sa.String(64)),
+    # The franchise whose payable a commerce transaction moves.
+    sa.Column("franchise_id", sa.String(64)),
+)
+
+# The journal of payables and revenue: an entry per account a ledger transaction moves (signed), the sum
+# of an account's entries its balance (decision 22). Revenue's entries have no franchise.
+account_entries = sa.Table(
+    "account_entries",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(10), primary_key=True),
+    sa.Column("franchise_id", sa.String(64), index=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("amount <> 0", name="account_entry_moves_money"),
+    sa.CheckConstraint("(kind = 'PAYABLE') = (franchise_id IS NOT NULL)", name="account_entry_names_its_payable"),
 )
 
 # The bank side of requests: each firm banking transfer of the corporate account the ledger accounts for,

@@ -6,6 +6,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
+from pay.money.domain.accounts import Entry, Payable
 from pay.money.domain.requests import BankLeg, MoneyChangingRequest
 from pay.money.domain.sagas import BankAccount, MoneySaga
 from pay.money.domain.wallet import Wallet, WalletEvent
@@ -82,6 +83,20 @@ class SagaRepository(Protocol):
         """Recharges that failed because the member's bank kept refusing their refund, by saga id after `after`."""
 
 
+class AccountRepository(Protocol):
+    """Payables and revenue: balances summed from their journal."""
+
+    async def append(self, request_id: str, entries: Sequence[Entry], now: datetime) -> None: ...
+
+    async def payable(self, franchise_id: str) -> Payable: ...
+
+    async def payable_to_settle(self, franchise_id: str) -> Payable:
+        """The payable, with other settlements of the franchise waiting until this unit of work ends."""
+
+    async def totals(self) -> tuple[int, int]:
+        """All payables together, and revenue."""
+
+
 class BankLegRepository(Protocol):
     async def add(self, leg: BankLeg) -> bool:
         """False, adding nothing, if another leg is already this transfer."""
@@ -153,6 +168,9 @@ class UnitOfWork(Protocol):
 
     @property
     def bank_legs(self) -> BankLegRepository: ...
+
+    @property
+    def accounts(self) -> AccountRepository: ...
 
     async def earlier_answers(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:
         """None for a new key; otherwise what its earlier request was answered, or the refusal to raise

@@ -22,6 +22,7 @@ from pay.money.application.ports import (
     UnitOfWork,
 )
 from pay.money.application.transfers import TransferDesk, TransferOrder
+from pay.money.domain.accounts import Entry, InsufficientPayable, Payable, into_payable, out_of_payable
 from pay.money.domain.members import RecipientDeactivated, ensure_may_move_money, ensure_may_receive_money
 from pay.money.domain.requests import (
     BankLeg,
@@ -65,6 +66,7 @@ LEDGER_REFUSALS: Mapping[type[Exception], str] = {
     RecipientDeactivated: "recipient-deactivated",
     SameWallet: "same-wallet",
     BankTransferReused: "bank-transfer-reused",
+    InsufficientPayable: "insufficient-payable",
 }
 
 
@@ -86,16 +88,19 @@ class Dependencies:
 class LedgerOrder:
     """A ledger command of another service's saga. `transaction_id` is chosen by the saga and names the
     transaction once and for all; `counterpart` is the wallet a transfer credits, `hold` the hold (by its
-    transaction id) that a capture or release ends, `bank_transfer` the firm banking transfer that paid a
-    captured amount out of the corporate account."""
+    transaction id) that a capture or release ends, `bank_transfer` the firm banking transfer that moved the
+    money into or out of the corporate account, `franchise` the franchise whose payable it moves. A
+    settlement's `amount` is all it takes from the payable, `fee` the part that goes to revenue."""
 
     transaction_id: str
     kind: ChangeType
-    membership_id: str
+    membership_id: str | None
     amount: int = 0
     counterpart: str | None = None
     hold: str | None = None
     bank_transfer: str | None = None
+    franchise: str | None = None
+    fee: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,8 @@ class MoneySummary:
     total_held: int
     pending_requests: int
     unfinished_sagas: int
+    total_payables: int
+    revenue: int
 
 
 async def open_wallet(deps: Dependencies, membership_id: str) -> Wallet:
@@ -303,7 +310,9 @@ async def apply_ledger_order(deps: Dependencies, message_id: str, order: LedgerO
             return
         earlier = await uow.requests.get(order.transaction_id, for_update=True)
         if earlier is not None:
-            if earlier.is_named_by(order.kind, order.membership_id, order.counterpart, order.amount or None):
+            if earlier.is_named_by(
+                order.kind, order.membership_id, order.counterpart, order.amount or None, order.franchise
+            ):
                 earlier.answer_again(answer_to)
             else:
                 earlier.answer_reuse(answer_to)
@@ -321,32 +330,41 @@ async def _apply_order(
 ) -> MoneyChangingRequest:
     now = deps.clock()
     request = MoneyChangingRequest.new(
-        order.transaction_id, order.kind, order.membership_id, order.amount, now, order.counterpart, answer_to
+        order.transaction_id,
+        order.kind,
+        order.membership_id,
+        order.amount,
+        now,
+        order.counterpart,
+        answer_to,
+        order.franchise,
     )
     try:
-        if order.counterpart == order.membership_id:
+        if order.counterpart is not None and order.counterpart == order.membership_id:
             raise SameWallet()
-        owners = [order.membership_id] if order.counterpart is None else [order.membership_id, order.counterpart]
-        wallets = await uow.wallets.lock(owners)
+        owners = [owner for owner in (order.membership_id, order.counterpart) if owner is not None]
+        wallets = await uow.wallets.lock(owners) if owners else {}
         if missing := [owner for owner in owners if owner not in wallets]:
             raise WalletNotFound(missing[0])
         if order.counterpart is not None:
             ensure_may_receive_money(order.counterpart, await uow.members.deactivated_among([order.counterpart]))
         if order.kind is not ChangeType.INCREASE:
             _move(order, request, wallets, now, deps.balance_limit)
-        if order.bank_transfer is not None and not await uow.bank_legs.add(
-            BankLeg(order.bank_transfer, request.request_id, -request.amount)
-        ):
-            raise BankTransferReused(order.bank_transfer)
+        entries = await _account_entries(uow, order)
+        leg = _bank_leg(order, request)
+        if leg is not None and not await uow.bank_legs.add(leg):
+            raise BankTransferReused(leg.transfer_id)
     except tuple(LEDGER_REFUSALS) as refusal:
         request.fail(LEDGER_REFUSALS[type(refusal)], now)
         await uow.requests.add(request)
         return request
     if order.kind is ChangeType.INCREASE:
+        assert order.membership_id is not None
         saga, _ = RechargeSaga.start(request.request_id, order.membership_id, order.amount, deps.corporate_account, now)
         await uow.sagas.add(saga)
     else:
         await uow.wallets.save(*(wallet for wallet in wallets.values() if wallet.changes))
+        await uow.accounts.append(request.request_id, entries, now)
         request.succeed(now)
     await uow.requests.add(request)
     return request
@@ -356,6 +374,8 @@ def _move(
     order: LedgerOrder, request: MoneyChangingRequest, wallets: Mapping[str, Wallet], now: datetime, limit: int
 ) -> None:
     """What the order does to its wallets; raises a refusal, before changing anything, when it cannot."""
+    if order.membership_id is None:
+        return
     wallet = wallets[order.membership_id]
     match order.kind:
         case ChangeType.TRANSFER:
@@ -370,6 +390,42 @@ def _move(
                 wallet.capture_hold(order.hold, now)
             else:
                 wallet.release_hold(order.hold, now)
+        case ChangeType.PAYMENT:
+            wallet.debit(order.amount, order.transaction_id, now)
+        case ChangeType.REFUND:
+            wallet.credit(order.amount, order.transaction_id, now, limit)
+
+
+async def _account_entries(uow: UnitOfWork, order: LedgerOrder) -> list[Entry]:
+    """What the order does to payables and revenue; raises a refusal when it cannot."""
+    if order.franchise is None:
+        return []
+    match order.kind:
+        case ChangeType.PAYMENT | ChangeType.PAYABLE_CREDIT:
+            return [into_payable(order.franchise, order.amount)]
+        case ChangeType.REFUND:
+            return [out_of_payable(order.franchise, order.amount)]
+        case ChangeType.SETTLEMENT:
+            payable = await uow.accounts.payable_to_settle(order.franchise)
+            return payable.settle(order.fee, order.amount - order.fee)
+    raise ValueError(f"a {order.kind} names no franchise")
+
+
+def _bank_leg(order: LedgerOrder, request: MoneyChangingRequest) -> BankLeg | None:
+    """The corporate account's side of the firm banking transfer the order names: money it received for a
+    payable, or paid out for a capture, a refund or a settlement's payout."""
+    if order.bank_transfer is None:
+        return None
+    match order.kind:
+        case ChangeType.PAYABLE_CREDIT:
+            amount = order.amount
+        case ChangeType.CAPTURE | ChangeType.REFUND:
+            amount = -request.amount
+        case ChangeType.SETTLEMENT:
+            amount = -(order.amount - order.fee)
+        case _:
+            raise ValueError(f"a {order.kind} moves no money at the bank")
+    return BankLeg(order.bank_transfer, request.request_id, amount)
 
 
 async def advance_saga(deps: Dependencies, saga_id: str) -> None:
@@ -503,10 +559,18 @@ async def rebuild_check(deps: Dependencies) -> RebuildReport:
 async def summary(deps: Dependencies) -> MoneySummary:
     async with deps.uow() as uow:
         wallets, total_balance, total_held = await uow.wallets.totals()
+        total_payables, revenue = await uow.accounts.totals()
         return MoneySummary(
             wallets,
             total_balance,
             total_held,
             await uow.requests.count_pending(),
             await uow.sagas.count_unfinished(),
+            total_payables,
+            revenue,
         )
+
+
+async def payable(deps: Dependencies, franchise_id: str) -> Payable:
+    async with deps.uow() as uow:
+        return await uow.accounts.payable(franchise_id)

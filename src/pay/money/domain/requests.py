@@ -27,6 +27,12 @@ class ChangeType(StrEnum):
     HOLD = "HOLD"
     CAPTURE = "CAPTURE"
     RELEASE = "RELEASE"
+    # Commerce: a wallet paying a franchise's payable, the corporate account receiving for it, a refund out
+    # of it (to the wallet, or to the bank), and its settlement (fee to revenue, payout to the bank).
+    PAYMENT = "PAYMENT"
+    PAYABLE_CREDIT = "PAYABLE_CREDIT"
+    REFUND = "REFUND"
+    SETTLEMENT = "SETTLEMENT"
 
 
 TRANSACTION_ID_REUSED = "ledger-transaction-id-reused"
@@ -69,7 +75,7 @@ class MoneyChangingRequest:
 
     request_id: str
     change_type: ChangeType
-    target_membership_id: str
+    target_membership_id: str | None
     amount: int
     status: ChangeStatus
     created_at: datetime
@@ -77,6 +83,7 @@ class MoneyChangingRequest:
     counterpart_membership_id: str | None = None
     reason: str | None = None
     answer_to: str | None = None
+    franchise_id: str | None = None
     events: list[LedgerAnswer] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -84,14 +91,24 @@ class MoneyChangingRequest:
         cls,
         request_id: str,
         change_type: ChangeType,
-        target: str,
+        target: str | None,
         amount: int,
         now: datetime,
         counterpart: str | None = None,
         answer_to: str | None = None,
+        franchise: str | None = None,
     ) -> MoneyChangingRequest:
         return cls(
-            request_id, change_type, target, amount, ChangeStatus.REQUESTED, now, now, counterpart, answer_to=answer_to
+            request_id,
+            change_type,
+            target,
+            amount,
+            ChangeStatus.REQUESTED,
+            now,
+            now,
+            counterpart,
+            answer_to=answer_to,
+            franchise_id=franchise,
         )
 
     def answer_again(self, answer_to: str | None) -> None:
@@ -105,13 +122,17 @@ class MoneyChangingRequest:
         if answer_to is not None:
             self.events.append(LedgerAnswer(self.request_id, self.change_type, answer_to, TRANSACTION_ID_REUSED))
 
-    def is_named_by(self, change_type: ChangeType, target: str, counterpart: str | None, amount: int | None) -> bool:
+    def is_named_by(
+        self,
+        change_type: ChangeType,
+        target: str | None,
+        counterpart: str | None,
+        amount: int | None,
+        franchise: str | None = None,
+    ) -> bool:
         """Whether a command with these terms names this request (`amount` None: the command does not say it)."""
-        return (self.change_type, self.target_membership_id, self.counterpart_membership_id) == (
-            change_type,
-            target,
-            counterpart,
-        ) and amount in (None, self.amount)
+        terms = (self.change_type, self.target_membership_id, self.counterpart_membership_id, self.franchise_id)
+        return terms == (change_type, target, counterpart, franchise) and amount in (None, self.amount)
 
     def _record_end(self) -> None:
         if self.answer_to is not None:
