@@ -209,3 +209,24 @@ async def test_payables_are_read_by_admins_and_services_only(
     alice = await new_member()
 
     assert (await client.get(f"/money/payables/{new_franchise()}", headers=alice.headers)).status_code == 403
+
+
+async def test_a_malformed_ledger_command_is_set_aside_unanswered_and_the_next_is_applied(
+    client: httpx.AsyncClient, saga: Saga, admin_headers: dict[str, str]
+) -> None:
+    franchise = new_franchise()
+    # A buggy sender: the contract would refuse a settlement paying out without its bank transfer.
+    broken = SettlePayable.model_construct(
+        **SettlePayable(ledger_transaction_id=transaction_id(), franchise_id=franchise, fee=1, payout=0).model_dump()
+        | {"payout": 500}
+    )
+    broken.correlation_id = str(uuid.uuid4())
+    await saga.broker.publish_message(broken)
+    # The next command on the same subject comes after it, and is applied.
+    fee_only = SettlePayable(ledger_transaction_id=transaction_id(), franchise_id=franchise, fee=2, payout=0)
+
+    assert isinstance(await saga.send(fee_only), LedgerTransactionSucceeded)
+    assert broken.correlation_id not in saga.answers
+    assert await payable(client, admin_headers, franchise) == -2
+    missing = await client.get(f"/money/changing-requests/{broken.ledger_transaction_id}", headers=admin_headers)
+    assert missing.status_code == 404

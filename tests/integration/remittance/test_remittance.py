@@ -174,6 +174,7 @@ async def test_a_member_reads_only_the_remittances_it_sent_or_received(
     url = f"/remittance/{sent['remittanceRequestId']}"
     assert (await client.get(url, headers=bob_headers)).json()["amount"] == 1_000
     assert (await client.get(url, headers=carol_headers)).status_code == 404
+    assert (await client.get(f"{url}/money-transferring", headers=carol_headers)).status_code == 404
     history = (await client.get(f"/remittance/history/{bob}", headers=bob_headers)).json()
     assert [item["remittanceRequestId"] for item in history["items"]] == [sent["remittanceRequestId"]]
     assert (await client.get(f"/remittance/history/{alice}", headers=bob_headers)).status_code == 403
