@@ -458,3 +458,49 @@ async def test_the_openapi_document_lists_every_route_and_its_refusals(client: h
     } <= set(paths)
     assert "409" in paths["/payment/{payment_id}/cancel"]["post"]["responses"]
     assert "503" in paths["/payment/request"]["post"]["responses"]
+
+
+async def test_unusable_ids_are_refused_not_failed_on(client: httpx.AsyncClient, admin: Headers) -> None:
+    for franchise_id in ("a\x00b", "a/b", "x" * 65):
+        answer = await client.get("/payment/normal-status", params={"franchiseId": franchise_id}, headers=admin)
+        assert answer.status_code in (400, 422), franchise_id
+    for url in ("/payment/a%00b", "/payment/a%00b/refunds", "/payment/x/refunds/a%00b"):
+        assert (await client.get(url, headers=admin)).status_code in (400, 404), url
+    cursor = await client.get("/payment/owed-refunds", params={"cursor": "99999999999999999999"}, headers=admin)
+    assert cursor.status_code == 422
+
+
+async def test_a_refund_under_way_when_its_payment_is_settled_is_owed_once_it_succeeds(
+    payment_app: Callable[..., FastAPI],
+    client: httpx.AsyncClient,
+    world: FakeWorld,
+    member: Maker,
+    franchise: Maker,
+    service: Headers,
+) -> None:
+    (alice, headers), (shop, _) = member(10_000), franchise()
+    pid = (await pay(client, headers, order(alice, shop, 10_000)))["paymentId"]
+    world.silent.add("RefundToWallet")
+    try:
+        async with serving(payment_app(payment_wait_seconds=0)) as impatient:
+            started = await impatient.post(f"/payment/{pid}/cancel", json={"amount": 2_500}, headers=headers)
+        assert (started.status_code, started.json()["status"]) == (202, "REQUESTED")
+        assert started.headers["location"] == started.json()["statusUrl"]
+        finish = {"paymentIds": [pid], "settlementId": "s-under-way"}
+        done = await client.post("/payment/finish-settlement", json=finish, headers=service)
+        assert done.json()["settledPaymentIds"] == [pid]
+    finally:
+        world.silent.discard("RefundToWallet")
+
+    status_url = started.json()["statusUrl"]
+
+    async def succeeded() -> bool:
+        return bool((await client.get(status_url, headers=headers)).json()["status"] == "SUCCEEDED")
+
+    await eventually(succeeded)
+    refund = (await client.get(status_url, headers=headers)).json()
+    assert refund["afterSettlement"] is True
+    owed = (await client.get("/payment/owed-refunds", params={"franchiseId": shop}, headers=service)).json()
+    assert [item["refundId"] for item in owed["items"]] == [refund["refundId"]]
+    paid = (await client.get(f"/payment/{pid}", headers=headers)).json()
+    assert (paid["status"], paid["refundedAmount"]) == ("SETTLED", 2_500)

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from pay.contracts import payment as api
-from pay.contracts.types import Instant
+from pay.contracts.types import URL_SEGMENT, Instant
 from pay.payment.application import use_cases
 from pay.payment.application.ports import DownstreamUnavailable
 from pay.payment.application.use_cases import Dependencies, PaymentOrder
@@ -54,7 +54,7 @@ router = APIRouter(prefix="/payment", tags=["payment"])
 PaymentId = Annotated[str, Path(max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 SeqCursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")]
-FranchiseFilter = Annotated[str | None, Query(alias="franchiseId", min_length=1, max_length=64)]
+FranchiseFilter = Annotated[str | None, Query(alias="franchiseId", min_length=1, max_length=64, pattern=URL_SEGMENT)]
 
 
 async def _deps(request: Request) -> Dependencies:
