@@ -37,6 +37,7 @@ SERVICES: dict[str, str] = {
     "banking": "pay.banking",
     "money": "pay.money",
     "remittance": "pay.remittance",
+    "payment": "pay.payment",
 }
 SERVICE_TOKEN_TTL = timedelta(days=30)
 

@@ -1,0 +1,127 @@
+"""Payment's public API models (SPEC "Payment")."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from pay.contracts.messages import CamelModel
+from pay.contracts.types import URL_SEGMENT, Amount, Identifier
+
+# A merchant's own reference for the order a payment pays: shown back, never interpreted.
+OrderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=URL_SEGMENT)]
+
+
+class PaymentMethod(StrEnum):
+    WALLET = "WALLET"
+    BANK = "BANK"
+
+
+class PaymentStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    APPROVED = "APPROVED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    SETTLED = "SETTLED"
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class PaymentRequestBody(CamelModel):
+    request_membership_id: Identifier
+    franchise_id: Identifier
+    request_price: Amount
+    method: PaymentMethod = PaymentMethod.WALLET
+    order_id: OrderId | None = None
+
+
+class CancelPaymentBody(CamelModel):
+    amount: Amount | None = Field(default=None, description="Won to refund; all that is left to refund when absent")
+
+
+class Payment(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    payment_id: str
+    request_membership_id: str
+    franchise_id: str
+    request_price: int
+    method: PaymentMethod
+    fee_rate: str = Field(description='The franchise\'s rate when the payment was made, decimal percent ("3.5")')
+    fee: int = Field(description="(requestPrice − refundedAmount) × feeRate / 100, rounded half-up to the won")
+    refunded_amount: int = Field(description="What succeeded refunds gave back")
+    status: PaymentStatus
+    reason: str | None
+    approved_at: datetime | None
+    settled_at: datetime | None
+    settlement_id: str | None
+    order_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    status_url: str
+
+
+class Refund(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    refund_id: str
+    payment_id: str
+    franchise_id: str
+    amount: int
+    status: RefundStatus
+    reason: str | None
+    after_settlement: bool = Field(
+        description="Made after the payment's settlement counted it: the franchise owes it, a later settlement "
+        "deducts it"
+    )
+    deducted_by_settlement_id: str | None = Field(description="The settlement that deducted it, if one did")
+    created_at: datetime
+    updated_at: datetime
+    status_url: str
+
+
+class PaymentPage(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[Payment]
+    next_cursor: str | None = Field(description="Pass it back as `cursor` for the next page; null on the last")
+
+
+class RefundPage(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[Refund]
+    next_cursor: str | None = Field(description="Pass it back as `cursor` for the next page; null on the last")
+
+
+class FinishSettlementBody(CamelModel):
+    payment_ids: Annotated[list[Identifier], Field(max_length=10_000)] = Field(default_factory=list)
+    refund_ids: Annotated[list[Identifier], Field(max_length=10_000)] = Field(default_factory=list)
+    settlement_id: Identifier
+
+
+class SettlementFinished(CamelModel):
+    """What the settlement now accounts for, and what it asked for but does not (named, never changed)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    settlement_id: str
+    settled_payment_ids: list[str] = Field(description="Payments SETTLED by this settlement (now or before)")
+    deducted_refund_ids: list[str] = Field(description="Owed refunds deducted by this settlement (now or before)")
+    left_payment_ids: list[str] = Field(
+        description="Unknown, not APPROVED, or settled by another settlement: left as they are"
+    )
+    left_refund_ids: list[str] = Field(
+        description="Unknown, not owed (not succeeded or not after settlement), or deducted by another settlement"
+    )
+
+
+class PaymentSummary(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    unfinished_sagas: int

@@ -1,0 +1,97 @@
+"""Payment on the broker: sends its sagas' commands to money and banking, and hears their answers."""
+
+from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
+from pay.contracts.messages import Message
+from pay.contracts.money import (
+    CreditPayable,
+    LedgerTransactionFailed,
+    LedgerTransactionSucceeded,
+    PayFromWallet,
+    RechargeWallet,
+    RefundFromPayable,
+    RefundToWallet,
+)
+from pay.payment.application import use_cases
+from pay.payment.application.use_cases import Dependencies
+from pay.payment.domain.saga import FirmBankingRequested, LedgerCommandSent, LedgerKind, SagaEvent
+from pay.platform.broker import Broker
+
+
+def to_message(event: SagaEvent) -> Message:
+    if isinstance(event, FirmBankingRequested):
+        return RequestFirmbanking(
+            correlation_id=event.saga_id,
+            transfer_id=event.transfer_id,
+            from_bank_name=event.source.bank_name,
+            from_bank_account_number=event.source.account_number,
+            to_bank_name=event.target.bank_name,
+            to_bank_account_number=event.target.account_number,
+            money_amount=event.amount,
+        )
+    return _ledger_command(event)
+
+
+def _ledger_command(event: LedgerCommandSent) -> Message:
+    common = {"correlation_id": event.saga_id, "ledger_transaction_id": event.transaction_id}
+    match event.kind:
+        case LedgerKind.RECHARGE:
+            assert event.membership_id is not None
+            return RechargeWallet(**common, membership_id=event.membership_id, amount=event.amount)
+        case LedgerKind.PAY:
+            assert event.membership_id is not None
+            return PayFromWallet(
+                **common, membership_id=event.membership_id, franchise_id=event.franchise_id, amount=event.amount
+            )
+        case LedgerKind.CREDIT:
+            assert event.bank_transfer_id is not None
+            return CreditPayable(
+                **common, franchise_id=event.franchise_id, amount=event.amount, bank_transfer_id=event.bank_transfer_id
+            )
+        case LedgerKind.REFUND:
+            assert event.membership_id is not None
+            return RefundToWallet(
+                **common, franchise_id=event.franchise_id, membership_id=event.membership_id, amount=event.amount
+            )
+        case LedgerKind.PAYABLE:
+            assert event.bank_transfer_id is not None
+            return RefundFromPayable(
+                **common, franchise_id=event.franchise_id, amount=event.amount, bank_transfer_id=event.bank_transfer_id
+            )
+
+
+def subscribe(broker: Broker, deps: Dependencies) -> None:
+    """Every answer reaches every saga service; one no payment or refund saga waits for changes nothing."""
+
+    async def on_applied(answer: LedgerTransactionSucceeded) -> None:
+        if answer.correlation_id:
+            await use_cases.ledger_answered(
+                deps, answer.message_id, answer.correlation_id, answer.ledger_transaction_id, None
+            )
+
+    async def on_refused(answer: LedgerTransactionFailed) -> None:
+        if answer.correlation_id:
+            await use_cases.ledger_answered(
+                deps, answer.message_id, answer.correlation_id, answer.ledger_transaction_id, answer.reason
+            )
+
+    async def on_moved(answer: FirmbankingSucceeded) -> None:
+        if answer.correlation_id:
+            await use_cases.transfer_answered(
+                deps, answer.message_id, answer.correlation_id, answer.transfer_id, answer.firmbanking_request_id, None
+            )
+
+    async def on_not_moved(answer: FirmbankingFailed) -> None:
+        if answer.correlation_id:
+            await use_cases.transfer_answered(
+                deps,
+                answer.message_id,
+                answer.correlation_id,
+                answer.transfer_id,
+                answer.firmbanking_request_id,
+                answer.reason,
+            )
+
+    broker.subscribe(LedgerTransactionSucceeded, on_applied)
+    broker.subscribe(LedgerTransactionFailed, on_refused)
+    broker.subscribe(FirmbankingSucceeded, on_moved)
+    broker.subscribe(FirmbankingFailed, on_not_moved)

@@ -1,0 +1,506 @@
+"""Payments, refunds and settlement's reads against real PostgreSQL and NATS; the other services answer as told."""
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from pay.contracts.money import ChangingType, CreditPayable, LedgerTransactionFailed, LedgerTransactionSucceeded
+from pay.platform.broker import Broker
+from payment_support import FakeWorld
+
+from support import serving
+
+Headers = dict[str, str]
+Maker = Callable[..., tuple[str, Headers]]
+
+
+def order(payer: str, franchise_id: str, price: int, method: str = "WALLET", **more: Any) -> dict[str, Any]:
+    return {"requestMembershipId": payer, "franchiseId": franchise_id, "requestPrice": price, "method": method} | more
+
+
+async def pay(client: httpx.AsyncClient, headers: Headers, body: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post("/payment/request", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    paid: dict[str, Any] = response.json()
+    return paid
+
+
+async def eventually(check: Callable[[], Any], seconds: float = 5) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("never came true")
+
+
+async def test_a_wallet_payment_recharges_the_shortfall_rounded_up_then_pays_at_the_franchise_s_rate(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker
+) -> None:
+    (alice, headers), (shop, _) = member(5_000), franchise("3.5")
+    paid = await pay(client, headers, order(alice, shop, 25_001, orderId="order-7"))
+
+    assert (paid["status"], paid["feeRate"], paid["fee"], paid["orderId"]) == ("APPROVED", "3.5", 875, "order-7")
+    assert paid["approvedAt"] is not None and paid["refundedAmount"] == 0
+    pid = paid["paymentId"]
+    assert [t for t in world.applied if t.startswith(pid)] == [f"{pid}-recharge", f"{pid}-pay"]
+    assert world.commands[f"{pid}-recharge"].model_dump()["amount"] == 30_000
+    assert world.balances[alice] == 5_000 + 30_000 - 25_001
+
+    # A new rate applies to later payments, never to this one.
+    world.franchises[shop].fee_rate = "10"
+    assert (await client.get(f"/payment/{pid}", headers=headers)).json()["fee"] == 875
+
+
+async def test_a_bank_payment_charges_the_linked_account_then_credits_the_payable(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker
+) -> None:
+    (alice, headers), (shop, _) = member(bank_account="110-001"), franchise("1.25")
+    paid = await pay(client, headers, order(alice, shop, 40_000, "BANK"))
+
+    assert (paid["status"], paid["method"], paid["fee"]) == ("APPROVED", "BANK", 500)
+    pid = paid["paymentId"]
+    charge = world.transfer_commands[f"{pid}-charge"]
+    assert (charge.from_bank_name, charge.from_bank_account_number, charge.money_amount) == ("SH", "110-001", 40_000)
+    assert (charge.to_bank_name, charge.to_bank_account_number) == ("PAYBANK", "100-0000-0001")
+    credit = world.commands[f"{pid}-credit"]
+    assert isinstance(credit, CreditPayable)
+    assert (credit.franchise_id, credit.amount, credit.bank_transfer_id) == (shop, 40_000, f"{pid}-charge")
+
+
+async def test_a_bank_payment_the_bank_refuses_fails_with_the_bank_s_reason_and_credits_nothing(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker
+) -> None:
+    (alice, headers), (shop, _) = member(bank_account="110-002"), franchise()
+    world.bank_refusals["charge"] = "insufficient-funds: the account holds 1,200 won"
+    try:
+        response = await client.post("/payment/request", json=order(alice, shop, 40_000, "BANK"), headers=headers)
+    finally:
+        del world.bank_refusals["charge"]
+    failed = response.json()
+    assert (failed["status"], failed["reason"]) == ("FAILED", "insufficient-funds: the account holds 1,200 won")
+    assert not [t for t in world.applied if t.startswith(failed["paymentId"])]
+    cancel = await client.post(f"/payment/{failed['paymentId']}/cancel", json={}, headers=headers)
+    assert (cancel.status_code, cancel.json()["code"]) == (409, "payment-failed")
+
+
+async def test_a_payment_money_refuses_fails_with_money_s_reason(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker
+) -> None:
+    (alice, headers), (shop, _) = member(50_000), franchise()
+    world.refuse["PayFromWallet"] = "member-deactivated"
+    try:
+        failed = (await client.post("/payment/request", json=order(alice, shop, 1_000), headers=headers)).json()
+    finally:
+        del world.refuse["PayFromWallet"]
+    assert (failed["status"], failed["reason"]) == ("FAILED", "member-deactivated")
+
+
+async def test_partial_refunds_until_the_price_is_refunded_cancel_the_payment(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker
+) -> None:
+    (alice, headers), (shop, _) = member(10_000), franchise("3.5")
+    pid = (await pay(client, headers, order(alice, shop, 10_000)))["paymentId"]
+    cancel = f"/payment/{pid}/cancel"
+
+    first = await client.post(cancel, json={"amount": 3_000}, headers=headers)
+    assert (first.status_code, first.json()["status"], first.json()["amount"]) == (200, "SUCCEEDED", 3_000)
+    assert first.json()["afterSettlement"] is False
+    after_one = (await client.get(f"/payment/{pid}", headers=headers)).json()
+    assert (after_one["status"], after_one["refundedAmount"], after_one["fee"]) == ("APPROVED", 3_000, 245)
+
+    await client.post(cancel, json={"amount": 3_000}, headers=headers)
+    too_much = await client.post(cancel, json={"amount": 4_001}, headers=headers)
+    assert (too_much.status_code, too_much.json()["code"]) == (409, "refund-exceeds-payment")
+    rest = await client.post(cancel, json={}, headers=headers)
+    assert (rest.json()["status"], rest.json()["amount"]) == ("SUCCEEDED", 4_000)
+
+    done = (await client.get(f"/payment/{pid}", headers=headers)).json()
+    assert (done["status"], done["refundedAmount"], done["fee"]) == ("CANCELLED", 10_000, 0)
+    again = await client.post(cancel, json={}, headers=headers)
+    assert (again.status_code, again.json()["code"]) == (409, "refund-exceeds-payment")
+    listed = (await client.get(f"/payment/{pid}/refunds", headers=headers)).json()
+    assert [item["amount"] for item in listed["items"]] == [3_000, 3_000, 4_000]
+    assert [t for t in world.applied if t.endswith("-refund")][-3:] == [
+        f"{item['refundId']}-refund" for item in listed["items"]
+    ]
+    assert world.balances[alice] == 10_000
+
+
+async def test_a_bank_refund_pays_back_by_the_bank_and_a_refused_one_debits_nothing(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker
+) -> None:
+    (alice, headers), (shop, _) = member(bank_account="110-003"), franchise()
+    pid = (await pay(client, headers, order(alice, shop, 20_000, "BANK")))["paymentId"]
+
+    world.bank_refusals["refund"] = "account-frozen"
+    try:
+        refused = (await client.post(f"/payment/{pid}/cancel", json={}, headers=headers)).json()
+    finally:
+        del world.bank_refusals["refund"]
+    assert (refused["status"], refused["reason"]) == ("FAILED", "account-frozen")
+    assert f"{refused['refundId']}-payable" not in world.applied
+
+    # Its amount is no longer reserved: the whole price can be refunded.
+    refunded = (await client.post(f"/payment/{pid}/cancel", json={}, headers=headers)).json()
+    assert (refunded["status"], refunded["amount"]) == ("SUCCEEDED", 20_000)
+    rid = refunded["refundId"]
+    payback = world.transfer_commands[f"{rid}-refund"]
+    assert (payback.from_bank_account_number, payback.to_bank_account_number) == ("100-0000-0001", "110-003")
+    debit = world.commands[f"{rid}-payable"]
+    assert debit.model_dump()["bank_transfer_id"] == f"{rid}-refund"
+    assert (await client.get(f"/payment/{pid}", headers=headers)).json()["status"] == "CANCELLED"
+
+
+async def test_concurrent_cancels_never_refund_more_than_the_price(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker
+) -> None:
+    (alice, headers), (shop, _) = member(10_000), franchise()
+    pid = (await pay(client, headers, order(alice, shop, 10_000)))["paymentId"]
+    answers = await asyncio.gather(
+        *(client.post(f"/payment/{pid}/cancel", json={"amount": 3_000}, headers=headers) for _ in range(10))
+    )
+    accepted = [answer for answer in answers if answer.status_code in (200, 202)]
+    refused = [answer for answer in answers if answer not in accepted]
+    assert len(accepted) == 3
+    assert {(answer.status_code, answer.json()["code"]) for answer in refused} == {(409, "refund-exceeds-payment")}
+
+    async def all_refunded() -> bool:
+        found = (await client.get(f"/payment/{pid}", headers=headers)).json()
+        return bool(found["refundedAmount"] == 9_000)
+
+    await eventually(all_refunded)
+    assert world.balances[alice] == 9_000
+
+
+async def test_a_payment_interrupted_mid_saga_finishes_once_after_a_restart(
+    payment_app: Callable[..., FastAPI],
+    client: httpx.AsyncClient,
+    world: FakeWorld,
+    member: Maker,
+    franchise: Maker,
+    admin: Headers,
+) -> None:
+    (alice, headers), (shop, _) = member(0), franchise()
+    keyed = headers | {"Idempotency-Key": str(uuid.uuid4())}
+    body = order(alice, shop, 15_000)
+    world.silent.add("PayFromWallet")
+    async with serving(payment_app(payment_wait_seconds=0)) as stopping:
+        started = await stopping.post("/payment/request", json=body, headers=keyed)
+    assert started.status_code == 202 and started.json()["status"] == "REQUESTED"
+    assert started.headers["location"] == f"/payment/{started.json()['paymentId']}"
+    assert (await client.get("/payment/summary", headers=admin)).json()["unfinishedSagas"] >= 1
+    assert (await client.get("/payment/summary", headers=headers)).status_code == 403
+    world.silent.clear()
+
+    # Another instance resumes the saga from its row; a retry with the key waits for its outcome.
+    finished = await client.post("/payment/request", json=body, headers=keyed)
+    assert finished.json()["status"] == "APPROVED", finished.text
+    assert finished.headers["idempotent-replayed"] == "true"
+    pid = started.json()["paymentId"]
+    assert [t for t in world.applied if t.startswith(pid)] == [f"{pid}-recharge", f"{pid}-pay"]
+    assert world.balances[alice] == 20_000 - 15_000
+
+
+async def test_duplicate_and_late_answers_change_nothing(
+    client: httpx.AsyncClient, responders: Broker, member: Maker, franchise: Maker
+) -> None:
+    (alice, headers), (shop, _) = member(10_000), franchise()
+    pid = (await pay(client, headers, order(alice, shop, 10_000)))["paymentId"]
+    refund = (await client.post(f"/payment/{pid}/cancel", json={"amount": 2_000}, headers=headers)).json()
+    rid = refund["refundId"]
+
+    success = LedgerTransactionSucceeded(
+        correlation_id=rid, ledger_transaction_id=f"{rid}-refund", kind=ChangingType.REFUND
+    )
+    for message in (
+        success,
+        success,  # the same delivery again
+        LedgerTransactionSucceeded(correlation_id=rid, ledger_transaction_id=f"{rid}-refund", kind=ChangingType.REFUND),
+        LedgerTransactionFailed(
+            correlation_id=pid, ledger_transaction_id=f"{pid}-pay", kind=ChangingType.PAYMENT, reason="late"
+        ),
+    ):
+        await responders.publish_message(message)
+    # A marker after them: its effect shows when the copies before it were handled.
+    marker = (await client.post(f"/payment/{pid}/cancel", json={"amount": 1_000}, headers=headers)).json()
+    assert marker["status"] == "SUCCEEDED"
+    found = (await client.get(f"/payment/{pid}", headers=headers)).json()
+    assert (found["status"], found["refundedAmount"], found["reason"]) == ("APPROVED", 3_000, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"requestPrice": 0}, 422, "validation-error"),
+        ({"requestPrice": 100.5}, 422, "validation-error"),
+        ({"requestPrice": "100"}, 422, "validation-error"),
+        ({"requestPrice": 10**12 + 1}, 422, "validation-error"),
+        ({"method": "CASH"}, 422, "validation-error"),
+        ({"orderId": "x" * 101}, 422, "validation-error"),
+        ({"feeRate": "0"}, 422, "validation-error"),
+        ({"franchiseId": "nowhere"}, 404, "franchise-not-found"),
+        ({"method": "BANK"}, 422, "no-linked-account"),
+    ],
+)
+async def test_bad_payments_are_refused_and_nothing_is_recorded_or_sent(
+    client: httpx.AsyncClient,
+    world: FakeWorld,
+    member: Maker,
+    franchise: Maker,
+    admin: Headers,
+    change: dict[str, Any],
+    status: int,
+    code: str,
+) -> None:
+    (alice, headers), (shop, _) = member(10**9), franchise()
+    applied, transfers = len(world.applied), len(world.transfers)
+    response = await client.post("/payment/request", json=order(alice, shop, 1_000) | change, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (status, code), response.text
+    assert (len(world.applied), len(world.transfers)) == (applied, transfers)
+    assert (await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=admin)).json()[
+        "items"
+    ] == []
+
+
+async def test_the_payer_and_the_franchise_are_checked(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker, admin: Headers
+) -> None:
+    (alice, headers), (bob, _), (carol, _) = member(10_000), member(10_000), member(10_000)
+    (shop, _), (closed, _) = franchise(), franchise(valid=False)
+    world.invalid_members.add(carol)
+    cases = [
+        (order(bob, shop, 1_000), headers, 403, "forbidden"),
+        (order(alice, closed, 1_000), headers, 422, "franchise-invalid"),
+        (order(carol, shop, 1_000), admin, 422, "payer-invalid"),
+        (order("nobody", shop, 1_000), admin, 404, "payer-not-found"),
+    ]
+    for body, caller, status, code in cases:
+        response = await client.post("/payment/request", json=body, headers=caller)
+        assert (response.status_code, response.json()["code"]) == (status, code), (body, response.text)
+    # An admin pays for anyone.
+    assert (await pay(client, admin, order(bob, shop, 1_000)))["status"] == "APPROVED"
+
+
+@pytest.mark.parametrize("service", ["banking", "franchise", "membership"])
+async def test_a_service_that_does_not_answer_is_503_and_nothing_is_recorded(
+    client: httpx.AsyncClient,
+    world: FakeWorld,
+    member: Maker,
+    franchise: Maker,
+    admin: Headers,
+    service: str,
+) -> None:
+    (alice, headers), (shop, _) = member(bank_account="110-004"), franchise()
+    world.down.add(service)
+    try:
+        response = await client.post("/payment/request", json=order(alice, shop, 1_000, "BANK"), headers=headers)
+    finally:
+        world.down.discard(service)
+    assert (response.status_code, response.json()["code"]) == (503, "downstream-unavailable")
+    assert response.headers["retry-after"] == "2"
+    listed = await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=admin)
+    assert listed.json()["items"] == []
+
+
+async def test_the_same_key_answers_the_same_payment_and_another_body_is_refused(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker
+) -> None:
+    (alice, headers), (shop, _) = member(100_000), franchise()
+    keyed = headers | {"Idempotency-Key": str(uuid.uuid4())}
+    first = await client.post("/payment/request", json=order(alice, shop, 1_000), headers=keyed)
+    again = await client.post("/payment/request", json=order(alice, shop, 1_000), headers=keyed)
+    other = await client.post("/payment/request", json=order(alice, shop, 2_000), headers=keyed)
+
+    assert again.json()["paymentId"] == first.json()["paymentId"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency-key-reuse")
+    pid = first.json()["paymentId"]
+    assert [t for t in world.applied if t.startswith(pid)] == [f"{pid}-pay"]
+
+    cancel_key = headers | {"Idempotency-Key": str(uuid.uuid4())}
+    refund = await client.post(f"/payment/{pid}/cancel", json={"amount": 100}, headers=cancel_key)
+    repeat = await client.post(f"/payment/{pid}/cancel", json={"amount": 100}, headers=cancel_key)
+    changed = await client.post(f"/payment/{pid}/cancel", json={"amount": 200}, headers=cancel_key)
+    assert repeat.json()["refundId"] == refund.json()["refundId"]
+    assert (changed.status_code, changed.json()["code"]) == (409, "idempotency-key-reuse")
+    assert (await client.get(f"/payment/{pid}", headers=headers)).json()["refundedAmount"] == 100
+
+
+async def test_only_the_payer_the_owner_and_admins_see_or_cancel_a_payment(
+    client: httpx.AsyncClient, member: Maker, franchise: Maker, admin: Headers
+) -> None:
+    (alice, headers), (_, stranger), (shop, owner) = member(10_000), member(), franchise()
+    (other_shop, _) = franchise()
+    pid = (await pay(client, headers, order(alice, shop, 5_000)))["paymentId"]
+
+    assert (await client.get(f"/payment/{pid}", headers=owner)).status_code == 200
+    assert (await client.get(f"/payment/{pid}", headers=admin)).status_code == 200
+    for url in (f"/payment/{pid}", f"/payment/{pid}/refunds"):
+        answer = await client.get(url, headers=stranger)
+        assert (answer.status_code, answer.json()["code"]) == (404, "payment-not-found")
+    stolen = await client.post(f"/payment/{pid}/cancel", json={}, headers=stranger)
+    assert (stolen.status_code, stolen.json()["code"]) == (404, "payment-not-found")
+    by_owner = await client.post(f"/payment/{pid}/cancel", json={"amount": 1_000}, headers=owner)
+    assert by_owner.json()["status"] == "SUCCEEDED"
+    by_admin = await client.post(f"/payment/{pid}/cancel", json={"amount": 1_000}, headers=admin)
+    assert by_admin.json()["status"] == "SUCCEEDED"
+
+    period = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+    mine = await client.get("/payment/period", params=period | {"franchiseId": shop}, headers=owner)
+    assert [item["paymentId"] for item in mine.json()["items"]] == [pid]
+    for params in (period | {"franchiseId": other_shop}, period):
+        assert (await client.get("/payment/period", params=params, headers=owner)).status_code == 403
+    assert (await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=owner)).status_code == 200
+    assert (
+        await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=stranger)
+    ).status_code == 403
+    assert (await client.get("/payment/owed-refunds", headers=owner)).status_code == 403
+    finish = {"paymentIds": [pid], "refundIds": [], "settlementId": "s-x"}
+    assert (await client.post("/payment/finish-settlement", json=finish, headers=owner)).status_code == 403
+
+
+async def test_a_period_is_read_by_approval_time_and_must_not_be_reversed(
+    client: httpx.AsyncClient, member: Maker, franchise: Maker, admin: Headers
+) -> None:
+    (alice, headers), (shop, _) = member(100_000), franchise()
+    ids = [(await pay(client, headers, order(alice, shop, price)))["paymentId"] for price in (1_000, 2_000, 3_000)]
+    approved = [(await client.get(f"/payment/{pid}", headers=admin)).json()["approvedAt"] for pid in ids]
+
+    window = {"from": approved[1], "to": "2100-01-01T00:00:00Z", "franchiseId": shop, "limit": 1}
+    first = (await client.get("/payment/period", params=window, headers=admin)).json()
+    rest = (await client.get("/payment/period", params=window | {"cursor": first["nextCursor"]}, headers=admin)).json()
+    assert [item["paymentId"] for item in first["items"] + rest["items"]] == ids[1:]
+    assert rest["nextCursor"] is None
+    only_first = {"from": approved[0], "to": approved[1], "franchiseId": shop}
+    assert [
+        i["paymentId"] for i in (await client.get("/payment/period", params=only_first, headers=admin)).json()["items"]
+    ] == ids[:1]
+
+    reversed_period = {"from": "2026-12-03T00:00:00Z", "to": "2026-12-02T00:00:00Z", "franchiseId": shop}
+    answer = await client.get("/payment/period", params=reversed_period, headers=admin)
+    assert (answer.status_code, answer.json()["code"]) == (422, "period-reversed")
+    no_offset = await client.get("/payment/period", params={"from": "2026-12-01", "to": "2026-12-02"}, headers=admin)
+    assert no_offset.status_code == 422
+
+
+async def test_finish_settlement_settles_once_and_a_later_refund_is_owed_until_deducted(
+    client: httpx.AsyncClient, member: Maker, franchise: Maker, service: Headers
+) -> None:
+    (alice, headers), (shop, _) = member(100_000), franchise("3.5")
+    first = (await pay(client, headers, order(alice, shop, 10_000)))["paymentId"]
+    second = (await pay(client, headers, order(alice, shop, 20_000)))["paymentId"]
+    unsettled = (await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=service)).json()
+    assert [item["paymentId"] for item in unsettled["items"]] == [first, second]
+
+    finish = {"paymentIds": [first, second, "unknown"], "refundIds": [], "settlementId": "s-1"}
+    done = await client.post("/payment/finish-settlement", json=finish, headers=service)
+    assert done.status_code == 200, done.text
+    expected = {
+        "settlementId": "s-1",
+        "settledPaymentIds": sorted([first, second]),
+        "deductedRefundIds": [],
+        "leftPaymentIds": ["unknown"],
+        "leftRefundIds": [],
+    }
+    assert done.json() == expected
+    again = await client.post("/payment/finish-settlement", json=finish, headers=service)
+    assert again.json() == expected
+    settled = (await client.get(f"/payment/{first}", headers=headers)).json()
+    assert (settled["status"], settled["settlementId"]) == ("SETTLED", "s-1")
+    assert settled["settledAt"] is not None
+    empty = (await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=service)).json()
+    assert empty["items"] == []
+
+    # Another settlement leaves a payment settled by the first as it is.
+    other = await client.post(
+        "/payment/finish-settlement", json={"paymentIds": [first], "settlementId": "s-2"}, headers=service
+    )
+    assert other.json()["leftPaymentIds"] == [first]
+    assert (await client.get(f"/payment/{first}", headers=headers)).json()["settlementId"] == "s-1"
+
+    # A refund after settlement goes through, and the franchise owes it until a settlement deducts it.
+    refund = (await client.post(f"/payment/{first}/cancel", json={"amount": 4_000}, headers=headers)).json()
+    assert (refund["status"], refund["afterSettlement"]) == ("SUCCEEDED", True)
+    owed = (await client.get("/payment/owed-refunds", params={"franchiseId": shop}, headers=service)).json()
+    assert [(item["refundId"], item["amount"]) for item in owed["items"]] == [(refund["refundId"], 4_000)]
+    assert (await client.get(f"/payment/{first}", headers=headers)).json()["status"] == "SETTLED"
+
+    deduct = {"refundIds": [refund["refundId"]], "settlementId": "s-3"}
+    deducted = (await client.post("/payment/finish-settlement", json=deduct, headers=service)).json()
+    assert deducted["deductedRefundIds"] == [refund["refundId"]]
+    assert (await client.post("/payment/finish-settlement", json=deduct, headers=service)).json() == deducted
+    elsewhere = {"refundIds": [refund["refundId"]], "settlementId": "s-4"}
+    left = (await client.post("/payment/finish-settlement", json=elsewhere, headers=service)).json()
+    assert left["leftRefundIds"] == [refund["refundId"]]
+    owed = (await client.get("/payment/owed-refunds", params={"franchiseId": shop}, headers=service)).json()
+    assert owed["items"] == []
+    listed = (await client.get(f"/payment/{first}/refunds", headers=headers)).json()["items"]
+    assert listed[0]["deductedBySettlementId"] == "s-3"
+
+
+async def test_the_openapi_document_lists_every_route_and_its_refusals(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    paths = document["paths"]
+    assert {
+        "/payment/request",
+        "/payment/finish-settlement",
+        "/payment/period",
+        "/payment/normal-status",
+        "/payment/owed-refunds",
+        "/payment/{payment_id}",
+        "/payment/{payment_id}/cancel",
+        "/payment/{payment_id}/refunds",
+    } <= set(paths)
+    assert "409" in paths["/payment/{payment_id}/cancel"]["post"]["responses"]
+    assert "503" in paths["/payment/request"]["post"]["responses"]
+
+
+async def test_unusable_ids_are_refused_not_failed_on(client: httpx.AsyncClient, admin: Headers) -> None:
+    for franchise_id in ("a\x00b", "a/b", "x" * 65):
+        answer = await client.get("/payment/normal-status", params={"franchiseId": franchise_id}, headers=admin)
+        assert answer.status_code in (400, 422), franchise_id
+    for url in ("/payment/a%00b", "/payment/a%00b/refunds", "/payment/x/refunds/a%00b"):
+        assert (await client.get(url, headers=admin)).status_code in (400, 404), url
+    cursor = await client.get("/payment/owed-refunds", params={"cursor": "99999999999999999999"}, headers=admin)
+    assert cursor.status_code == 422
+
+
+async def test_a_refund_under_way_when_its_payment_is_settled_is_owed_once_it_succeeds(
+    payment_app: Callable[..., FastAPI],
+    client: httpx.AsyncClient,
+    world: FakeWorld,
+    member: Maker,
+    franchise: Maker,
+    service: Headers,
+) -> None:
+    (alice, headers), (shop, _) = member(10_000), franchise()
+    pid = (await pay(client, headers, order(alice, shop, 10_000)))["paymentId"]
+    world.silent.add("RefundToWallet")
+    try:
+        async with serving(payment_app(payment_wait_seconds=0)) as impatient:
+            started = await impatient.post(f"/payment/{pid}/cancel", json={"amount": 2_500}, headers=headers)
+        assert (started.status_code, started.json()["status"]) == (202, "REQUESTED")
+        assert started.headers["location"] == started.json()["statusUrl"]
+        finish = {"paymentIds": [pid], "settlementId": "s-under-way"}
+        done = await client.post("/payment/finish-settlement", json=finish, headers=service)
+        assert done.json()["settledPaymentIds"] == [pid]
+    finally:
+        world.silent.discard("RefundToWallet")
+
+    status_url = started.json()["statusUrl"]
+
+    async def succeeded() -> bool:
+        return bool((await client.get(status_url, headers=headers)).json()["status"] == "SUCCEEDED")
+
+    await eventually(succeeded)
+    refund = (await client.get(status_url, headers=headers)).json()
+    assert refund["afterSettlement"] is True
+    owed = (await client.get("/payment/owed-refunds", params={"franchiseId": shop}, headers=service)).json()
+    assert [item["refundId"] for item in owed["items"]] == [refund["refundId"]]
+    paid = (await client.get(f"/payment/{pid}", headers=headers)).json()
+    assert (paid["status"], paid["refundedAmount"]) == ("SETTLED", 2_500)
