@@ -5,7 +5,7 @@ import asyncio
 import csv
 import io
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from pay.settlement.adapters.db import SettlementUnitOfWork
 from pay.settlement.adapters.tables import settlements
-from settlement_support import FakeWorld, fresh_days
+from pay.settlement.domain.model import PaymentToSettle
+from settlement_support import SEOUL, FakeWorld, fresh_days
 
 from support import serving
 
@@ -26,7 +28,9 @@ def period(first: date, last: date) -> dict[str, str]:
     return {"from": first.isoformat(), "to": last.isoformat()}
 
 
-async def run(client: httpx.AsyncClient, admin: Headers, first: date, last: date, seconds: float = 30) -> dict[str, Any]:
+async def run(
+    client: httpx.AsyncClient, admin: Headers, first: date, last: date, seconds: float = 30
+) -> dict[str, Any]:
     """Start a run and wait until it has ended."""
     started = await client.post("/settlement/start", json=period(first, last), headers=admin)
     assert started.status_code == 202, started.text
@@ -276,8 +280,105 @@ async def test_the_same_key_starts_one_run(client: httpx.AsyncClient, world: Fak
     keyed = admin | {"Idempotency-Key": "settle-once"}
     first = await client.post("/settlement/start", json=period(d1, d1), headers=keyed)
     again = await client.post("/settlement/start", json=period(d1, d1), headers=keyed)
-    other = await client.post("/settlement/start", json=period(d1, d1 + (d1 - d1).__class__(days=1)), headers=keyed)
+    other = await client.post("/settlement/start", json=period(d1, d1 + timedelta(days=1)), headers=keyed)
     assert first.status_code == again.status_code == 202
     assert again.json()["settlementId"] == first.json()["settlementId"]
     assert (other.status_code, other.json()["code"]) == (409, "idempotency-key-reuse")
     await ended(client, admin, first.json()["settlementId"])
+
+
+def to_settle(*payment_ids: str) -> list[PaymentToSettle]:
+    return [PaymentToSettle(p, "f-claims", 1_000, 0, 10, datetime(2026, 1, 1, tzinfo=UTC)) for p in payment_ids]
+
+
+async def test_claims_of_concurrent_transactions_never_overlap_and_a_rolled_back_claim_frees_its_payments(
+    database_url: str,
+) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with SettlementUnitOfWork(engine) as first, SettlementUnitOfWork(engine) as second:
+            assert await first.claims.claim_payments("st-a-f", "st-a", to_settle("c1", "c2")) == ["c1", "c2"]
+            racing = asyncio.create_task(second.claims.claim_payments("st-b-f", "st-b", to_settle("c2", "c3")))
+            await asyncio.sleep(0.3)
+            assert not racing.done()  # it waits for the first transaction to end
+            await first.commit()
+            assert await racing == ["c3"]
+            await second.commit()
+
+        async with SettlementUnitOfWork(engine) as later:
+            async with SettlementUnitOfWork(engine) as failing:
+                assert await failing.claims.claim_payments("st-c-f", "st-c", to_settle("c4")) == ["c4"]
+                racing = asyncio.create_task(later.claims.claim_payments("st-d-f", "st-d", to_settle("c4")))
+                await asyncio.sleep(0.3)
+                assert not racing.done()
+            # The first ended without a commit: what it claimed is free for the other.
+            assert await racing == ["c4"]
+
+        async with SettlementUnitOfWork(engine) as releasing:
+            await releasing.claims.release("st-b-f")
+            await releasing.commit()
+        async with SettlementUnitOfWork(engine) as again:
+            assert await again.claims.claim_payments("st-e-f", "st-e", to_settle("c1", "c2", "c3")) == ["c3"]
+    finally:
+        await engine.dispose()
+
+
+async def test_an_unknown_franchise_fails_its_line_and_claims_nothing(
+    client: httpx.AsyncClient, world: FakeWorld, admin: Headers
+) -> None:
+    d1, *_ = fresh_days()
+    shop = world.franchise()
+    payment = world.pay(shop, 1_000, 30, d1)
+    del world.franchises[shop]
+
+    failed = await run(client, admin, d1, d1)
+
+    assert failed["status"] == "FAILED"
+    assert (line_of(failed, shop)["status"], line_of(failed, shop)["reason"]) == ("FAILED", "franchise-not-found")
+    assert world.payments[payment]["status"] == "APPROVED" and world.paid_to(shop) == 0
+    report = (await client.get(f"/settlement/{failed['settlementId']}/report.csv", headers=admin)).text
+    assert report.strip() == "settlementId,franchiseId,paymentId,price,refunded,fee"
+
+
+async def test_the_schedule_settles_the_previous_business_day_on_the_saga_timer(
+    settlement_app: Callable[..., FastAPI],
+    client: httpx.AsyncClient,
+    world: FakeWorld,
+    admin: Headers,
+    database_url: str,
+) -> None:
+    yesterday = datetime.now(SEOUL).date() - timedelta(days=1)
+    shop = world.franchise()
+    world.pay(shop, 2_000, 60, yesterday)
+    engine = create_async_engine(database_url)
+    try:
+        async with serving(settlement_app(settlement_schedule="daily@00:00")):
+            # The schedule's saga waits for tomorrow's run; make it due now, for yesterday.
+            async with engine.begin() as connection:
+                await connection.execute(
+                    sa.text(
+                        "UPDATE sagas SET wake_at = now(),"
+                        " data = jsonb_set(data, '{nextDay}', to_jsonb(CAST(:day AS text)))"
+                        " WHERE saga_id = 'settlement-schedule' AND data->>'schedule' = 'daily@00:00'"
+                    ),
+                    {"day": yesterday.isoformat()},
+                )
+            sid = f"st-d{yesterday:%Y%m%d}"
+            for _ in range(100):
+                if (await client.get(f"/settlement/{sid}", headers=admin)).status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            settled = await ended(client, admin, sid)
+            async with engine.connect() as connection:
+                row = (
+                    await connection.execute(
+                        sa.text("SELECT wake_at, data FROM sagas WHERE saga_id = 'settlement-schedule'")
+                    )
+                ).one()
+    finally:
+        await engine.dispose()
+
+    assert (settled["from"], settled["to"]) == (yesterday.isoformat(), yesterday.isoformat())
+    assert line_of(settled, shop)["payout"] == 1_940
+    assert row.data["nextDay"] == (yesterday + timedelta(days=1)).isoformat()
+    assert row.wake_at == datetime.combine(yesterday + timedelta(days=2), datetime.min.time(), tzinfo=SEOUL)

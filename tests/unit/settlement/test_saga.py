@@ -14,7 +14,6 @@ from pay.settlement.domain.saga import (
     RunSaga,
     RunStep,
     ScheduleSaga,
-    SettlementCommandSent,
     Step,
 )
 

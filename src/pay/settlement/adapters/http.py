@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from pay.contracts import settlement as api
+from pay.contracts.types import URL_SEGMENT
 from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal, ensure_may_act_for
 from pay.platform.idempotency.kept import KeptInTransaction
 from pay.platform.idempotency.keys import StoredResponse, long_running_answer
@@ -42,6 +43,7 @@ async def _deps(request: Request) -> Dependencies:
 
 
 Deps = Annotated[Dependencies, Depends(_deps)]
+SettlementId = Annotated[str, Path(max_length=32, pattern=URL_SEGMENT)]
 
 
 def _settlement(found: model.Settlement) -> api.Settlement:
@@ -101,7 +103,7 @@ async def start(
 async def of_franchise(
     principal: CurrentPrincipal,
     deps: Deps,
-    franchise_id: Annotated[str, Query(alias="franchiseId", min_length=1, max_length=64)],
+    franchise_id: Annotated[str, Query(alias="franchiseId", min_length=1, max_length=64, pattern=URL_SEGMENT)],
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> api.SettlementPage:
@@ -118,9 +120,7 @@ async def of_franchise(
 
 
 @router.get("/{settlement_id}", responses=refusals(ERRORS, model.SettlementNotFound))
-async def get_settlement(
-    settlement_id: Annotated[str, Path(max_length=32)], _: PrivilegedPrincipal, deps: Deps
-) -> api.Settlement:
+async def get_settlement(settlement_id: SettlementId, _: PrivilegedPrincipal, deps: Deps) -> api.Settlement:
     return _settlement(await use_cases.get_settlement(deps, settlement_id))
 
 
@@ -132,7 +132,7 @@ REPORT_COLUMNS = ("settlementId", "franchiseId", "paymentId", "price", "refunded
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}, **refusals(ERRORS, model.SettlementNotFound)},
 )
-async def report(settlement_id: Annotated[str, Path(max_length=32)], _: PrivilegedPrincipal, deps: Deps) -> Response:
+async def report(settlement_id: SettlementId, _: PrivilegedPrincipal, deps: Deps) -> Response:
     """One row per payment the run settled (or is settling); a failed line's payments are not the run's."""
     rows = await use_cases.report(deps, settlement_id)
     out = io.StringIO()
