@@ -83,6 +83,13 @@ class Settlement(CamelModel):
     status_url: str
 
 
+class SettlementSummary(CamelModel):
+    """What is still under way: `pendingLines` may still be moving money (`pay reconcile` checks at rest)."""
+
+    running_settlements: int
+    pending_lines: int
+
+
 class SettlementPage(CamelModel):
     """Runs with a line for the franchise, newest first, each with that franchise's line only."""
 

@@ -207,6 +207,8 @@ async def test_a_run_interrupted_mid_saga_finishes_once_after_a_restart(
                     break
                 await asyncio.sleep(0.1)
         assert (await client.get(f"/settlement/{sid}", headers=admin)).json()["status"] == "RUNNING"
+        # `pay reconcile` may ask whether money is still moving; only admins and services may.
+        assert (await client.get("/settlement/summary", headers=admin)).json()["pendingLines"] >= 1
         world.money_silent = False
         # Money answers now, payment not yet: the line waits for payment and asks again.
         for _ in range(300):
@@ -265,6 +267,7 @@ async def test_only_admins_services_and_the_owner_may_ask(
     assert (await client.post("/settlement/start", json=period(d1, d1), headers=alice)).status_code == 403
     assert (await client.get(f"/settlement/{sid}", headers=alice)).status_code == 403
     assert (await client.get(f"/settlement/{sid}/report.csv", headers=alice)).status_code == 403
+    assert (await client.get("/settlement/summary", headers=alice)).status_code == 403
     assert (await client.get(f"/settlement?franchiseId={shop}", headers=bob)).status_code == 403
     assert (await client.post("/settlement/start", json=period(d1, d1))).status_code == 401
     owned = (await client.get(f"/settlement?franchiseId={shop}", headers=alice)).json()

@@ -80,6 +80,14 @@ class SqlSettlementRepository:
         )
         await self._connection.execute(statement.values(**_line_columns(line)))
 
+    async def under_way(self) -> tuple[int, int]:
+        running = sa.select(sa.func.count()).where(settlements.c.status == SettlementStatus.RUNNING.value)
+        pending = sa.select(sa.func.count()).where(settlement_lines.c.status == LineStatus.PENDING.value)
+        return (
+            int((await self._connection.execute(running)).scalar_one()),
+            int((await self._connection.execute(pending)).scalar_one()),
+        )
+
     async def with_line_of(self, franchise_id: str, before: int | None, limit: int) -> SettlementPage:
         joined = settlements.join(settlement_lines, settlement_lines.c.settlement_id == settlements.c.settlement_id)
         statement = (

@@ -119,6 +119,13 @@ async def of_franchise(
     )
 
 
+@router.get("/summary")
+async def summary(_: PrivilegedPrincipal, deps: Deps) -> api.SettlementSummary:
+    """How many runs are running and how many lines may still be moving money (admins and services)."""
+    running, pending = await use_cases.under_way(deps)
+    return api.SettlementSummary(running_settlements=running, pending_lines=pending)
+
+
 @router.get("/{settlement_id}", responses=refusals(ERRORS, model.SettlementNotFound))
 async def get_settlement(settlement_id: SettlementId, _: PrivilegedPrincipal, deps: Deps) -> api.Settlement:
     return _settlement(await use_cases.get_settlement(deps, settlement_id))

@@ -79,6 +79,9 @@ class SettlementRepository(Protocol):
 
     async def save_line(self, line: Line) -> None: ...
 
+    async def under_way(self) -> tuple[int, int]:
+        """How many runs are RUNNING, and how many lines PENDING."""
+
     async def with_line_of(self, franchise_id: str, before: int | None, limit: int) -> SettlementPage:
         """Runs with a line for the franchise, newest first, before the cursor; only that line in each."""
 

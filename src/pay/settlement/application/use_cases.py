@@ -101,6 +101,12 @@ async def settlements_of(deps: Dependencies, franchise_id: str, before: int | No
         return await uow.settlements.with_line_of(franchise_id, before, limit)
 
 
+async def under_way(deps: Dependencies) -> tuple[int, int]:
+    """Runs still running and lines still pending: money may be moving for the latter."""
+    async with deps.uow() as uow:
+        return await uow.settlements.under_way()
+
+
 async def report(deps: Dependencies, settlement_id: str) -> list[ReportRow]:
     async with deps.uow() as uow:
         if not await uow.settlements.exists(settlement_id):
