@@ -143,5 +143,11 @@ def test_the_schedule_starts_each_day_once_and_catches_up_missed_days() -> None:
     assert saga.fire(SEOUL) == date(2026, 12, 2)
     assert saga.fire(SEOUL) == date(2026, 12, 3)
     assert saga.wake_at == datetime(2026, 12, 5, 0, 30, tzinfo=SEOUL)
-    saga.reschedule(Schedule.parse("off"), SEOUL)
+    saga.reschedule(Schedule.parse("daily@01:00"), NOW, SEOUL)
+    assert saga.next_day == date(2026, 12, 4) and saga.wake_at == datetime(2026, 12, 5, 1, 0, tzinfo=SEOUL)
+    saga.reschedule(Schedule.parse("off"), NOW, SEOUL)
     assert saga.wake_at is None and not saga.is_due(NOW + timedelta(days=100))
+    # Turned on again, it starts from today rather than catching up the days it was off.
+    later = datetime(2027, 3, 1, 3, 0, tzinfo=UTC)
+    saga.reschedule(schedule, later, SEOUL)
+    assert saga.next_day == date(2027, 3, 1) and saga.wake_at == datetime(2027, 3, 2, 0, 30, tzinfo=SEOUL)

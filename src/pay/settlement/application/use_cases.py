@@ -125,7 +125,7 @@ async def ensure_schedule(deps: Dependencies) -> None:
         if saga is None:
             await uow.sagas.add(ScheduleSaga.start(deps.schedule, deps.clock(), deps.business_timezone))
         elif isinstance(saga, ScheduleSaga) and saga.schedule != deps.schedule:
-            saga.reschedule(deps.schedule, deps.business_timezone)
+            saga.reschedule(deps.schedule, deps.clock(), deps.business_timezone)
             await uow.sagas.save(saga)
         await uow.commit()
     deps.wake_sagas()

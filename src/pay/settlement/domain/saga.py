@@ -296,8 +296,11 @@ class ScheduleSaga:
     def is_due(self, now: datetime) -> bool:
         return self.wake_at is not None and self.wake_at <= now
 
-    def reschedule(self, schedule: Schedule, timezone: tzinfo) -> None:
-        """The configured schedule changed: the next run waits for the new time (or for none, when `off`)."""
+    def reschedule(self, schedule: Schedule, now: datetime, timezone: tzinfo) -> None:
+        """The configured schedule changed: the next run waits for the new time (or for none, when `off`). A
+        schedule turned on again starts from today: the days it was off are not caught up."""
+        if self.schedule.at is None:
+            self.next_day = now.astimezone(timezone).date()
         self.schedule = schedule
         self.wake_at = schedule.run_time(self.next_day, timezone)
 
