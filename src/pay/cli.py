@@ -38,6 +38,7 @@ SERVICES: dict[str, str] = {
     "money": "pay.money",
     "remittance": "pay.remittance",
     "payment": "pay.payment",
+    "settlement": "pay.settlement",
 }
 SERVICE_TOKEN_TTL = timedelta(days=30)
 

@@ -1,0 +1,184 @@
+"""Payment, franchise, money and banking as settlement's tests play them: payment's and franchise's HTTP answers
+on one real port, and money's and banking's answers to settlement's commands on the broker."""
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Body, FastAPI, HTTPException, Query
+
+from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
+from pay.contracts.money import LedgerTransactionFailed, LedgerTransactionSucceeded, SettlePayable
+from pay.platform.broker import Broker
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+@dataclass
+class FakeWorld:
+    """Franchises, their payments and refunds, their payables at money, and the bank's payouts."""
+
+    franchises: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payable: dict[str, int] = field(default_factory=dict)
+    revenue: int = 0
+    # Money's ledger transactions by id: (fee, payout) applied, or the reason it was refused.
+    settled: dict[str, tuple[int, int] | str] = field(default_factory=dict)
+    # The bank's payouts by transfer id, and the accounts it refuses to pay, with the reason.
+    paid_out: dict[str, int] = field(default_factory=dict)
+    refusing: dict[str, str] = field(default_factory=dict)
+    # Money leaves settlements unanswered (as if down); payment refuses to finish settlements.
+    money_silent: bool = False
+    payment_down: bool = False
+    finish_calls: list[dict[str, Any]] = field(default_factory=list)
+    period_calls: int = 0
+
+    def franchise(self, owner: str = "owner") -> str:
+        franchise_id = f"f-{uuid.uuid4().hex[:10]}"
+        self.franchises[franchise_id] = {
+            "franchiseId": franchise_id,
+            "ownerMembershipId": owner,
+            "name": "Shop",
+            "bankName": "SH",
+            "bankAccountNumber": f"acc-{franchise_id}",
+            "feeRate": "3",
+            "isValid": True,
+        }
+        self.payable[franchise_id] = 0
+        return franchise_id
+
+    def pay(self, franchise_id: str, price: int, fee: int, day: date, status: str = "APPROVED") -> str:
+        """A payment approved at noon of `day` in Seoul: its price credited to the franchise's payable."""
+        payment_id = f"p-{uuid.uuid4().hex[:12]}"
+        self.payments[payment_id] = {
+            "paymentId": payment_id,
+            "requestMembershipId": "payer",
+            "franchiseId": franchise_id,
+            "requestPrice": price,
+            "refundedAmount": 0,
+            "fee": fee,
+            "feeRate": "3",
+            "status": status,
+            "approvedAt": datetime.combine(day, time(12), tzinfo=SEOUL).isoformat(),
+            "settlementId": None,
+        }
+        if status == "APPROVED":
+            self.payable[franchise_id] += price
+        return payment_id
+
+    def refund(self, payment_id: str, amount: int) -> str:
+        """A refund out of the franchise's payable; one of a settled payment is owed by the franchise."""
+        payment = self.payments[payment_id]
+        payment["refundedAmount"] += amount
+        self.payable[payment["franchiseId"]] -= amount
+        refund_id = f"r-{uuid.uuid4().hex[:12]}"
+        self.refunds[refund_id] = {
+            "refundId": refund_id,
+            "paymentId": payment_id,
+            "franchiseId": payment["franchiseId"],
+            "amount": amount,
+            "afterSettlement": payment["status"] == "SETTLED",
+            "deductedBy": None,
+        }
+        return refund_id
+
+    def account_of(self, franchise_id: str) -> str:
+        return str(self.franchises[franchise_id]["bankAccountNumber"])
+
+    def paid_to(self, franchise_id: str) -> int:
+        return sum(amount for transfer, amount in self.paid_out.items() if f"-{franchise_id}-" in transfer)
+
+    def http_app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.get("/franchise/{franchise_id}")
+        async def franchise(franchise_id: str) -> dict[str, Any]:
+            if franchise_id not in self.franchises:
+                raise HTTPException(404)
+            return self.franchises[franchise_id]
+
+        @app.get("/payment/period")
+        async def period(
+            first: date = Query(alias="from"),
+            last: date = Query(alias="to"),
+            cursor: int = 0,
+            limit: int = 50,
+        ) -> dict[str, Any]:
+            self.period_calls += 1
+            found = [
+                payment
+                for payment in self.payments.values()
+                if first <= datetime.fromisoformat(payment["approvedAt"]).astimezone(SEOUL).date() <= last
+            ]
+            page = found[cursor : cursor + limit]
+            return {"items": page, "nextCursor": str(cursor + limit) if cursor + limit < len(found) else None}
+
+        @app.get("/payment/owed-refunds")
+        async def owed_refunds(franchise_id: str = Query(alias="franchiseId")) -> dict[str, Any]:
+            owed = [
+                {"refundId": r["refundId"], "paymentId": r["paymentId"], "amount": r["amount"]}
+                for r in self.refunds.values()
+                if r["franchiseId"] == franchise_id and r["afterSettlement"] and r["deductedBy"] is None
+            ]
+            return {"items": owed}
+
+        @app.post("/payment/finish-settlement")
+        async def finish(body: dict[str, Any] = Body()) -> dict[str, Any]:
+            if self.payment_down:
+                raise HTTPException(503)
+            self.finish_calls.append(body)
+            for payment_id in body["paymentIds"]:
+                payment = self.payments[payment_id]
+                if payment["status"] == "APPROVED":
+                    payment["status"], payment["settlementId"] = "SETTLED", body["settlementId"]
+            for refund_id in body["refundIds"]:
+                if self.refunds[refund_id]["deductedBy"] is None:
+                    self.refunds[refund_id]["deductedBy"] = body["settlementId"]
+            return {"settlementId": body["settlementId"]}
+
+        return app
+
+    async def answer_settlement(self, command: SettlePayable, broker: Broker) -> None:
+        if self.money_silent:
+            return
+        transaction = command.ledger_transaction_id
+        if transaction not in self.settled:
+            payable = self.payable[command.franchise_id]
+            if command.payout and command.payout > payable - command.fee:
+                self.settled[transaction] = "insufficient-payable"
+            else:
+                self.payable[command.franchise_id] -= command.fee + command.payout
+                self.revenue += command.fee
+                self.settled[transaction] = (command.fee, command.payout)
+        outcome = self.settled[transaction]
+        common = {"correlation_id": command.correlation_id, "ledger_transaction_id": transaction, "kind": "SETTLEMENT"}
+        if isinstance(outcome, str):
+            await broker.publish_message(LedgerTransactionFailed(**common, reason=outcome))
+        else:
+            await broker.publish_message(LedgerTransactionSucceeded(**common))
+
+    async def answer_payout(self, command: RequestFirmbanking, broker: Broker) -> None:
+        common = {
+            "correlation_id": command.correlation_id,
+            "transfer_id": command.transfer_id,
+            "firmbanking_request_id": f"fb-{command.transfer_id}",
+        }
+        if (reason := self.refusing.get(command.to_bank_account_number)) is not None:
+            await broker.publish_message(FirmbankingFailed(**common, reason=reason))
+            return
+        assert command.from_bank_account_number == "100-0000-0001"
+        self.paid_out.setdefault(command.transfer_id, command.money_amount)
+        await broker.publish_message(FirmbankingSucceeded(**common, money_amount=command.money_amount))
+
+
+_blocks = itertools.count()
+
+
+def fresh_days(count: int = 5) -> list[date]:
+    """Days no other test pays on: a run settles every franchise's payments of its period."""
+    start = date(2025, 1, 1) + timedelta(days=40 * next(_blocks))
+    return [start + timedelta(days=offset) for offset in range(count)]
