@@ -15,6 +15,7 @@ from pay.contracts.money import LedgerTransactionFailed, LedgerTransactionSuccee
 from pay.platform.broker import Broker
 
 SEOUL = ZoneInfo("Asia/Seoul")
+NOON_OF_DAY_ONE = "2026-12-01T12:00:00+09:00"
 
 
 @dataclass
@@ -45,8 +46,12 @@ class FakeWorld:
             "name": "Shop",
             "bankName": "SH",
             "bankAccountNumber": f"acc-{franchise_id}",
+            "contact": "02-555-0100",
             "feeRate": "3",
+            "webhookUrl": None,
             "isValid": True,
+            "createdAt": NOON_OF_DAY_ONE,
+            "updatedAt": NOON_OF_DAY_ONE,
         }
         self.payable[franchise_id] = 0
         return franchise_id
@@ -61,10 +66,17 @@ class FakeWorld:
             "requestPrice": price,
             "refundedAmount": 0,
             "fee": fee,
+            "method": "WALLET",
             "feeRate": "3",
             "status": status,
+            "reason": None,
             "approvedAt": datetime.combine(day, time(12), tzinfo=SEOUL).isoformat(),
+            "settledAt": None,
             "settlementId": None,
+            "orderId": None,
+            "createdAt": NOON_OF_DAY_ONE,
+            "updatedAt": NOON_OF_DAY_ONE,
+            "statusUrl": f"/payment/{payment_id}",
         }
         if status == "APPROVED":
             self.payable[franchise_id] += price
@@ -81,8 +93,13 @@ class FakeWorld:
             "paymentId": payment_id,
             "franchiseId": payment["franchiseId"],
             "amount": amount,
+            "status": "SUCCEEDED",
+            "reason": None,
             "afterSettlement": payment["status"] == "SETTLED",
-            "deductedBy": None,
+            "deductedBySettlementId": None,
+            "createdAt": NOON_OF_DAY_ONE,
+            "updatedAt": NOON_OF_DAY_ONE,
+            "statusUrl": f"/payment/{payment_id}/refunds/{refund_id}",
         }
         return refund_id
 
@@ -101,10 +118,10 @@ class FakeWorld:
                 raise HTTPException(404)
             return self.franchises[franchise_id]
 
-        @app.get("/payment/period")
-        async def period(
-            first: date = Query(alias="from"),
-            last: date = Query(alias="to"),
+        @app.get("/payment/normal-status")
+        async def unsettled(
+            since: datetime = Query(alias="from"),
+            until: datetime = Query(alias="to"),
             cursor: int = 0,
             limit: int = 50,
         ) -> dict[str, Any]:
@@ -112,19 +129,22 @@ class FakeWorld:
             found = [
                 payment
                 for payment in self.payments.values()
-                if first <= datetime.fromisoformat(payment["approvedAt"]).astimezone(SEOUL).date() <= last
+                if payment["status"] == "APPROVED" and since <= datetime.fromisoformat(payment["approvedAt"]) < until
             ]
-            page = found[cursor : cursor + limit]
-            return {"items": page, "nextCursor": str(cursor + limit) if cursor + limit < len(found) else None}
+            return _page(found, cursor, limit)
 
         @app.get("/payment/owed-refunds")
-        async def owed_refunds(franchise_id: str = Query(alias="franchiseId")) -> dict[str, Any]:
+        async def owed_refunds(
+            franchise_id: str = Query(alias="franchiseId"), cursor: int = 0, limit: int = 50
+        ) -> dict[str, Any]:
             owed = [
-                {"refundId": r["refundId"], "paymentId": r["paymentId"], "amount": r["amount"]}
-                for r in self.refunds.values()
-                if r["franchiseId"] == franchise_id and r["afterSettlement"] and r["deductedBy"] is None
+                refund
+                for refund in self.refunds.values()
+                if refund["franchiseId"] == franchise_id
+                and refund["afterSettlement"]
+                and refund["deductedBySettlementId"] is None
             ]
-            return {"items": owed}
+            return _page(owed, cursor, limit)
 
         @app.post("/payment/finish-settlement")
         async def finish(body: dict[str, Any] = Body()) -> dict[str, Any]:
@@ -136,9 +156,15 @@ class FakeWorld:
                 if payment["status"] == "APPROVED":
                     payment["status"], payment["settlementId"] = "SETTLED", body["settlementId"]
             for refund_id in body["refundIds"]:
-                if self.refunds[refund_id]["deductedBy"] is None:
-                    self.refunds[refund_id]["deductedBy"] = body["settlementId"]
-            return {"settlementId": body["settlementId"]}
+                if self.refunds[refund_id]["deductedBySettlementId"] is None:
+                    self.refunds[refund_id]["deductedBySettlementId"] = body["settlementId"]
+            return {
+                "settlementId": body["settlementId"],
+                "settledPaymentIds": sorted(body["paymentIds"]),
+                "deductedRefundIds": sorted(body["refundIds"]),
+                "leftPaymentIds": [],
+                "leftRefundIds": [],
+            }
 
         return app
 
@@ -176,6 +202,12 @@ class FakeWorld:
 
 
 _blocks = itertools.count()
+
+
+def _page(found: list[dict[str, Any]], cursor: int, limit: int) -> dict[str, Any]:
+    """Payment's pages: the cursor is where the next one starts."""
+    following = cursor + limit
+    return {"items": found[cursor:following], "nextCursor": str(following) if following < len(found) else None}
 
 
 def fresh_days(count: int = 5) -> list[date]:

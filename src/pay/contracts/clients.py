@@ -5,6 +5,7 @@ Failures arrive as exceptions a caller can decide on: `NotFound`, `Conflict`, `R
 """
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 from urllib.parse import quote
@@ -39,6 +40,7 @@ from pay.contracts.money import (
     MoneySummary,
     RebuildCheck,
 )
+from pay.contracts.payment import FinishSettlementBody, Payment, PaymentPage, Refund, RefundPage, SettlementFinished
 from pay.contracts.remittance import RemittanceSummary
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -136,8 +138,8 @@ class ServiceClient:
         found: list[ItemT] = []
         cursor: str | None = None
         while True:
-            query = f"?limit={limit}" + (f"&cursor={_segment(cursor)}" if cursor is not None else "")
-            page = read((await self._request("GET", f"{path}{query}")).content)
+            query = f"limit={limit}" + (f"&cursor={_segment(cursor)}" if cursor is not None else "")
+            page = read((await self._request("GET", f"{path}{'&' if '?' in path else '?'}{query}")).content)
             found += page.items
             if page.next_cursor is None:
                 return found
@@ -247,3 +249,18 @@ class RemittanceClient(ServiceClient):
 class FranchiseClient(ServiceClient):
     async def get_franchise(self, franchise_id: str) -> Franchise:
         return await self._get(f"/franchise/{_segment(franchise_id)}", Franchise)
+
+
+class PaymentClient(ServiceClient):
+    async def unsettled(self, since: datetime, until: datetime) -> list[Payment]:
+        """Every APPROVED payment not settled yet, approved at or after `since` and before `until`."""
+        path = f"/payment/normal-status?from={_segment(since.isoformat())}&to={_segment(until.isoformat())}"
+        return await self._every_page(path, PaymentPage.model_validate_json, 500)
+
+    async def owed_refunds(self, franchise_id: str) -> list[Refund]:
+        """Every refund the franchise owes: given back after a settlement counted its payment."""
+        path = f"/payment/owed-refunds?franchiseId={_segment(franchise_id)}"
+        return await self._every_page(path, RefundPage.model_validate_json, 500)
+
+    async def finish_settlement(self, body: FinishSettlementBody) -> SettlementFinished:
+        return await self._post("/payment/finish-settlement", body, SettlementFinished)

@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 import structlog
 from fastapi import FastAPI
 
+from pay.contracts.clients import FranchiseClient, PaymentClient
 from pay.platform import http
 from pay.platform.kernel import Kernel
 from pay.platform.retry import RetryPolicy
 from pay.platform.saga import SagaTimer
 from pay.settlement.adapters import messaging
-from pay.settlement.adapters.clients import FranchiseClient, HttpFranchises, HttpPayments, PaymentClient
+from pay.settlement.adapters.clients import HttpFranchises, HttpPayments
 from pay.settlement.adapters.db import SettlementUnitOfWork
 from pay.settlement.adapters.http import ERRORS, router
 from pay.settlement.application import use_cases
@@ -38,7 +39,7 @@ def create_app(settings: SettlementSettings | None = None) -> FastAPI:
     timer = SagaTimer(kernel.engine, advance)
     deps = use_cases.Dependencies(
         uow=partial(SettlementUnitOfWork, kernel.engine, kernel.on_outbox_commit),
-        payments=HttpPayments(payment),
+        payments=HttpPayments(payment, ZoneInfo(settings.business_timezone)),
         franchises=HttpFranchises(franchise),
         clock=partial(datetime.now, UTC),
         corporate_account=BankAccount(settings.corporate_bank_name, settings.corporate_bank_account_number),

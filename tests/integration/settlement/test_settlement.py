@@ -125,7 +125,7 @@ async def test_a_refund_after_settlement_is_netted_by_the_next_run_and_carried_p
     assert sums(line_of(third, shop)) == (10_000, 300, 3_150, 6_550, 0, 1)
     assert world.payable[shop] == 0
     assert world.paid_to(shop) == 9_700 + 6_550
-    assert all(refund["deductedBy"] == second["settlementId"] for refund in world.refunds.values()
+    assert all(refund["deductedBySettlementId"] == second["settlementId"] for refund in world.refunds.values()
                if refund["franchiseId"] == shop)  # fmt: skip
 
 
