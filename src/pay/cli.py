@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pay.bank.settings import BankSettings
-from pay.contracts.clients import BankClient, MoneyClient, RemittanceClient
+from pay.contracts.clients import BankClient, MoneyClient, PaymentClient, RemittanceClient, SettlementClient
 from pay.contracts.money import RebuildCheck
 from pay.platform import auth
 from pay.platform.infra import EmbeddedNats, EmbeddedPostgres
@@ -28,7 +28,7 @@ from pay.platform.provisioning import ensure_database, service_database_url
 from pay.platform.serve import serve as serve_service
 from pay.platform.settings import Settings
 from pay.platform.supervisor import ServiceProcessSpec, ServiceStartError, StartupInterrupted, Supervisor
-from pay.reconcile import Reconciliation, reconcile
+from pay.reconcile import Reconciliation, Services, reconcile
 
 # Every service `pay up` runs, in start order, with the package that holds its `app.create_app`.
 SERVICES: dict[str, str] = {
@@ -241,11 +241,11 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
             BankClient(settings.url_of("bank"), timeout=30) as bank,
             MoneyClient(settings.url_of("money"), token=credential, timeout=120) as money,
             RemittanceClient(settings.url_of("remittance"), token=credential, timeout=30) as remittance,
+            PaymentClient(settings.url_of("payment"), token=credential, timeout=30) as payment,
+            SettlementClient(settings.url_of("settlement"), token=credential, timeout=30) as settlement,
         ):
             return await reconcile(
-                bank,
-                money,
-                remittance,
+                Services(bank, money, remittance, payment, settlement),
                 settings.corporate_bank_name,
                 settings.corporate_bank_account_number,
                 BankSettings().corporate_seed_balance,

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pay.contracts.bank import StatementLine
-from pay.contracts.clients import BankClient, MoneyClient, RemittanceClient
-from pay.contracts.money import BankLeg, FailedRefund, WalletDifference
+from pay.contracts.clients import BankClient, MoneyClient, PaymentClient, RemittanceClient, SettlementClient
+from pay.contracts.money import BankLeg, FailedRefund, MoneySummary, WalletDifference
 
 
 @dataclass(frozen=True)
@@ -94,16 +94,38 @@ class Reconciliation:
         )
 
 
+@dataclass(frozen=True)
+class Services:
+    """The services whose figures reconcile reads."""
+
+    bank: BankClient
+    money: MoneyClient
+    remittance: RemittanceClient
+    payment: PaymentClient
+    settlement: SettlementClient
+
+
+async def in_flight(services: Services, money: MoneySummary) -> int:
+    """Requests and sagas whose money may still be moving, in every service that moves it."""
+    remittances = await services.remittance.summary()
+    payments = await services.payment.summary()
+    settlements = await services.settlement.summary()
+    return (
+        money.pending_requests
+        + money.unfinished_sagas
+        + remittances.unfinished_sagas
+        + payments.unfinished_sagas
+        + settlements.running_settlements
+        + settlements.pending_lines
+    )
+
+
 async def reconcile(
-    bank: BankClient,
-    money: MoneyClient,
-    remittance: RemittanceClient,
-    corporate_bank: str,
-    corporate_account: str,
-    opening_balance: int,
+    services: Services, corporate_bank: str, corporate_account: str, opening_balance: int
 ) -> Reconciliation:
+    bank, money = services.bank, services.money
     summary = await money.summary()
-    remittances = await remittance.summary()
+    requests_in_flight = await in_flight(services, summary)
     account = await bank.get_account(corporate_bank, corporate_account)
     statement = await bank.statement(corporate_bank, corporate_account)
     legs = await money.bank_legs()
@@ -116,7 +138,7 @@ async def reconcile(
         wallet_count=summary.wallets,
         payables_total=summary.total_payables,
         revenue=summary.revenue,
-        requests_in_flight=summary.pending_requests + summary.unfinished_sagas + remittances.unfinished_sagas,
+        requests_in_flight=requests_in_flight,
         bank_transfers=len(statement),
         unpaired_transfers=pair(statement, legs),
         journal_differences=check.differences,

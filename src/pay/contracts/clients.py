@@ -40,8 +40,17 @@ from pay.contracts.money import (
     MoneySummary,
     RebuildCheck,
 )
-from pay.contracts.payment import FinishSettlementBody, Payment, PaymentPage, Refund, RefundPage, SettlementFinished
+from pay.contracts.payment import (
+    FinishSettlementBody,
+    Payment,
+    PaymentPage,
+    PaymentSummary,
+    Refund,
+    RefundPage,
+    SettlementFinished,
+)
 from pay.contracts.remittance import RemittanceSummary
+from pay.contracts.settlement import SettlementSummary
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ItemT_co = TypeVar("ItemT_co", covariant=True)
@@ -252,6 +261,9 @@ class FranchiseClient(ServiceClient):
 
 
 class PaymentClient(ServiceClient):
+    async def summary(self) -> PaymentSummary:
+        return await self._get("/payment/summary", PaymentSummary)
+
     async def unsettled(self, since: datetime, until: datetime) -> list[Payment]:
         """Every APPROVED payment not settled yet, approved at or after `since` and before `until`."""
         path = f"/payment/normal-status?from={_segment(since.isoformat())}&to={_segment(until.isoformat())}"
@@ -264,3 +276,8 @@ class PaymentClient(ServiceClient):
 
     async def finish_settlement(self, body: FinishSettlementBody) -> SettlementFinished:
         return await self._post("/payment/finish-settlement", body, SettlementFinished)
+
+
+class SettlementClient(ServiceClient):
+    async def summary(self) -> SettlementSummary:
+        return await self._get("/settlement/summary", SettlementSummary)

@@ -86,6 +86,8 @@ class Settlement(CamelModel):
 class SettlementSummary(CamelModel):
     """What is still under way: `pendingLines` may still be moving money (`pay reconcile` checks at rest)."""
 
+    model_config = ConfigDict(extra="ignore")
+
     running_settlements: int
     pending_lines: int
 

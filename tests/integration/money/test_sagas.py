@@ -13,11 +13,11 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.contracts.banking import FirmbankingSucceeded, RequestFirmbanking
-from pay.contracts.clients import BankClient, MoneyClient, RemittanceClient
+from pay.contracts.clients import BankClient, MoneyClient, PaymentClient, RemittanceClient, SettlementClient
 from pay.contracts.membership import MembershipRegistered
 from pay.platform import auth
 from pay.platform.broker import Broker
-from pay.reconcile import reconcile
+from pay.reconcile import Services, reconcile
 
 from money_support import FakeBanking, Member
 from support import serving, token_for
@@ -153,7 +153,9 @@ async def test_a_refund_the_members_bank_keeps_refusing_is_tried_again_then_name
             json={"items": []} if request.url.path.endswith("/statement") else {**corporate, "valid": True},
         )
     )
-    remittance_answer = httpx.MockTransport(lambda _: httpx.Response(200, json={"unfinishedSagas": 0}))
+    at_rest = httpx.MockTransport(
+        lambda _: httpx.Response(200, json={"unfinishedSagas": 0, "runningSettlements": 0, "pendingLines": 0})
+    )
     async with (
         serving(app),
         MoneyClient(
@@ -162,9 +164,12 @@ async def test_a_refund_the_members_bank_keeps_refusing_is_tried_again_then_name
             transport=httpx.ASGITransport(app=app),
         ) as money,
         BankClient("http://bank", transport=bank_answer) as bank,
-        RemittanceClient("http://remittance", transport=remittance_answer) as remittance,
+        RemittanceClient("http://remittance", transport=at_rest) as remittance,
+        PaymentClient("http://payment", transport=at_rest) as payment,
+        SettlementClient("http://settlement", transport=at_rest) as settlement,
     ):
-        result = await reconcile(bank, money, remittance, "PAYBANK", "100-0000-0001", 0)
+        services = Services(bank, money, remittance, payment, settlement)
+        result = await reconcile(services, "PAYBANK", "100-0000-0001", 0)
     assert owed == next(
         refund.model_dump(by_alias=True)
         for refund in result.failed_refunds
