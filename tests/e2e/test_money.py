@@ -1,56 +1,16 @@
 """Money through `pay up`: a wallet opens on registration, a recharge really charges the bank account,
 a transfer moves money between members, a withdrawal pays out, and Conservation holds afterwards."""
 
-import time
 import uuid
-from typing import Any
 
 import httpx
 import pytest
 
+from e2e_support import bank_balance, member_with_bank_account, wallet_of
+
 from system import RunningSystem
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "hunter2-hunter2"
-
-
-def member_with_bank_account(system: RunningSystem, http: httpx.Client, bank_balance: int) -> dict[str, Any]:
-    email = f"{uuid.uuid4().hex[:10]}@example.com"
-    registered = http.post(
-        f"{system.url('membership')}/membership/register",
-        json={"name": "Kim", "email": email, "address": "강남구", "password": PASSWORD},
-    ).json()
-    token = http.post(
-        f"{system.url('membership')}/membership/login", json={"email": email, "password": PASSWORD}
-    ).json()["jwtToken"]
-    account = f"E2E-{uuid.uuid4().hex[:10]}"
-    opened = http.post(
-        f"{system.url('bank')}/bank/accounts",
-        json={"bankName": "KB", "bankAccountNumber": account, "holderName": "Kim", "balance": bank_balance},
-    )
-    assert opened.status_code == 201
-    headers = {"Authorization": f"Bearer {token}"}
-    linked = http.post(
-        f"{system.url('banking')}/banking/account/register",
-        json={"membershipId": registered["membershipId"], "bankName": "KB", "bankAccountNumber": account},
-        headers=headers,
-    )
-    assert linked.status_code == 201, linked.text
-    return {"id": registered["membershipId"], "headers": headers, "account": account}
-
-
-def wallet_of(system: RunningSystem, http: httpx.Client, member: dict[str, Any]) -> dict[str, Any]:
-    for _ in range(50):
-        response = http.get(f"{system.url('money')}/money/{member['id']}", headers=member["headers"])
-        if response.status_code == 200:
-            return dict(response.json())
-        time.sleep(0.1)
-    raise AssertionError(f"no wallet for {member['id']}: {response.text}")
-
-
-def bank_balance(system: RunningSystem, http: httpx.Client, account: str) -> int:
-    return int(http.get(f"{system.url('bank')}/bank/accounts/KB/{account}").json()["balance"])
 
 
 def test_recharge_transfer_withdraw_and_reconcile(system: RunningSystem, http: httpx.Client) -> None:

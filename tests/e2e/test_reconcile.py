@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .test_money import bank_balance, member_with_bank_account, wallet_of
+from e2e_support import bank_balance, member_with_bank_account, wallet_of
+
 from system import RunningSystem, running_system
 
 pytestmark = pytest.mark.e2e

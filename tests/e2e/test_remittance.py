@@ -6,7 +6,8 @@ import uuid
 import httpx
 import pytest
 
-from .test_money import bank_balance, member_with_bank_account, wallet_of
+from e2e_support import bank_balance, member_with_bank_account, wallet_of
+
 from system import RunningSystem
 
 pytestmark = pytest.mark.e2e
