@@ -27,6 +27,7 @@ from pay.contracts.banking import (
     FirmbankingRequestBody,
     RegisteredBankAccount,
 )
+from pay.contracts.franchise import Franchise
 from pay.contracts.membership import Member
 from pay.contracts.money import (
     BankLeg,
@@ -241,3 +242,9 @@ class MoneyClient(ServiceClient):
 class RemittanceClient(ServiceClient):
     async def summary(self) -> RemittanceSummary:
         return await self._get("/remittance/summary", RemittanceSummary)
+
+
+class FranchiseClient(ServiceClient):
+    async def get_franchise(self, franchise_id: str) -> Franchise:
+        """The franchise with the fee rate in force now."""
+        return await self._get(f"/franchise/{_segment(franchise_id)}", Franchise)
