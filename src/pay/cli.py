@@ -37,6 +37,7 @@ SERVICES: dict[str, str] = {
     "banking": "pay.banking",
     "money": "pay.money",
     "remittance": "pay.remittance",
+    "franchise": "pay.franchise",
     "payment": "pay.payment",
     "settlement": "pay.settlement",
 }

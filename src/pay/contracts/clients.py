@@ -257,6 +257,7 @@ class RemittanceClient(ServiceClient):
 
 class FranchiseClient(ServiceClient):
     async def get_franchise(self, franchise_id: str) -> Franchise:
+        """The franchise with the fee rate in force now."""
         return await self._get(f"/franchise/{_segment(franchise_id)}", Franchise)
 
 

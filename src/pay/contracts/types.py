@@ -2,9 +2,11 @@
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
 MAX_AMOUNT = 1_000_000_000_000
 
@@ -50,3 +52,59 @@ def _in_utc(value: datetime) -> datetime:
 
 # A moment as a client writes it: an RFC 3339 date-time, offset included (in a query, `+` is written `%2B`).
 Instant = Annotated[datetime, BeforeValidator(_rfc_3339), AfterValidator(_in_utc)]
+
+
+# A fee rate is a decimal percent written as a string ("3.5"): a JSON number would reach Python as a binary
+# float, which cannot hold most decimals exactly. The pattern is its syntax; the bounds are checked on the value.
+MAX_FEE_RATE = Decimal(20)
+_FEE_RATE_SYNTAX = r"^[0-9]{1,2}(\.[0-9]{1,2})?$"
+
+
+def _fee_rate_text(value: object) -> object:
+    # A Decimal comes from this service's own code (a franchise it read); a client sends only JSON.
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(_FEE_RATE_SYNTAX, value):
+        raise ValueError('must be a string of a decimal percent with at most 2 decimals, such as "3.5"')
+    return Decimal(value)
+
+
+def _plain_fee_rate(value: Decimal) -> str:
+    """Without the trailing zeros a NUMERIC column adds: "3.5", not "3.50"; "20", not "2E+1"."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+FeeRate = Annotated[
+    Decimal,
+    BeforeValidator(_fee_rate_text),
+    Field(ge=0, le=MAX_FEE_RATE, decimal_places=2, allow_inf_nan=False),
+    PlainSerializer(_plain_fee_rate, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _FEE_RATE_SYNTAX,
+            "description": "Percent of each payment kept as the fee, 0 to 20, at most 2 decimals",
+            "examples": ["3.5"],
+        }
+    ),
+]
+
+
+def _reachable(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError as error:
+        raise ValueError(f"not a URL: {error}") from None
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    return url
+
+
+# Where a merchant receives its events: kept exactly as given, since it is posted to as given.
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(max_length=500, pattern=r"^https?://[^\s/?#@\x00-\x1f\x7f]+([/?#][^\s\x00-\x1f\x7f]*)?$"),
+    AfterValidator(_reachable),
+]

@@ -1,0 +1,144 @@
+"""Commerce through `pay up` (issue 13): a merchant registers its franchise, a member pays from its wallet and
+from its bank account, gets part back, the platform settles the day, and the merchant's bank account receives
+gross − fee; Conservation holds after, a refund made after settlement included."""
+
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from e2e_support import PASSWORD, bank_balance, member_with_bank_account, wallet_of
+
+from system import RunningSystem
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = {"email": "admin@pay.local", "password": "pay-admin-local"}
+
+
+def merchant(system: RunningSystem, http: httpx.Client) -> dict[str, Any]:
+    """A corporate member with a franchise at 3.5 %, paid into a KB account of its own."""
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    owner = http.post(
+        f"{system.url('membership')}/membership/register",
+        json={"name": "Lee Corp", "email": email, "address": "중구", "password": PASSWORD, "isCorp": True},
+    ).json()
+    token = http.post(
+        f"{system.url('membership')}/membership/login", json={"email": email, "password": PASSWORD}
+    ).json()["jwtToken"]
+    account = f"E2E-{uuid.uuid4().hex[:10]}"
+    http.post(
+        f"{system.url('bank')}/bank/accounts",
+        json={"bankName": "KB", "bankAccountNumber": account, "holderName": "Lee Corp", "balance": 0},
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    registered = http.post(
+        f"{system.url('franchise')}/franchise/register",
+        json={
+            "ownerMembershipId": owner["membershipId"],
+            "name": "Lee's Coffee",
+            "contact": "02-555-0100",
+            "bankName": "KB",
+            "bankAccountNumber": account,
+            "feeRate": "3.5",
+        },
+        headers=headers,
+    )
+    assert registered.status_code == 201, registered.text
+    return {"id": registered.json()["franchiseId"], "headers": headers, "account": account}
+
+
+def pay(
+    system: RunningSystem, http: httpx.Client, payer: dict[str, Any], franchise: str, price: int, method: str
+) -> Any:
+    paid = http.post(
+        f"{system.url('payment')}/payment/request",
+        json={"requestMembershipId": payer["id"], "franchiseId": franchise, "requestPrice": price, "method": method},
+        headers=payer["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert paid.status_code == 200, paid.text
+    return paid.json()
+
+
+def until(condition: Any, what: str, seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.2)
+    return found
+
+
+def test_a_merchant_is_paid_gross_less_fee_once_and_conservation_holds(
+    system: RunningSystem, http: httpx.Client
+) -> None:
+    payments = f"{system.url('payment')}/payment"
+    shop = merchant(system, http)
+    payer = member_with_bank_account(system, http, 100_000)
+    wallet_of(system, http, payer)
+
+    by_wallet = pay(system, http, payer, shop["id"], 25_000, "WALLET")
+    by_bank = pay(system, http, payer, shop["id"], 10_000, "BANK")
+
+    assert (by_wallet["status"], by_wallet["feeRate"], by_wallet["fee"]) == ("APPROVED", "3.5", 875)
+    assert (by_bank["status"], by_bank["fee"]) == ("APPROVED", 350)
+    # 30,000 recharged for the wallet payment (25,000 short, rounded up) and 10,000 taken for the bank one.
+    assert bank_balance(system, http, payer["account"]) == 60_000
+    assert wallet_of(system, http, payer)["balance"] == 5_000
+
+    refunded = http.post(
+        f"{payments}/{by_wallet['paymentId']}/cancel",
+        json={"amount": 5_000},
+        headers=payer["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert refunded.status_code == 200, refunded.text
+    assert refunded.json()["status"] == "SUCCEEDED"
+    assert wallet_of(system, http, payer)["balance"] == 10_000
+    assert http.get(f"{payments}/{by_wallet['paymentId']}", headers=payer["headers"]).json()["fee"] == 700
+
+    admin = http.post(f"{system.url('membership')}/membership/login", json=ADMIN).json()["jwtToken"]
+    admin_headers = {"Authorization": f"Bearer {admin}"}
+    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
+    started = http.post(
+        f"{system.url('settlement')}/settlement/start", json={"from": today, "to": today}, headers=admin_headers
+    )
+    assert started.status_code == 202, started.text
+    run = f"{system.url('settlement')}/settlement/{started.json()['settlementId']}"
+
+    def line_of_the_shop() -> Any:
+        lines = http.get(run, headers=admin_headers).json()["lines"]
+        line = next((line for line in lines if line["franchiseId"] == shop["id"]), None)
+        return line if line is not None and line["status"] != "PENDING" else None
+
+    line = until(line_of_the_shop, "the shop's line settled")
+    assert (line["status"], line["gross"], line["fee"], line["owed"], line["payout"]) == (
+        "SUCCEEDED",
+        30_000,
+        1_050,
+        0,
+        28_950,
+    )
+    assert bank_balance(system, http, shop["account"]) == 28_950
+    for payment in (by_wallet, by_bank):
+        read = http.get(f"{payments}/{payment['paymentId']}", headers=payer["headers"]).json()
+        assert read["status"] == "SETTLED"
+
+    after = http.post(
+        f"{payments}/{by_bank['paymentId']}/cancel",
+        json={"amount": 2_000},
+        headers=shop["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert after.json()["status"] == "SUCCEEDED", after.text
+    assert after.json()["afterSettlement"] is True
+    assert bank_balance(system, http, payer["account"]) == 62_000
+    again = http.post(
+        f"{system.url('settlement')}/settlement/start", json={"from": today, "to": today}, headers=admin_headers
+    )
+    assert again.status_code == 202
+    assert bank_balance(system, http, shop["account"]) == 28_950, "a settled payment is never paid twice"
+
+    reconciled = system.cli("reconcile")
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
