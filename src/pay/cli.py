@@ -4,6 +4,7 @@ import asyncio
 import logging
 import os
 import runpy
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -100,6 +101,13 @@ def up(
     _quiet_logs()
     started = time.monotonic()
     settings = Settings(data_dir=data_dir.resolve(), port_offset=port_offset)
+    if taken := [service for service in SERVICES if _is_listened_on(settings.host, settings.port_of(service))]:
+        port = settings.port_of(taken[0])
+        console.print(
+            f"[red]Port {port}, {taken[0]}'s, is taken: is another `pay up` running? Stop it, or move every "
+            f"port with --port-offset.[/red]"
+        )
+        raise typer.Exit(1)
     data_dir = settings.data_dir
     auth.ensure_signing_keys(settings.keys_dir)
     issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, settings.jwt_private_key), SERVICE_TOKEN_TTL)
@@ -141,6 +149,11 @@ def up(
             console.print(f"[red]{crash_looped} kept crashing; see {data_dir / 'logs' / crash_looped}.log[/red]")
             raise typer.Exit(1)
     console.print("Pay stopped.")
+
+
+def _is_listened_on(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0
 
 
 def parse_workers(options: list[str]) -> dict[str, int]:
