@@ -92,7 +92,9 @@ class Broker:
             message_type.subject,
             stream=self._stream,
             durable=durable,
-            pull_sub=PullSub(batch_size=10, timeout=1.0),
+            # One message per pull: nats-py holds the first message of a larger batch until the batch is full or
+            # the pull expires, which added up to a second to a hop whenever messages came one by one.
+            pull_sub=PullSub(batch_size=1, timeout=1.0),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             config=ConsumerConfig(max_deliver=MAX_DELIVERIES + 1, ack_wait=60),
         )

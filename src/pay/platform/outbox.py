@@ -47,6 +47,9 @@ class OutboxRelay:
 
     async def run(self) -> None:
         while True:
+            # Cleared before reading, not after: a commit that wakes the relay while it publishes is then read
+            # at once by the next round, instead of waiting for the poll.
+            self._wake.clear()
             try:
                 while await self.publish_pending() == self._batch_size:
                     pass
@@ -57,7 +60,6 @@ class OutboxRelay:
                 raise
             except Exception:
                 _log.exception("outbox_relay_failed")
-            self._wake.clear()
             await wait_at_most(self._wake, self._idle_poll_seconds)
 
     async def publish_pending(self) -> int:

@@ -93,6 +93,36 @@ async def test_only_committed_messages_leave_and_each_is_applied_once(engine: As
     assert await unpublished(engine) == 0
 
 
+async def test_a_message_committed_while_the_relay_publishes_leaves_without_waiting_for_the_poll(
+    engine: AsyncEngine,
+) -> None:
+    published: list[str] = []
+    second = Pinged(ping_id=str(uuid.uuid4()))
+    second_left = asyncio.Event()
+
+    async def publish(subject: str, payload: dict[str, Any], message_id: str) -> None:
+        published.append(payload["pingId"])
+        if payload["pingId"] == second.ping_id:
+            second_left.set()
+        if len(published) == 1:
+            # Another request commits (and wakes the relay) while it is still publishing the first.
+            async with PingingUnitOfWork(engine, relay.wake) as uow:
+                uow.sent.append(second)
+                await uow.commit()
+
+    relay = OutboxRelay(engine, publish, idle_poll_seconds=60)
+    async with PingingUnitOfWork(engine) as uow:
+        uow.sent.append(Pinged(ping_id=str(uuid.uuid4())))
+        await uow.commit()
+    running = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(5):
+            await second_left.wait()
+    finally:
+        running.cancel()
+    assert len(published) == 2
+
+
 async def test_a_failing_handler_gets_the_message_again(engine: AsyncEngine, broker: Broker) -> None:
     message = Pinged(ping_id=str(uuid.uuid4()))
     attempts: list[str] = []
