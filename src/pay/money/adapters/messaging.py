@@ -1,7 +1,7 @@
 """Money on the broker: asks banking for transfers, hears its answers and members' registrations and changes,
 and applies the ledger commands of other services' sagas, answering each."""
 
-from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
+from pay.contracts.banking import RequestFirmbanking
 from pay.contracts.membership import MembershipModified, MembershipRegistered
 from pay.contracts.money import (
     CaptureHold,
@@ -23,6 +23,7 @@ from pay.money.application import use_cases
 from pay.money.application.use_cases import Dependencies, LedgerOrder
 from pay.money.domain.requests import ChangeType, LedgerAnswer
 from pay.money.domain.sagas import FirmBankingRequested
+from pay.platform.answers import hear_transfer_answers
 from pay.platform.broker import Broker
 
 LEDGER_COMMANDS: tuple[type[LedgerCommand], ...] = (
@@ -151,17 +152,10 @@ def subscribe(broker: Broker, deps: Dependencies) -> None:
             deps, event.message_id, event.membership_id, event.is_valid, event.occurred_at
         )
 
-    async def on_succeeded(event: FirmbankingSucceeded) -> None:
-        if event.correlation_id:
-            await use_cases.bank_transfer_answered(
-                deps, event.message_id, event.correlation_id, event.transfer_id, None
-            )
-
-    async def on_failed(event: FirmbankingFailed) -> None:
-        if event.correlation_id:
-            await use_cases.bank_transfer_answered(
-                deps, event.message_id, event.correlation_id, event.transfer_id, event.reason
-            )
+    async def on_transfer_answered(
+        message_id: str, saga_id: str, transfer_id: str, _firmbanking_request_id: str, failure: str | None
+    ) -> None:
+        await use_cases.bank_transfer_answered(deps, message_id, saga_id, transfer_id, failure)
 
     async def on_ledger_command(command: LedgerCommand) -> None:
         await use_cases.apply_ledger_order(deps, command.message_id, ledger_order(command), command.correlation_id)
@@ -170,5 +164,4 @@ def subscribe(broker: Broker, deps: Dependencies) -> None:
         broker.subscribe(command_type, on_ledger_command)
     broker.subscribe(MembershipRegistered, on_registered)
     broker.subscribe(MembershipModified, on_modified)
-    broker.subscribe(FirmbankingSucceeded, on_succeeded)
-    broker.subscribe(FirmbankingFailed, on_failed)
+    hear_transfer_answers(broker, on_transfer_answered)

@@ -1,11 +1,11 @@
 """Payment on the broker: sends its sagas' commands to money and banking, and hears their answers."""
 
-from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
+from functools import partial
+
+from pay.contracts.banking import RequestFirmbanking
 from pay.contracts.messages import Message
 from pay.contracts.money import (
     CreditPayable,
-    LedgerTransactionFailed,
-    LedgerTransactionSucceeded,
     PayFromWallet,
     RechargeWallet,
     RefundFromPayable,
@@ -14,6 +14,7 @@ from pay.contracts.money import (
 from pay.payment.application import use_cases
 from pay.payment.application.use_cases import Dependencies
 from pay.payment.domain.saga import FirmBankingRequested, LedgerCommandSent, LedgerKind, SagaEvent
+from pay.platform.answers import hear_ledger_answers, hear_transfer_answers
 from pay.platform.broker import Broker
 
 
@@ -60,38 +61,5 @@ def _ledger_command(event: LedgerCommandSent) -> Message:
 
 
 def subscribe(broker: Broker, deps: Dependencies) -> None:
-    """Every answer reaches every saga service; one no payment or refund saga waits for changes nothing."""
-
-    async def on_applied(answer: LedgerTransactionSucceeded) -> None:
-        if answer.correlation_id:
-            await use_cases.ledger_answered(
-                deps, answer.message_id, answer.correlation_id, answer.ledger_transaction_id, None
-            )
-
-    async def on_refused(answer: LedgerTransactionFailed) -> None:
-        if answer.correlation_id:
-            await use_cases.ledger_answered(
-                deps, answer.message_id, answer.correlation_id, answer.ledger_transaction_id, answer.reason
-            )
-
-    async def on_moved(answer: FirmbankingSucceeded) -> None:
-        if answer.correlation_id:
-            await use_cases.transfer_answered(
-                deps, answer.message_id, answer.correlation_id, answer.transfer_id, answer.firmbanking_request_id, None
-            )
-
-    async def on_not_moved(answer: FirmbankingFailed) -> None:
-        if answer.correlation_id:
-            await use_cases.transfer_answered(
-                deps,
-                answer.message_id,
-                answer.correlation_id,
-                answer.transfer_id,
-                answer.firmbanking_request_id,
-                answer.reason,
-            )
-
-    broker.subscribe(LedgerTransactionSucceeded, on_applied)
-    broker.subscribe(LedgerTransactionFailed, on_refused)
-    broker.subscribe(FirmbankingSucceeded, on_moved)
-    broker.subscribe(FirmbankingFailed, on_not_moved)
+    hear_ledger_answers(broker, partial(use_cases.ledger_answered, deps))
+    hear_transfer_answers(broker, partial(use_cases.transfer_answered, deps))

@@ -1,16 +1,17 @@
 """Remittance on the broker: sends its sagas' commands to money and banking, and hears their answers."""
 
-from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
+from functools import partial
+
+from pay.contracts.banking import RequestFirmbanking
 from pay.contracts.messages import Message
 from pay.contracts.money import (
     CaptureHold,
     HoldMoney,
-    LedgerTransactionFailed,
-    LedgerTransactionSucceeded,
     RechargeWallet,
     ReleaseHold,
     TransferBetweenWallets,
 )
+from pay.platform.answers import hear_ledger_answers, hear_transfer_answers
 from pay.platform.broker import Broker
 from pay.remittance.application import use_cases
 from pay.remittance.application.use_cases import Dependencies
@@ -63,38 +64,5 @@ def _ledger_command(event: LedgerCommandSent) -> Message:
 
 
 def subscribe(broker: Broker, deps: Dependencies) -> None:
-    """Every answer reaches every saga service; one no remittance saga waits for changes nothing."""
-
-    async def on_applied(answer: LedgerTransactionSucceeded) -> None:
-        if answer.correlation_id:
-            await use_cases.ledger_answered(
-                deps, answer.message_id, answer.correlation_id, answer.ledger_transaction_id, None
-            )
-
-    async def on_refused(answer: LedgerTransactionFailed) -> None:
-        if answer.correlation_id:
-            await use_cases.ledger_answered(
-                deps, answer.message_id, answer.correlation_id, answer.ledger_transaction_id, answer.reason
-            )
-
-    async def on_paid(answer: FirmbankingSucceeded) -> None:
-        if answer.correlation_id:
-            await use_cases.payout_answered(
-                deps, answer.message_id, answer.correlation_id, answer.transfer_id, answer.firmbanking_request_id, None
-            )
-
-    async def on_not_paid(answer: FirmbankingFailed) -> None:
-        if answer.correlation_id:
-            await use_cases.payout_answered(
-                deps,
-                answer.message_id,
-                answer.correlation_id,
-                answer.transfer_id,
-                answer.firmbanking_request_id,
-                answer.reason,
-            )
-
-    broker.subscribe(LedgerTransactionSucceeded, on_applied)
-    broker.subscribe(LedgerTransactionFailed, on_refused)
-    broker.subscribe(FirmbankingSucceeded, on_paid)
-    broker.subscribe(FirmbankingFailed, on_not_paid)
+    hear_ledger_answers(broker, partial(use_cases.ledger_answered, deps))
+    hear_transfer_answers(broker, partial(use_cases.payout_answered, deps))
