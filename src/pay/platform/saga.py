@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -39,6 +39,7 @@ sagas = sa.Table(
 )
 
 _log = structlog.get_logger()
+SagaT = TypeVar("SagaT")
 
 
 @dataclass
@@ -91,6 +92,46 @@ class SagaStore:
     async def count_unfinished(self) -> int:
         statement = sa.select(sa.func.count()).select_from(sagas).where(sagas.c.finished.is_(False))
         return int((await self._connection.execute(statement)).scalar_one())
+
+
+class SagaRepository(Generic[SagaT]):
+    """A service's sagas as rows of `sagas`, translated by the service's `to_record` and `of_record` (None for a
+    row of a kind the service does not know).
+
+    Every saga added or saved is kept in `seen`, for the unit of work to send the commands it recorded
+    when it commits.
+    """
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        to_record: Callable[[SagaT], SagaRecord],
+        of_record: Callable[[SagaRecord], SagaT | None],
+    ) -> None:
+        self._store = SagaStore(connection)
+        self._to_record = to_record
+        self._of_record = of_record
+        self.seen: list[SagaT] = []
+
+    async def add(self, saga: SagaT) -> None:
+        await self._store.add(self._to_record(saga))
+        self.seen.append(saga)
+
+    async def lock(self, saga_id: str, *, skip_locked: bool = False) -> SagaT | None:
+        record = await self._store.lock(saga_id, skip_locked=skip_locked)
+        return None if record is None else self._of_record(record)
+
+    async def get(self, saga_id: str) -> SagaT | None:
+        """To read only: no lock."""
+        record = await self._store.get(saga_id)
+        return None if record is None else self._of_record(record)
+
+    async def save(self, saga: SagaT) -> None:
+        await self._store.save(self._to_record(saga))
+        self.seen.append(saga)
+
+    async def count_unfinished(self) -> int:
+        return await self._store.count_unfinished()
 
 
 class SagaTimer:

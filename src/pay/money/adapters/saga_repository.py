@@ -7,30 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pay.money.application.ports import FailedRefundPage
 from pay.money.domain.sagas import SAGA_TYPES, BankAccount, MoneySaga, SagaKind, Step
 from pay.platform.paging import cut_page
-from pay.platform.saga import SagaRecord, SagaStore, sagas
+from pay.platform.saga import SagaRecord, SagaRepository, sagas
 
 
-class SqlSagaRepository:
+class SqlSagaRepository(SagaRepository[MoneySaga]):
     def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(connection, record_of, saga_of)
         self._connection = connection
-        self._store = SagaStore(connection)
-        # Every saga this unit of work handled, for the firm banking they asked for to be sent on commit.
-        self.seen: list[MoneySaga] = []
-
-    async def add(self, saga: MoneySaga) -> None:
-        await self._store.add(record_of(saga))
-        self.seen.append(saga)
-
-    async def lock(self, saga_id: str, *, skip_locked: bool = False) -> MoneySaga | None:
-        record = await self._store.lock(saga_id, skip_locked=skip_locked)
-        return saga_of(record) if record is not None else None
-
-    async def save(self, saga: MoneySaga) -> None:
-        await self._store.save(record_of(saga))
-        self.seen.append(saga)
-
-    async def count_unfinished(self) -> int:
-        return await self._store.count_unfinished()
 
     async def failed_refunds(self, after: str | None, limit: int) -> FailedRefundPage:
         statement = (

@@ -16,7 +16,7 @@ from pay.payment.domain.saga import PaymentSaga, RefundSaga, Saga, Step
 from pay.platform.db import SqlUnitOfWork, drain_events
 from pay.platform.idempotency.kept import KeptAnswers
 from pay.platform.paging import cut_page
-from pay.platform.saga import SagaRecord, SagaStore
+from pay.platform.saga import SagaRecord, SagaRepository
 
 # The kinds of payment's rows in the kernel's saga table: one per payment and one per refund, under its id.
 PAYMENT_SAGA = "payment"
@@ -227,28 +227,6 @@ def _refund(row: Any) -> Refund:
     )
 
 
-class SqlSagaRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._store = SagaStore(connection)
-        # Every saga this unit of work handled, for the commands they asked for to be sent on commit.
-        self.seen: list[Saga] = []
-
-    async def add(self, saga: Saga) -> None:
-        await self._store.add(_record(saga))
-        self.seen.append(saga)
-
-    async def lock(self, saga_id: str, *, skip_locked: bool = False) -> Saga | None:
-        record = await self._store.lock(saga_id, skip_locked=skip_locked)
-        return None if record is None else _saga(record)
-
-    async def save(self, saga: Saga) -> None:
-        await self._store.save(_record(saga))
-        self.seen.append(saga)
-
-    async def count_unfinished(self) -> int:
-        return await self._store.count_unfinished()
-
-
 def _account(account: BankAccount | None) -> dict[str, str] | None:
     return None if account is None else {"bankName": account.bank_name, "accountNumber": account.account_number}
 
@@ -313,12 +291,12 @@ def _saga(record: SagaRecord) -> Saga | None:
 class PaymentUnitOfWork(SqlUnitOfWork):
     payments: SqlPaymentRepository
     refunds: SqlRefundRepository
-    sagas: SqlSagaRepository
+    sagas: SagaRepository[Saga]
 
     def _open(self) -> None:
         self.payments = SqlPaymentRepository(self.connection)
         self.refunds = SqlRefundRepository(self.connection)
-        self.sagas = SqlSagaRepository(self.connection)
+        self.sagas = SagaRepository(self.connection, _record, _saga)
         self._answers = KeptAnswers(self.connection)
 
     def _new_messages(self) -> Iterator[Message]:

@@ -12,7 +12,7 @@ from pay.contracts.messages import Message
 from pay.platform.db import SqlUnitOfWork, drain_events
 from pay.platform.idempotency.kept import KeptAnswers
 from pay.platform.paging import cut_page
-from pay.platform.saga import SagaRecord, SagaStore
+from pay.platform.saga import SagaRecord, SagaRepository
 from pay.remittance.adapters.messaging import to_message
 from pay.remittance.adapters.tables import daily_totals, remittances
 from pay.remittance.application.ports import HistoryPage
@@ -115,32 +115,6 @@ class SqlDailyTotals:
         )
 
 
-class SqlSagaRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._store = SagaStore(connection)
-        # Every saga this unit of work handled, for the commands they asked for to be sent on commit.
-        self.seen: list[RemittanceSaga] = []
-
-    async def add(self, saga: RemittanceSaga) -> None:
-        await self._store.add(_record(saga))
-        self.seen.append(saga)
-
-    async def lock(self, saga_id: str, *, skip_locked: bool = False) -> RemittanceSaga | None:
-        record = await self._store.lock(saga_id, skip_locked=skip_locked)
-        return None if record is None or record.kind != REMITTANCE_SAGA else _saga(record)
-
-    async def get(self, saga_id: str) -> RemittanceSaga | None:
-        record = await self._store.get(saga_id)
-        return None if record is None or record.kind != REMITTANCE_SAGA else _saga(record)
-
-    async def save(self, saga: RemittanceSaga) -> None:
-        await self._store.save(_record(saga))
-        self.seen.append(saga)
-
-    async def count_unfinished(self) -> int:
-        return await self._store.count_unfinished()
-
-
 def _account(account: BankTarget | None) -> dict[str, str] | None:
     return None if account is None else {"bankName": account.bank_name, "accountNumber": account.account_number}
 
@@ -173,7 +147,9 @@ def _record(saga: RemittanceSaga) -> SagaRecord:
     )
 
 
-def _saga(record: SagaRecord) -> RemittanceSaga:
+def _saga(record: SagaRecord) -> RemittanceSaga | None:
+    if record.kind != REMITTANCE_SAGA:
+        return None
     data = record.data
     corporate = _account_of(data["corporateAccount"])
     assert corporate is not None
@@ -198,12 +174,12 @@ def _saga(record: SagaRecord) -> RemittanceSaga:
 
 class RemittanceUnitOfWork(SqlUnitOfWork):
     remittances: SqlRemittanceRepository
-    sagas: SqlSagaRepository
+    sagas: SagaRepository[RemittanceSaga]
     daily_totals: SqlDailyTotals
 
     def _open(self) -> None:
         self.remittances = SqlRemittanceRepository(self.connection)
-        self.sagas = SqlSagaRepository(self.connection)
+        self.sagas = SagaRepository(self.connection, _record, _saga)
         self.daily_totals = SqlDailyTotals(self.connection)
         self._answers = KeptAnswers(self.connection)
 

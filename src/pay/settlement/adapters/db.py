@@ -12,7 +12,7 @@ from pay.contracts.messages import Message
 from pay.platform.db import SqlUnitOfWork, drain_events
 from pay.platform.idempotency.kept import KeptAnswers
 from pay.platform.paging import cut_page
-from pay.platform.saga import SagaRecord, SagaStore
+from pay.platform.saga import SagaRecord, SagaRepository
 from pay.settlement.adapters.messaging import to_message
 from pay.settlement.adapters.tables import (
     carried_debts,
@@ -244,29 +244,6 @@ class SqlClaims:
         ]
 
 
-class SqlSagaRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._store = SagaStore(connection)
-        # Every line saga this unit of work handled, for the commands they asked for to be sent on commit.
-        self.seen: list[LineSaga] = []
-
-    async def add(self, saga: AnySaga) -> None:
-        await self._store.add(_record(saga))
-        self._saw(saga)
-
-    async def lock(self, saga_id: str, *, skip_locked: bool = False) -> AnySaga | None:
-        record = await self._store.lock(saga_id, skip_locked=skip_locked)
-        return None if record is None else _saga(record)
-
-    async def save(self, saga: AnySaga) -> None:
-        await self._store.save(_record(saga))
-        self._saw(saga)
-
-    def _saw(self, saga: AnySaga) -> None:
-        if isinstance(saga, LineSaga):
-            self.seen.append(saga)
-
-
 def _account(account: BankAccount | None) -> dict[str, str] | None:
     return None if account is None else {"bankName": account.bank_name, "accountNumber": account.account_number}
 
@@ -350,16 +327,17 @@ def _saga(record: SagaRecord) -> AnySaga | None:
 class SettlementUnitOfWork(SqlUnitOfWork):
     settlements: SqlSettlementRepository
     claims: SqlClaims
-    sagas: SqlSagaRepository
+    sagas: SagaRepository[AnySaga]
 
     def _open(self) -> None:
         self.settlements = SqlSettlementRepository(self.connection)
         self.claims = SqlClaims(self.connection)
-        self.sagas = SqlSagaRepository(self.connection)
+        self.sagas = SagaRepository(self.connection, _record, _saga)
         self._answers = KeptAnswers(self.connection)
 
     def _new_messages(self) -> Iterator[Message]:
-        return drain_events(self.sagas.seen, to_message)
+        # Only a line's saga sends commands; a run's and the schedule's call services themselves.
+        return drain_events((saga for saga in self.sagas.seen if isinstance(saga, LineSaga)), to_message)
 
     async def earlier_answer(self, key: object) -> object | None:
         return await self._answers.earlier_one(key)
