@@ -3,11 +3,14 @@ what they and the bank see."""
 
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from system import RunningSystem
+
+T = TypeVar("T")
 
 PASSWORD = "hunter2-hunter2"
 
@@ -48,3 +51,12 @@ def wallet_of(system: RunningSystem, http: httpx.Client, member: dict[str, Any])
 
 def bank_balance(system: RunningSystem, http: httpx.Client, account: str) -> int:
     return int(http.get(f"{system.url('bank')}/bank/accounts/KB/{account}").json()["balance"])
+
+
+def until(condition: Callable[[], T], what: str, seconds: float = 60) -> T:
+    """What `condition` gives once it is true, asked every 0.2 s for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.2)
+    return found

@@ -2,7 +2,6 @@
 from its bank account, gets part back, the platform settles the day, and the merchant's bank account receives
 gross − fee; Conservation holds after, a refund made after settlement included."""
 
-import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from e2e_support import PASSWORD, bank_balance, member_with_bank_account, wallet_of
+from e2e_support import PASSWORD, bank_balance, member_with_bank_account, until, wallet_of
 
 from system import RunningSystem
 
@@ -62,14 +61,6 @@ def pay(
     )
     assert paid.status_code == 200, paid.text
     return paid.json()
-
-
-def until(condition: Any, what: str, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := condition()):
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.2)
-    return found
 
 
 def test_a_merchant_is_paid_gross_less_fee_once_and_conservation_holds(

@@ -3,36 +3,26 @@ whose service is killed while the bank pays it out still pays out once and pairs
 at the bank behind the platform's back is named. A system of its own: the second test breaks Conservation."""
 
 import contextlib
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import pytest
 
-from e2e_support import bank_balance, member_with_bank_account, wallet_of
+from e2e_support import bank_balance, member_with_bank_account, until, wallet_of
 
 from system import RunningSystem, running_system
 
 pytestmark = pytest.mark.e2e
 
 CORPORATE = "/bank/accounts/PAYBANK/100-0000-0001"
-SETTLED_WITHIN_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
 def own_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     with running_system(tmp_path_factory.mktemp("reconcile") / "pay") as running:
         yield running
-
-
-def wait_until(condition: Any, what: str, seconds: float = SETTLED_WITHIN_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.2)
 
 
 def test_a_remittance_killed_while_the_bank_pays_it_out_pays_once_and_pairs(
@@ -65,7 +55,7 @@ def test_a_remittance_killed_while_the_bank_pays_it_out_pays_once_and_pairs(
                 headers=alice["headers"],
                 timeout=60,
             )
-            wait_until(lambda: wallet_of(system, http, alice)["heldAmount"] == 7_000, "the amount held", 30)
+            until(lambda: wallet_of(system, http, alice)["heldAmount"] == 7_000, "the amount held", 30)
             remittance = system.service_process("remittance")
             assert remittance is not None and not sending.done(), "the remittance ended before it could be killed"
             remittance.kill()
@@ -73,10 +63,10 @@ def test_a_remittance_killed_while_the_bank_pays_it_out_pays_once_and_pairs(
                 sending.result()
     finally:
         http.put(f"{bank}/bank/faults", json={})
-    wait_until(lambda: b"remittance is back on port" in system.output.read_bytes(), "remittance restarted", 60)
+    until(lambda: b"remittance is back on port" in system.output.read_bytes(), "remittance restarted", 60)
 
     history = f"{system.url('remittance')}/remittance/history/{alice['id']}"
-    wait_until(
+    until(
         lambda: (
             [item["status"] for item in http.get(history, headers=alice["headers"]).json()["items"]] == ["SUCCEEDED"]
         ),
