@@ -69,8 +69,9 @@ def _idle_pull_ended(error: Any) -> bool:
 
 
 class Broker:
-    def __init__(self, url: str, service: str) -> None:
+    def __init__(self, url: str, service: str, handlers_at_once: int = 1) -> None:
         self._service = service
+        self._handlers_at_once = handlers_at_once
         self._broker = NatsBroker(
             url,
             logger=_QuietLogger(),
@@ -92,9 +93,8 @@ class Broker:
             message_type.subject,
             stream=self._stream,
             durable=durable,
-            # One message per pull: nats-py holds the first message of a larger batch until the batch is full or
-            # the pull expires, which added up to a second to a hop whenever messages came one by one.
-            pull_sub=PullSub(batch_size=1, timeout=1.0),
+            pull_sub=PullSub(batch_size=self._handlers_at_once, timeout=1.0),
+            max_workers=self._handlers_at_once,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             config=ConsumerConfig(max_deliver=MAX_DELIVERIES + 1, ack_wait=60),
         )

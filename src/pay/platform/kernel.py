@@ -26,7 +26,9 @@ class Kernel:
             settings.database_url, pool_size=settings.database_pool_size
         )
         self.idempotency_store = IdempotencyStore(self.bookkeeping_engine)
-        self.broker: Broker | None = Broker(settings.broker_url, settings.service) if uses_broker else None
+        self.broker: Broker | None = (
+            Broker(settings.broker_url, settings.service, settings.handlers_at_once) if uses_broker else None
+        )
         self.relay: OutboxRelay | None = (
             OutboxRelay(self.engine, self.broker.publish) if self.broker is not None else None
         )

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=20, ge=1, le=200)
     log_level: str = "INFO"
     workers: int = Field(default=1, ge=1, le=16, description="Processes serving this service's port")
+    handlers_at_once: int = Field(
+        default=16, ge=1, le=256, description="Messages of one consumer this process handles at the same time"
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Largest request body accepted; a larger one is 413"
     )

@@ -28,11 +28,13 @@ async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
 
 
 class EndWatch:
-    """`ended(id)` wakes whoever waits in `pause(id, …)` now; a pause also ends after its seconds, since
-    another instance of the service may end it too and only a poll sees that."""
+    """`ended(id)` wakes whoever waits in `pause(id, …)` now; a pause also ends after `poll_seconds`, since
+    another instance of the service may end it too and only a poll sees that. The poll is rare on purpose:
+    every waiting request reads its thing once per poll, and the instance that ends it wakes it at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, poll_seconds: float = 1.0) -> None:
         self._events: dict[str, asyncio.Event] = {}
+        self._poll_seconds = poll_seconds
 
     def ended(self, key: str) -> None:
         event = self._events.get(key)
@@ -64,4 +66,4 @@ class EndWatch:
             if ended(last_seen) or remaining <= 0:
                 return last_seen
             # Woken at once when this process ends it; the poll covers another instance ending it.
-            await self.pause(key, min(remaining, 0.25))
+            await self.pause(key, min(remaining, self._poll_seconds))
