@@ -1,10 +1,12 @@
 """The payment operations, one function each."""
 
+import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 
 from pay.payment.application.ports import (
     Clock,
@@ -33,6 +35,8 @@ from pay.payment.domain.model import (
     recharge_for,
 )
 from pay.payment.domain.saga import Backoff, PaymentSaga, RefundSaga, Saga
+
+T = TypeVar("T")
 
 LEDGER_CONSUMER = "payment-ledger-answers"
 TRANSFER_CONSUMER = "payment-firmbanking-answers"
@@ -80,15 +84,22 @@ async def request_payment(
         async with deps.uow() as uow:
             if (earlier := await uow.earlier_answer(key)) is not None:
                 return earlier
-    await deps.members.ensure_valid(order.payer)
-    franchise = await deps.franchises.get(order.franchise_id)
+    funds: Awaitable[int | BankAccount] = (
+        deps.wallets.available(order.payer)
+        if order.method is PaymentMethod.WALLET
+        else deps.linked_accounts.of(order.payer)
+    )
+    # Asked at the same time; a refusal is raised in this order, whichever came first, so that the same
+    # request always gets the same one.
+    standing, found, answered_funds = await asyncio.gather(
+        deps.members.ensure_valid(order.payer), deps.franchises.get(order.franchise_id), funds, return_exceptions=True
+    )
+    _given(standing)
+    franchise, available_or_account = _given(found), _given(answered_funds)
     if not franchise.is_valid:
         raise FranchiseInvalid(order.franchise_id)
-    recharge, account = 0, None
-    if order.method is PaymentMethod.WALLET:
-        recharge = recharge_for(order.price, await deps.wallets.available(order.payer))
-    else:
-        account = await deps.linked_accounts.of(order.payer)
+    recharge = recharge_for(order.price, available_or_account) if isinstance(available_or_account, int) else 0
+    account = available_or_account if isinstance(available_or_account, BankAccount) else None
     now = deps.clock()
     payment = Payment.request(
         str(uuid.uuid4()),
@@ -109,6 +120,12 @@ async def request_payment(
             await uow.keep_answer(key, payment)
         await uow.commit()
     return payment
+
+
+def _given(answer: T | BaseException) -> T:
+    if isinstance(answer, BaseException):
+        raise answer
+    return answer
 
 
 async def get_payment(deps: Dependencies, payment_id: str) -> Payment:
