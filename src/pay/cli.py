@@ -225,7 +225,8 @@ def _operator_settings(data_dir: Path, port_offset: int) -> tuple[Settings, str]
 
 @money_app.command("rebuild")
 def money_rebuild(data_dir: DataDir = Path(".pay"), port_offset: PortOffset = 0) -> None:
-    """Recompute every wallet from its journal and report any difference from the stored balance."""
+    """Recompute every wallet from its journal and report any difference from the stored balance; check that
+    every ledger transaction balances across wallets, payables, revenue and the bank."""
     settings, credential = _operator_settings(data_dir, port_offset)
 
     async def check() -> RebuildCheck:
@@ -240,7 +241,16 @@ def money_rebuild(data_dir: DataDir = Path(".pay"), port_offset: PortOffset = 0)
             f"held {difference.rebuilt_held} v{difference.rebuilt_version}"
         )
     console.print(f"{report.wallets_checked} wallets rebuilt from their journals, {len(report.differences)} differ.")
-    if report.differences:
+    for unbalanced in report.unbalanced:
+        console.print(
+            f"[red]{unbalanced.ledger_transaction_id}[/red]: puts {unbalanced.off_by} won into wallets, payables and "
+            "revenue beyond what it moved at the bank"
+        )
+    console.print(
+        f"{report.ledger_transactions_checked} ledger transactions checked across wallets, payables, revenue and "
+        f"the bank: {report.unbalanced_count} do not balance."
+    )
+    if report.differences or report.unbalanced_count:
         raise typer.Exit(1)
 
 

@@ -54,3 +54,4 @@ def test_recharge_transfer_withdraw_and_reconcile(system: RunningSystem, http: h
     assert "Conservation holds" in reconcile.stdout
     rebuild = system.cli("money", "rebuild")
     assert rebuild.returncode == 0 and "0 differ" in rebuild.stdout, rebuild.stdout + rebuild.stderr
+    assert "0 do not balance" in " ".join(rebuild.stdout.split()), rebuild.stdout

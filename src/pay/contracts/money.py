@@ -165,11 +165,21 @@ class WalletDifference(CamelModel):
     rebuilt_version: int
 
 
+class UnbalancedTransaction(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    ledger_transaction_id: str
+    off_by: int = Field(description="Won it put into wallets, payables and revenue beyond what it moved at the bank")
+
+
 class RebuildCheck(CamelModel):
     model_config = ConfigDict(extra="ignore")
 
     wallets_checked: int
     differences: list[WalletDifference]
+    ledger_transactions_checked: int
+    unbalanced_count: int
+    unbalanced: list[UnbalancedTransaction] = Field(description="The first of them, by ledger transaction id")
 
 
 # Commands other services' sagas send money (SPEC "Accounts inside money"). Each names its ledger

@@ -89,3 +89,5 @@ async def test_the_ledger_changes_by_exactly_what_moved_at_the_bank(
     legs = await bank_legs(client, admin_headers)
     moved_at_the_bank = sum(amount for transfer, (_, amount) in legs.items() if transfer in named)
     assert await totals(client, admin_headers, franchise, payers) - before == moved_at_the_bank
+    check = (await client.get("/money/rebuild-check", headers=admin_headers)).json()
+    assert check["unbalancedCount"] == 0, check["unbalanced"]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pay.contracts.messages import Message
 from pay.money.adapters.account_repository import SqlAccountRepository
 from pay.money.adapters.bank_leg_repository import SqlBankLegRepository
+from pay.money.adapters.journal_check import SqlJournalCheck
 from pay.money.adapters.member_repository import GUARDED_PARAMETER, NOT_DEACTIVATED_SQL, SqlMemberStandings
 from pay.money.adapters.messaging import firmbanking_command, ledger_answer
 from pay.money.adapters.request_repository import REQUESTS_SQL, SqlRequestRepository, request_rows
@@ -46,6 +47,7 @@ class MoneyUnitOfWork(SqlUnitOfWork):
     members: SqlMemberStandings
     bank_legs: SqlBankLegRepository
     accounts: SqlAccountRepository
+    journal: SqlJournalCheck
 
     def __init__(self, engine: AsyncEngine, on_commit: Callable[[], None], cache: WalletCache) -> None:
         super().__init__(engine, on_commit)
@@ -60,6 +62,7 @@ class MoneyUnitOfWork(SqlUnitOfWork):
         self.members = SqlMemberStandings(self.connection)
         self.bank_legs = SqlBankLegRepository(self.connection)
         self.accounts = SqlAccountRepository(self.connection)
+        self.journal = SqlJournalCheck(self.connection)
 
     def _new_messages(self) -> Iterator[Message]:
         return chain(

@@ -347,7 +347,8 @@ async def failed_refunds(
 
 @router.get("/rebuild-check")
 async def rebuild_check(_: PrivilegedPrincipal, deps: Deps) -> api.RebuildCheck:
-    """Recompute every wallet from its journal and list where the stored balance differs (`pay money rebuild`)."""
+    """Recompute every wallet from its journal and list where the stored balance differs, and check that every
+    ledger transaction balances across wallets, payables, revenue and the bank (`pay money rebuild`)."""
     report = await use_cases.rebuild_check(deps)
     return api.RebuildCheck(
         wallets_checked=report.wallets_checked,
@@ -362,6 +363,12 @@ async def rebuild_check(_: PrivilegedPrincipal, deps: Deps) -> api.RebuildCheck:
                 rebuilt_version=difference.rebuilt[2],
             )
             for difference in report.differences
+        ],
+        ledger_transactions_checked=report.journal.transactions,
+        unbalanced_count=report.journal.unbalanced,
+        unbalanced=[
+            api.UnbalancedTransaction(ledger_transaction_id=transaction_id, off_by=off_by)
+            for transaction_id, off_by in report.journal.off_by.items()
         ],
     )
 

@@ -97,6 +97,21 @@ class AccountRepository(Protocol):
         """All payables together, and revenue."""
 
 
+@dataclass(frozen=True)
+class JournalBalance:
+    """How many ledger transactions the journal holds, how many of them do not balance, and by how much some
+    of those are off (won the platform holds for someone beyond what the transaction moved at the bank)."""
+
+    transactions: int
+    unbalanced: int
+    off_by: Mapping[str, int]
+
+
+class JournalCheck(Protocol):
+    async def balance(self, shown: int) -> JournalBalance:
+        """Every ledger transaction checked; at most `shown` of those that do not balance named."""
+
+
 class BankLegRepository(Protocol):
     async def add(self, leg: BankLeg) -> bool:
         """False, adding nothing, if another leg is already this transfer."""
@@ -171,6 +186,9 @@ class UnitOfWork(Protocol):
 
     @property
     def accounts(self) -> AccountRepository: ...
+
+    @property
+    def journal(self) -> JournalCheck: ...
 
     async def earlier_answers(self, keys: Sequence[RequestKey]) -> Sequence[PriorAnswer | Exception | None]:
         """None for a new key; otherwise what its earlier request was answered, or the refusal to raise

@@ -15,6 +15,7 @@ from pay.money.application.ports import (
     EndWatch,
     FailedRefundPage,
     HistoryPage,
+    JournalBalance,
     LinkedAccountUnusable,
     OptimisticConcurrencyConflict,
     PriorAnswer,
@@ -538,10 +539,18 @@ async def failed_refunds(deps: Dependencies, cursor: str | None, limit: int) -> 
 class RebuildReport:
     wallets_checked: int
     differences: Sequence[RebuildDifference]
+    journal: JournalBalance
+
+
+# Unbalanced ledger transactions named in a report; the count says how many there are in all.
+_UNBALANCED_SHOWN = 100
 
 
 async def rebuild_check(deps: Dependencies) -> RebuildReport:
-    """Recompute every wallet from its journal and report where the stored balance differs."""
+    """Recompute every wallet from its journal and report where the stored balance differs; payables and
+    revenue have no stored balance (they are the sum of their journal), so what is checked for them is that
+    every ledger transaction balances: what it did to wallets, payables and revenue is what it moved at the
+    bank."""
     differences = []
     async with deps.uow() as uow:
         membership_ids = await uow.wallets.membership_ids()
@@ -553,7 +562,9 @@ async def rebuild_check(deps: Dependencies) -> RebuildReport:
         rebuilt_state = (rebuilt.balance, rebuilt.held, rebuilt.version)
         if stored_state != rebuilt_state:
             differences.append(RebuildDifference(membership_id, stored_state, rebuilt_state))
-    return RebuildReport(len(membership_ids), differences)
+    async with deps.uow() as uow:
+        journal = await uow.journal.balance(_UNBALANCED_SHOWN)
+    return RebuildReport(len(membership_ids), differences, journal)
 
 
 async def summary(deps: Dependencies) -> MoneySummary:

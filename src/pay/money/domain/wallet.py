@@ -65,6 +65,17 @@ _EFFECT_ON_AVAILABLE = {
     WalletEventKind.HOLD_CAPTURED: 0,
 }
 
+# What each event does to all the money in the wallet (`balance`, held part included): the sign its amount
+# counts with when a ledger transaction is checked to balance against the accounts and the bank it moved.
+EFFECT_ON_BALANCE = {
+    WalletEventKind.OPENED: 0,
+    WalletEventKind.CREDITED: 1,
+    WalletEventKind.DEBITED: -1,
+    WalletEventKind.HELD: 0,
+    WalletEventKind.HOLD_RELEASED: 0,
+    WalletEventKind.HOLD_CAPTURED: -1,
+}
+
 
 @dataclass
 class Wallet:
@@ -138,19 +149,13 @@ class Wallet:
         self.changes.append(event)
 
     def _apply(self, event: WalletEvent) -> None:
+        self.balance += event.amount * EFFECT_ON_BALANCE[event.kind]
         match event.kind:
-            case WalletEventKind.CREDITED:
-                self.balance += event.amount
-            case WalletEventKind.DEBITED:
-                self.balance -= event.amount
             case WalletEventKind.HELD:
                 self.held += event.amount
                 self.holds[event.request_id] = event.amount
-            case WalletEventKind.HOLD_RELEASED:
+            case WalletEventKind.HOLD_RELEASED | WalletEventKind.HOLD_CAPTURED:
                 self.held -= self.holds.pop(event.request_id)
-            case WalletEventKind.HOLD_CAPTURED:
-                self.held -= self.holds.pop(event.request_id)
-                self.balance -= event.amount
         self.version = event.version
 
 
