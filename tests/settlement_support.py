@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Body, FastAPI, HTTPException, Query
+from fastapi import Body, FastAPI, HTTPException
 
 from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
 from pay.contracts.money import LedgerTransactionFailed, LedgerTransactionSucceeded, SettlePayable
@@ -32,11 +32,11 @@ class FakeWorld:
     # The bank's payouts by transfer id, and the accounts it refuses to pay, with the reason.
     paid_out: dict[str, int] = field(default_factory=dict)
     refusing: dict[str, str] = field(default_factory=dict)
+    # What each run claimed of each franchise: (settlementId, franchiseId) → payment's answer.
+    claims: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # Money leaves settlements unanswered (as if down); payment refuses to finish settlements.
     money_silent: bool = False
     payment_down: bool = False
-    finish_calls: list[dict[str, Any]] = field(default_factory=list)
-    period_calls: int = 0
 
     def franchise(self, owner: str = "owner") -> str:
         franchise_id = f"f-{uuid.uuid4().hex[:10]}"
@@ -97,6 +97,7 @@ class FakeWorld:
             "reason": None,
             "afterSettlement": payment["status"] == "SETTLED",
             "deductedBySettlementId": None,
+            "claimedBy": None,
             "createdAt": NOON_OF_DAY_ONE,
             "updatedAt": NOON_OF_DAY_ONE,
             "statusUrl": f"/payment/{payment_id}/refunds/{refund_id}",
@@ -118,53 +119,91 @@ class FakeWorld:
                 raise HTTPException(404)
             return self.franchises[franchise_id]
 
-        @app.get("/payment/normal-status")
-        async def unsettled(
-            since: datetime = Query(alias="from"),
-            until: datetime = Query(alias="to"),
-            cursor: int = 0,
-            limit: int = 50,
-        ) -> dict[str, Any]:
-            self.period_calls += 1
-            found = [
+        @app.post("/payment/settlement/claim")
+        async def claim(body: dict[str, Any] = Body()) -> dict[str, Any]:
+            # No await inside: as payment's one transaction, a claim is atomic to concurrent ones.
+            sid = body["settlementId"]
+            if not any(key[0] == sid for key in self.claims):
+                since, until = datetime.fromisoformat(body["since"]), datetime.fromisoformat(body["until"])
+                for payment in self.payments.values():
+                    approved = datetime.fromisoformat(payment["approvedAt"])
+                    if (
+                        payment["status"] == "APPROVED"
+                        and payment["settlementId"] is None
+                        and since <= approved < until
+                    ):
+                        payment["status"], payment["settlementId"] = "SETTLING", sid
+                        line = self.claims.setdefault(
+                            (sid, payment["franchiseId"]),
+                            {"settlementId": sid, "franchiseId": payment["franchiseId"], "gross": 0, "fee": 0,
+                             "paymentCount": 0, "owed": 0, "status": "CLAIMED"},
+                        )  # fmt: skip
+                        line["gross"] += payment["requestPrice"] - payment["refundedAmount"]
+                        line["fee"] += payment["fee"]
+                        line["paymentCount"] += 1
+                for refund in self.refunds.values():
+                    line = self.claims.get((sid, refund["franchiseId"]))
+                    if (
+                        line
+                        and refund["afterSettlement"]
+                        and not refund["deductedBySettlementId"]
+                        and not refund["claimedBy"]
+                    ):
+                        refund["claimedBy"] = sid
+                        line["owed"] += refund["amount"]
+            franchises = [line for key, line in sorted(self.claims.items()) if key[0] == sid]
+            return {"settlementId": sid, "franchises": franchises}
+
+        def line_of(body: dict[str, Any]) -> dict[str, Any]:
+            line = self.claims.get((body["settlementId"], body["franchiseId"]))
+            if line is None:
+                raise HTTPException(404)
+            return line
+
+        def claimed_by(line: dict[str, Any]) -> list[dict[str, Any]]:
+            return [
                 payment
                 for payment in self.payments.values()
-                if payment["status"] == "APPROVED" and since <= datetime.fromisoformat(payment["approvedAt"]) < until
+                if (payment["settlementId"], payment["franchiseId"]) == (line["settlementId"], line["franchiseId"])
             ]
-            return _page(found, cursor, limit)
-
-        @app.get("/payment/owed-refunds")
-        async def owed_refunds(
-            franchise_id: str = Query(alias="franchiseId"), cursor: int = 0, limit: int = 50
-        ) -> dict[str, Any]:
-            owed = [
-                refund
-                for refund in self.refunds.values()
-                if refund["franchiseId"] == franchise_id
-                and refund["afterSettlement"]
-                and refund["deductedBySettlementId"] is None
-            ]
-            return _page(owed, cursor, limit)
 
         @app.post("/payment/finish-settlement")
         async def finish(body: dict[str, Any] = Body()) -> dict[str, Any]:
             if self.payment_down:
                 raise HTTPException(503)
-            self.finish_calls.append(body)
-            for payment_id in body["paymentIds"]:
-                payment = self.payments[payment_id]
-                if payment["status"] == "APPROVED":
-                    payment["status"], payment["settlementId"] = "SETTLED", body["settlementId"]
-            for refund_id in body["refundIds"]:
-                if self.refunds[refund_id]["deductedBySettlementId"] is None:
-                    self.refunds[refund_id]["deductedBySettlementId"] = body["settlementId"]
-            return {
-                "settlementId": body["settlementId"],
-                "settledPaymentIds": sorted(body["paymentIds"]),
-                "deductedRefundIds": sorted(body["refundIds"]),
-                "leftPaymentIds": [],
-                "leftRefundIds": [],
-            }
+            line = line_of(body)
+            if line["status"] == "RELEASED":
+                raise HTTPException(409)
+            if line["status"] == "CLAIMED":
+                for payment in claimed_by(line):
+                    payment["status"] = "SETTLED"
+                for refund in self.refunds.values():
+                    if (refund["claimedBy"], refund["franchiseId"]) == (line["settlementId"], line["franchiseId"]):
+                        refund["deductedBySettlementId"] = line["settlementId"]
+                line["status"] = "SETTLED"
+            return line
+
+        @app.post("/payment/settlement/release")
+        async def release(body: dict[str, Any] = Body()) -> dict[str, Any]:
+            line = line_of(body)
+            if line["status"] == "SETTLED":
+                raise HTTPException(409)
+            if line["status"] == "CLAIMED":
+                for payment in claimed_by(line):
+                    payment["status"], payment["settlementId"] = "APPROVED", None
+                for refund in self.refunds.values():
+                    if (refund["claimedBy"], refund["franchiseId"]) == (line["settlementId"], line["franchiseId"]):
+                        refund["claimedBy"] = None
+                line["status"] = "RELEASED"
+            return line
+
+        @app.get("/payment/settlement/{settlement_id}/payments")
+        async def settled_by(settlement_id: str, cursor: int = 0, limit: int = 50) -> dict[str, Any]:
+            found = sorted(
+                (payment for payment in self.payments.values() if payment["settlementId"] == settlement_id),
+                key=lambda payment: (payment["franchiseId"], payment["paymentId"]),
+            )
+            return _page(found, cursor, limit)
 
         return app
 

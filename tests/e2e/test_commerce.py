@@ -133,3 +133,61 @@ def test_a_merchant_is_paid_gross_less_fee_once_and_conservation_holds(
 
     reconciled = system.cli("reconcile")
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+
+
+def test_a_refund_asked_while_its_payment_is_being_settled_is_refused_and_nothing_is_lost(
+    system: RunningSystem, http: httpx.Client
+) -> None:
+    payments = f"{system.url('payment')}/payment"
+    shop = merchant(system, http)
+    payer = member_with_bank_account(system, http, 100_000)
+    wallet_of(system, http, payer)
+    paid = pay(system, http, payer, shop["id"], 20_000, "WALLET")
+    balance = wallet_of(system, http, payer)["balance"]
+    admin = http.post(f"{system.url('membership')}/membership/login", json=ADMIN).json()["jwtToken"]
+    admin_headers = {"Authorization": f"Bearer {admin}"}
+    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
+    faults = f"{system.url('bank')}/bank/faults"
+
+    def being_settled() -> bool:
+        found = http.get(f"{payments}/{paid['paymentId']}", headers=payer["headers"]).json()
+        return bool(found["status"] == "SETTLING")
+
+    # A slow bank holds the line between payment's claim and its end: the window a refund used to slip into.
+    http.put(faults, json={"latencyMs": 1_500, "errorRate": 0, "down": False})
+    try:
+        started = http.post(
+            f"{system.url('settlement')}/settlement/start", json={"from": today, "to": today}, headers=admin_headers
+        )
+        assert started.status_code == 202, started.text
+        until(being_settled, "the payment claimed by the run")
+        refused = http.post(
+            f"{payments}/{paid['paymentId']}/cancel",
+            json={"amount": 5_000},
+            headers=payer["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
+        )
+    finally:
+        http.put(faults, json={"latencyMs": 0, "errorRate": 0, "down": False})
+    assert (refused.status_code, refused.json()["code"]) == (409, "payment-being-settled"), refused.text
+    assert wallet_of(system, http, payer)["balance"] == balance  # nothing given back
+
+    run = f"{system.url('settlement')}/settlement/{started.json()['settlementId']}"
+
+    def line_of_the_shop() -> Any:
+        lines = http.get(run, headers=admin_headers).json()["lines"]
+        line = next((line for line in lines if line["franchiseId"] == shop["id"]), None)
+        return line if line is not None and line["status"] != "PENDING" else None
+
+    line = until(line_of_the_shop, "the shop's line settled")
+    assert (line["status"], line["gross"], line["fee"], line["payout"]) == ("SUCCEEDED", 20_000, 700, 19_300)
+    assert bank_balance(system, http, shop["account"]) == 19_300
+
+    after = http.post(
+        f"{payments}/{paid['paymentId']}/cancel",
+        json={"amount": 5_000},
+        headers=payer["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert (after.json()["status"], after.json()["afterSettlement"]) == ("SUCCEEDED", True), after.text
+    assert wallet_of(system, http, payer)["balance"] == balance + 5_000
+    reconciled = system.cli("reconcile")
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr

@@ -41,13 +41,12 @@ from pay.contracts.money import (
     RebuildCheck,
 )
 from pay.contracts.payment import (
-    FinishSettlementBody,
-    Payment,
+    FranchiseClaim,
     PaymentPage,
     PaymentSummary,
-    Refund,
-    RefundPage,
-    SettlementFinished,
+    SettlementClaim,
+    SettlementClaimBody,
+    SettlementLineBody,
 )
 from pay.contracts.remittance import RemittanceSummary
 from pay.contracts.settlement import SettlementSummary
@@ -265,18 +264,24 @@ class PaymentClient(ServiceClient):
     async def summary(self) -> PaymentSummary:
         return await self._get("/payment/summary", PaymentSummary)
 
-    async def unsettled(self, since: datetime, until: datetime) -> list[Payment]:
-        """Every APPROVED payment not settled yet, approved at or after `since` and before `until`."""
-        path = f"/payment/normal-status?from={_segment(since.isoformat())}&to={_segment(until.isoformat())}"
-        return await self._every_page(path, PaymentPage.model_validate_json, 500)
+    async def claim_settlement(self, settlement_id: str, since: datetime, until: datetime) -> SettlementClaim:
+        """Claim the settleable payments approved in [since, until), and the refunds their franchises owe, for the
+        settlement (again: the same answer); the sums per franchise."""
+        body = SettlementClaimBody(settlement_id=settlement_id, since=since, until=until)
+        return await self._post("/payment/settlement/claim", body, SettlementClaim)
 
-    async def owed_refunds(self, franchise_id: str) -> list[Refund]:
-        """Every refund the franchise owes: given back after a settlement counted its payment."""
-        path = f"/payment/owed-refunds?franchiseId={_segment(franchise_id)}"
-        return await self._every_page(path, RefundPage.model_validate_json, 500)
+    async def finish_settlement(self, settlement_id: str, franchise_id: str) -> FranchiseClaim:
+        body = SettlementLineBody(settlement_id=settlement_id, franchise_id=franchise_id)
+        return await self._post("/payment/finish-settlement", body, FranchiseClaim)
 
-    async def finish_settlement(self, body: FinishSettlementBody) -> SettlementFinished:
-        return await self._post("/payment/finish-settlement", body, SettlementFinished)
+    async def release_settlement(self, settlement_id: str, franchise_id: str) -> FranchiseClaim:
+        body = SettlementLineBody(settlement_id=settlement_id, franchise_id=franchise_id)
+        return await self._post("/payment/settlement/release", body, FranchiseClaim)
+
+    async def settled_payments(self, settlement_id: str, cursor: str | None, limit: int = 500) -> PaymentPage:
+        """One page of the payments the settlement holds or settled, by franchise."""
+        query = f"limit={limit}" + (f"&cursor={_segment(cursor)}" if cursor is not None else "")
+        return await self._get(f"/payment/settlement/{_segment(settlement_id)}/payments?{query}", PaymentPage)
 
 
 class SettlementClient(ServiceClient):

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from pay.contracts.messages import CamelModel
-from pay.contracts.types import URL_SEGMENT, Amount, Identifier
+from pay.contracts.types import URL_SEGMENT, Amount, Identifier, Instant
 
 # A merchant's own reference for the order a payment pays: shown back, never interpreted.
 OrderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=URL_SEGMENT)]
@@ -23,6 +23,7 @@ class PaymentStatus(StrEnum):
     APPROVED = "APPROVED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    SETTLING = "SETTLING"
     SETTLED = "SETTLED"
 
 
@@ -99,26 +100,42 @@ class RefundPage(CamelModel):
     next_cursor: str | None = Field(description="Pass it back as `cursor` for the next page; null on the last")
 
 
-class FinishSettlementBody(CamelModel):
-    payment_ids: Annotated[list[Identifier], Field(max_length=10_000)] = Field(default_factory=list)
-    refund_ids: Annotated[list[Identifier], Field(max_length=10_000)] = Field(default_factory=list)
+class ClaimStatus(StrEnum):
+    CLAIMED = "CLAIMED"
+    SETTLED = "SETTLED"
+    RELEASED = "RELEASED"
+
+
+class SettlementClaimBody(CamelModel):
     settlement_id: Identifier
+    since: Instant = Field(description="Payments approved at or after this instant…")
+    until: Instant = Field(description="…and before this one")
 
 
-class SettlementFinished(CamelModel):
-    """What the settlement now accounts for, and what it asked for but does not (named, never changed)."""
+class FranchiseClaim(CamelModel):
+    """What a settlement claimed of one franchise, and where its line stands at payment."""
 
     model_config = ConfigDict(extra="ignore")
 
     settlement_id: str
-    settled_payment_ids: list[str] = Field(description="Payments SETTLED by this settlement (now or before)")
-    deducted_refund_ids: list[str] = Field(description="Owed refunds deducted by this settlement (now or before)")
-    left_payment_ids: list[str] = Field(
-        description="Unknown, not APPROVED, or settled by another settlement: left as they are"
-    )
-    left_refund_ids: list[str] = Field(
-        description="Unknown, not owed (not succeeded or not after settlement), or deducted by another settlement"
-    )
+    franchise_id: str
+    gross: int = Field(description="Σ (requestPrice − refundedAmount) of the claimed payments")
+    fee: int = Field(description="Σ fee of the claimed payments")
+    payment_count: int
+    owed: int = Field(description="Σ refunds the franchise owed from payments settled earlier, claimed with them")
+    status: ClaimStatus
+
+
+class SettlementClaim(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    settlement_id: str
+    franchises: list[FranchiseClaim] = Field(description="One per franchise with a payment claimed, by franchise id")
+
+
+class SettlementLineBody(CamelModel):
+    settlement_id: Identifier
+    franchise_id: Identifier
 
 
 class PaymentSummary(CamelModel):

@@ -1,15 +1,20 @@
-"""Payments, refunds and settlement's reads against real PostgreSQL and NATS; the other services answer as told."""
+"""Payments, refunds and settlement's claims against real PostgreSQL and NATS; the other services answer as told."""
 
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.contracts.money import ChangingType, CreditPayable, LedgerTransactionFailed, LedgerTransactionSucceeded
+from pay.payment.adapters.db import PaymentUnitOfWork
+from pay.payment.domain.model import fee_for
 from pay.platform.broker import Broker
 from payment_support import FakeWorld
 
@@ -360,8 +365,15 @@ async def test_only_the_payer_the_owner_and_admins_see_or_cancel_a_payment(
         await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=stranger)
     ).status_code == 403
     assert (await client.get("/payment/owed-refunds", headers=owner)).status_code == 403
-    finish = {"paymentIds": [pid], "refundIds": [], "settlementId": "s-x"}
-    assert (await client.post("/payment/finish-settlement", json=finish, headers=owner)).status_code == 403
+    line = {"settlementId": "s-x", "franchiseId": shop}
+    claim = line | {"since": "2000-01-01T00:00:00Z", "until": "2000-01-02T00:00:00Z"}
+    for url, body in (
+        ("/payment/settlement/claim", claim),
+        ("/payment/finish-settlement", line),
+        ("/payment/settlement/release", line),
+    ):
+        assert (await client.post(url, json=body, headers=owner)).status_code == 403, url
+    assert (await client.get("/payment/settlement/s-x/payments", headers=owner)).status_code == 403
 
 
 async def test_a_period_is_read_by_approval_time_and_must_not_be_reversed(
@@ -388,59 +400,172 @@ async def test_a_period_is_read_by_approval_time_and_must_not_be_reversed(
     assert no_offset.status_code == 422
 
 
-async def test_finish_settlement_settles_once_and_a_later_refund_is_owed_until_deducted(
+async def claim(
+    client: httpx.AsyncClient, service: Headers, settlement_id: str, since: str, until: str = "2100-01-01T00:00:00Z"
+) -> dict[str, dict[str, Any]]:
+    """Payment's answer to the settlement's claim, by franchise."""
+    body = {"settlementId": settlement_id, "since": since, "until": until}
+    answer = await client.post("/payment/settlement/claim", json=body, headers=service)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["settlementId"] == settlement_id
+    return {line["franchiseId"]: line for line in answer.json()["franchises"]}
+
+
+async def line_call(
+    client: httpx.AsyncClient, service: Headers, url: str, settlement_id: str, franchise_id: str
+) -> httpx.Response:
+    return await client.post(url, json={"settlementId": settlement_id, "franchiseId": franchise_id}, headers=service)
+
+
+async def approved_at(client: httpx.AsyncClient, service: Headers, payment_id: str) -> str:
+    return str((await client.get(f"/payment/{payment_id}", headers=service)).json()["approvedAt"])
+
+
+async def test_a_claim_sums_the_domain_s_fees_per_franchise_and_is_answered_again_the_same(
     client: httpx.AsyncClient, member: Maker, franchise: Maker, service: Headers
+) -> None:
+    (alice, headers), (shop, _), (cafe, _) = member(1_000_000), franchise("3.5"), franchise("0.5")
+    paid = [
+        await pay(client, headers, order(alice, shop_id, price))
+        for shop_id, price in ((shop, 10_001), (shop, 333), (shop, 20_000), (cafe, 300), (cafe, 99))
+    ]
+    refunded = await client.post(f"/payment/{paid[2]['paymentId']}/cancel", json={"amount": 7_777}, headers=headers)
+    assert refunded.json()["status"] == "SUCCEEDED"
+    since = await approved_at(client, service, paid[0]["paymentId"])
+    read = [(await client.get(f"/payment/{p['paymentId']}", headers=headers)).json() for p in paid]
+
+    claimed = await claim(client, service, "s-sums", since)
+
+    for franchise_id, mine in ((shop, read[:3]), (cafe, read[3:])):
+        line = claimed[franchise_id]
+        assert (line["gross"], line["fee"], line["paymentCount"], line["owed"], line["status"]) == (
+            sum(p["requestPrice"] - p["refundedAmount"] for p in mine),
+            sum(fee_for(p["requestPrice"] - p["refundedAmount"], Decimal(p["feeRate"])) for p in mine),
+            len(mine),
+            0,
+            "CLAIMED",
+        )
+    assert claimed[shop]["fee"] == 350 + 12 + 428 and claimed[cafe]["fee"] == 2 + 0
+    assert set(claimed) == {shop, cafe}
+    assert await claim(client, service, "s-sums", since) == claimed  # asked again: the same, nothing more
+    assert await claim(client, service, "s-other", since) == {}  # another run finds them taken
+    being_settled = (await client.get(f"/payment/{paid[0]['paymentId']}", headers=headers)).json()
+    assert (being_settled["status"], being_settled["settlementId"]) == ("SETTLING", "s-sums")
+    unsettled = (await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=service)).json()
+    assert unsettled["items"] == []
+
+    listed: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/payment/settlement/s-sums/payments", params=params, headers=service)).json()
+        listed += [item["paymentId"] for item in page["items"]]
+        if (cursor := page["nextCursor"]) is None:
+            break
+    assert sorted(listed) == sorted(p["paymentId"] for p in paid) and len(listed) == 5
+
+
+async def test_a_payment_being_settled_is_not_refunded_and_once_settled_its_refund_is_deducted_by_the_next_line(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker, service: Headers
 ) -> None:
     (alice, headers), (shop, _) = member(100_000), franchise("3.5")
     first = (await pay(client, headers, order(alice, shop, 10_000)))["paymentId"]
-    second = (await pay(client, headers, order(alice, shop, 20_000)))["paymentId"]
-    unsettled = (await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=service)).json()
-    assert [item["paymentId"] for item in unsettled["items"]] == [first, second]
+    since = await approved_at(client, service, first)
+    assert (await claim(client, service, "s-race", since))[shop]["gross"] == 10_000
+    balance = world.balances[alice]
 
-    finish = {"paymentIds": [first, second, "unknown"], "refundIds": [], "settlementId": "s-1"}
-    done = await client.post("/payment/finish-settlement", json=finish, headers=service)
-    assert done.status_code == 200, done.text
-    expected = {
-        "settlementId": "s-1",
-        "settledPaymentIds": sorted([first, second]),
-        "deductedRefundIds": [],
-        "leftPaymentIds": ["unknown"],
-        "leftRefundIds": [],
-    }
-    assert done.json() == expected
-    again = await client.post("/payment/finish-settlement", json=finish, headers=service)
-    assert again.json() == expected
+    refused = await client.post(f"/payment/{first}/cancel", json={"amount": 4_000}, headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (409, "payment-being-settled"), refused.text
+    assert refused.headers["retry-after"]
+    assert world.balances[alice] == balance  # nothing moved
+    assert (await client.get(f"/payment/{first}/refunds", headers=headers)).json()["items"] == []
+
+    done = await line_call(client, service, "/payment/finish-settlement", "s-race", shop)
+    assert (done.status_code, done.json()["status"]) == (200, "SETTLED"), done.text
+    assert (await line_call(client, service, "/payment/finish-settlement", "s-race", shop)).json() == done.json()
     settled = (await client.get(f"/payment/{first}", headers=headers)).json()
-    assert (settled["status"], settled["settlementId"]) == ("SETTLED", "s-1")
-    assert settled["settledAt"] is not None
-    empty = (await client.get("/payment/normal-status", params={"franchiseId": shop}, headers=service)).json()
-    assert empty["items"] == []
+    assert (settled["status"], settled["settlementId"]) == ("SETTLED", "s-race") and settled["settledAt"]
+    released = await line_call(client, service, "/payment/settlement/release", "s-race", shop)
+    assert (released.status_code, released.json()["code"]) == (409, "settlement-line-settled")
 
-    # Another settlement leaves a payment settled by the first as it is.
-    other = await client.post(
-        "/payment/finish-settlement", json={"paymentIds": [first], "settlementId": "s-2"}, headers=service
-    )
-    assert other.json()["leftPaymentIds"] == [first]
-    assert (await client.get(f"/payment/{first}", headers=headers)).json()["settlementId"] == "s-1"
-
-    # A refund after settlement goes through, and the franchise owes it until a settlement deducts it.
+    # After the line, the refund goes through; the franchise owes it, and its next line deducts it, once.
     refund = (await client.post(f"/payment/{first}/cancel", json={"amount": 4_000}, headers=headers)).json()
     assert (refund["status"], refund["afterSettlement"]) == ("SUCCEEDED", True)
     owed = (await client.get("/payment/owed-refunds", params={"franchiseId": shop}, headers=service)).json()
-    assert [(item["refundId"], item["amount"]) for item in owed["items"]] == [(refund["refundId"], 4_000)]
-    assert (await client.get(f"/payment/{first}", headers=headers)).json()["status"] == "SETTLED"
-
-    deduct = {"refundIds": [refund["refundId"]], "settlementId": "s-3"}
-    deducted = (await client.post("/payment/finish-settlement", json=deduct, headers=service)).json()
-    assert deducted["deductedRefundIds"] == [refund["refundId"]]
-    assert (await client.post("/payment/finish-settlement", json=deduct, headers=service)).json() == deducted
-    elsewhere = {"refundIds": [refund["refundId"]], "settlementId": "s-4"}
-    left = (await client.post("/payment/finish-settlement", json=elsewhere, headers=service)).json()
-    assert left["leftRefundIds"] == [refund["refundId"]]
+    assert [item["refundId"] for item in owed["items"]] == [refund["refundId"]]
+    second = (await pay(client, headers, order(alice, shop, 5_000)))["paymentId"]
+    next_line = (await claim(client, service, "s-next", await approved_at(client, service, second)))[shop]
+    assert (next_line["gross"], next_line["fee"], next_line["owed"], next_line["paymentCount"]) == (
+        5_000,
+        175,
+        4_000,
+        1,
+    )
     owed = (await client.get("/payment/owed-refunds", params={"franchiseId": shop}, headers=service)).json()
-    assert owed["items"] == []
+    assert owed["items"] == []  # claimed: no other run deducts it
+    await line_call(client, service, "/payment/finish-settlement", "s-next", shop)
     listed = (await client.get(f"/payment/{first}/refunds", headers=headers)).json()["items"]
-    assert listed[0]["deductedBySettlementId"] == "s-3"
+    assert listed[0]["deductedBySettlementId"] == "s-next"
+    missing = await line_call(client, service, "/payment/finish-settlement", "s-nothing", shop)
+    assert (missing.status_code, missing.json()["code"]) == (404, "settlement-line-not-found")
+
+
+async def test_a_released_line_gives_its_payments_back_for_another_run(
+    client: httpx.AsyncClient, member: Maker, franchise: Maker, service: Headers
+) -> None:
+    (alice, headers), (shop, _) = member(100_000), franchise("3.5")
+    pid = (await pay(client, headers, order(alice, shop, 10_000)))["paymentId"]
+    since = await approved_at(client, service, pid)
+    assert (await claim(client, service, "s-fails", since))[shop]["paymentCount"] == 1
+
+    released = await line_call(client, service, "/payment/settlement/release", "s-fails", shop)
+    assert (released.status_code, released.json()["status"]) == (200, "RELEASED"), released.text
+    assert (await line_call(client, service, "/payment/settlement/release", "s-fails", shop)).json() == released.json()
+    back = (await client.get(f"/payment/{pid}", headers=headers)).json()
+    assert (back["status"], back["settlementId"]) == ("APPROVED", None)
+    finished = await line_call(client, service, "/payment/finish-settlement", "s-fails", shop)
+    assert (finished.status_code, finished.json()["code"]) == (409, "settlement-line-released")
+    listed = await client.get("/payment/settlement/s-fails/payments", headers=service)
+    assert listed.json()["items"] == []
+
+    # A refund now is an ordinary one; the next run settles what is left.
+    refund = (await client.post(f"/payment/{pid}/cancel", json={"amount": 1_000}, headers=headers)).json()
+    assert (refund["status"], refund["afterSettlement"]) == ("SUCCEEDED", False)
+    again = (await claim(client, service, "s-retry", since))[shop]
+    assert (again["gross"], again["fee"], again["paymentCount"]) == (9_000, 315, 1)
+
+
+async def test_concurrent_overlapping_claims_never_claim_a_payment_twice(
+    client: httpx.AsyncClient, member: Maker, franchise: Maker, service: Headers, database_url: str
+) -> None:
+    (alice, headers), shops = member(1_000_000), [franchise("3")[0] for _ in range(3)]
+    ids = [(await pay(client, headers, order(alice, shops[n % 3], 1_000 + n)))["paymentId"] for n in range(12)]
+    times = [await approved_at(client, service, pid) for pid in ids]
+    since, middle = datetime.fromisoformat(times[0]), datetime.fromisoformat(times[6])
+    until = datetime.fromisoformat(times[-1]) + timedelta(seconds=1)
+    engine = create_async_engine(database_url)
+    try:
+        # The first claim holds its rows; the second, over an overlapping period, waits for it, then re-checks
+        # each row as the first left it and finds it taken.
+        async with PaymentUnitOfWork(engine) as first, PaymentUnitOfWork(engine) as second:
+            one = await first.settlement_claims.claim("s-con-1", since, middle, datetime.now(UTC))
+            racing = asyncio.create_task(second.settlement_claims.claim("s-con-2", since, until, datetime.now(UTC)))
+            await asyncio.sleep(0.3)
+            assert not racing.done()
+            await first.commit()
+            two = await racing
+            await second.commit()
+    finally:
+        await engine.dispose()
+    assert sum(line.payment_count for line in one) == 6 and sum(line.payment_count for line in two) == 6
+
+    # Over HTTP, at once: every payment is claimed by exactly one of the runs.
+    more = [(await pay(client, headers, order(alice, shops[n % 3], 2_000 + n)))["paymentId"] for n in range(12)]
+    start = await approved_at(client, service, more[0])
+    answers = await asyncio.gather(*(claim(client, service, f"s-both-{n}", start) for n in range(4)))
+    assert sum(line["paymentCount"] for answer in answers for line in answer.values()) == 12
+    holders = {(await client.get(f"/payment/{pid}", headers=headers)).json()["settlementId"] for pid in more}
+    assert holders <= {f"s-both-{n}" for n in range(4)} and None not in holders
 
 
 async def test_the_openapi_document_lists_every_route_and_its_refusals(client: httpx.AsyncClient) -> None:
@@ -449,6 +574,9 @@ async def test_the_openapi_document_lists_every_route_and_its_refusals(client: h
     assert {
         "/payment/request",
         "/payment/finish-settlement",
+        "/payment/settlement/claim",
+        "/payment/settlement/release",
+        "/payment/settlement/{settlement_id}/payments",
         "/payment/period",
         "/payment/normal-status",
         "/payment/owed-refunds",
@@ -470,7 +598,7 @@ async def test_unusable_ids_are_refused_not_failed_on(client: httpx.AsyncClient,
     assert cursor.status_code == 422
 
 
-async def test_a_refund_under_way_when_its_payment_is_settled_is_owed_once_it_succeeds(
+async def test_a_payment_with_a_refund_under_way_is_left_for_a_later_run(
     payment_app: Callable[..., FastAPI],
     client: httpx.AsyncClient,
     world: FakeWorld,
@@ -480,15 +608,15 @@ async def test_a_refund_under_way_when_its_payment_is_settled_is_owed_once_it_su
 ) -> None:
     (alice, headers), (shop, _) = member(10_000), franchise()
     pid = (await pay(client, headers, order(alice, shop, 10_000)))["paymentId"]
+    since = await approved_at(client, service, pid)
     world.silent.add("RefundToWallet")
     try:
         async with serving(payment_app(payment_wait_seconds=0)) as impatient:
             started = await impatient.post(f"/payment/{pid}/cancel", json={"amount": 2_500}, headers=headers)
         assert (started.status_code, started.json()["status"]) == (202, "REQUESTED")
         assert started.headers["location"] == started.json()["statusUrl"]
-        finish = {"paymentIds": [pid], "settlementId": "s-under-way"}
-        done = await client.post("/payment/finish-settlement", json=finish, headers=service)
-        assert done.json()["settledPaymentIds"] == [pid]
+        # Its refund will take from the payable: a line counting it before that could not be settled.
+        assert shop not in await claim(client, service, "s-under-way", since)
     finally:
         world.silent.discard("RefundToWallet")
 
@@ -498,9 +626,6 @@ async def test_a_refund_under_way_when_its_payment_is_settled_is_owed_once_it_su
         return bool((await client.get(status_url, headers=headers)).json()["status"] == "SUCCEEDED")
 
     await eventually(succeeded)
-    refund = (await client.get(status_url, headers=headers)).json()
-    assert refund["afterSettlement"] is True
-    owed = (await client.get("/payment/owed-refunds", params={"franchiseId": shop}, headers=service)).json()
-    assert [item["refundId"] for item in owed["items"]] == [refund["refundId"]]
-    paid = (await client.get(f"/payment/{pid}", headers=headers)).json()
-    assert (paid["status"], paid["refundedAmount"]) == ("SETTLED", 2_500)
+    assert (await client.get(status_url, headers=headers)).json()["afterSettlement"] is False
+    line = (await claim(client, service, "s-later", since))[shop]
+    assert (line["gross"], line["paymentCount"], line["owed"]) == (7_500, 1, 0)

@@ -5,7 +5,7 @@ import asyncio
 import csv
 import io
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,9 +14,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from pay.settlement.adapters.db import SettlementUnitOfWork
 from pay.settlement.adapters.tables import settlements
-from pay.settlement.domain.model import PaymentToSettle
 from settlement_support import SEOUL, FakeWorld, fresh_days
 
 from support import serving
@@ -290,43 +288,7 @@ async def test_the_same_key_starts_one_run(client: httpx.AsyncClient, world: Fak
     await ended(client, admin, first.json()["settlementId"])
 
 
-def to_settle(*payment_ids: str) -> list[PaymentToSettle]:
-    return [PaymentToSettle(p, "f-claims", 1_000, 0, 10, datetime(2026, 1, 1, tzinfo=UTC)) for p in payment_ids]
-
-
-async def test_claims_of_concurrent_transactions_never_overlap_and_a_rolled_back_claim_frees_its_payments(
-    database_url: str,
-) -> None:
-    engine = create_async_engine(database_url)
-    try:
-        async with SettlementUnitOfWork(engine) as first, SettlementUnitOfWork(engine) as second:
-            assert await first.claims.claim_payments("st-a-f", "st-a", to_settle("c1", "c2")) == ["c1", "c2"]
-            racing = asyncio.create_task(second.claims.claim_payments("st-b-f", "st-b", to_settle("c2", "c3")))
-            await asyncio.sleep(0.3)
-            assert not racing.done()  # it waits for the first transaction to end
-            await first.commit()
-            assert await racing == ["c3"]
-            await second.commit()
-
-        async with SettlementUnitOfWork(engine) as later:
-            async with SettlementUnitOfWork(engine) as failing:
-                assert await failing.claims.claim_payments("st-c-f", "st-c", to_settle("c4")) == ["c4"]
-                racing = asyncio.create_task(later.claims.claim_payments("st-d-f", "st-d", to_settle("c4")))
-                await asyncio.sleep(0.3)
-                assert not racing.done()
-            # The first ended without a commit: what it claimed is free for the other.
-            assert await racing == ["c4"]
-
-        async with SettlementUnitOfWork(engine) as releasing:
-            await releasing.claims.release("st-b-f")
-            await releasing.commit()
-        async with SettlementUnitOfWork(engine) as again:
-            assert await again.claims.claim_payments("st-e-f", "st-e", to_settle("c1", "c2", "c3")) == ["c3"]
-    finally:
-        await engine.dispose()
-
-
-async def test_an_unknown_franchise_fails_its_line_and_claims_nothing(
+async def test_an_unknown_franchise_fails_its_line_and_gives_its_payments_back(
     client: httpx.AsyncClient, world: FakeWorld, admin: Headers
 ) -> None:
     d1, *_ = fresh_days()

@@ -1,4 +1,4 @@
-"""The payment's own rules: the fee, the recharge of a shortfall, refunds within the price, settling once."""
+"""The payment's own rules: the fee, the recharge of a shortfall, refunds within the price, a settlement's claim."""
 
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -7,11 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pay.payment.adapters.db import _payment_columns
 from pay.payment.domain.model import (
     RECHARGE_STEP,
     BankAccount,
+    ClaimStatus,
+    FranchiseClaim,
     NoLinkedAccount,
     Payment,
+    PaymentBeingSettled,
     PaymentFailed,
     PaymentMethod,
     PaymentNotApproved,
@@ -19,7 +23,8 @@ from pay.payment.domain.model import (
     PeriodReversed,
     RefundExceedsPayment,
     RefundStatus,
-    deduct,
+    SettlementLineReleased,
+    SettlementLineSettled,
     ensure_period,
     fee_for,
     recharge_for,
@@ -152,27 +157,54 @@ def test_only_a_made_payment_can_be_refunded() -> None:
             approved(1_000).start_refund("r1", amount, NOW)
 
 
-def test_a_payment_is_settled_once_and_a_refund_after_that_is_owed() -> None:
-    payment = approved()
-    before = payment.start_refund("r0", 1_000, NOW)
-    assert not before.after_settlement
-    assert payment.settle("s1", NOW) and payment.settle("s1", NOW)
-    assert not payment.settle("s2", NOW)
-    assert (payment.status, payment.settlement_id) == (PaymentStatus.SETTLED, "s1")
-
-    refund = payment.start_refund("r1", 2_000, NOW)
-    assert refund.after_settlement and not refund.is_owed
+def test_the_stored_fee_is_the_domain_s_fee_and_follows_refunds() -> None:
+    payment = approved(10_001, "3.5")
+    assert _payment_columns(payment)["fee"] == payment.fee == 350
+    refund = payment.start_refund("r1", 9_001, NOW)
     refund.end(None, NOW)
     payment.refund_ended(refund, NOW)
-    assert refund.is_owed and payment.status is PaymentStatus.SETTLED
-    assert deduct(refund, "s2", NOW) and deduct(refund, "s2", NOW)
-    assert not deduct(refund, "s3", NOW) and not refund.is_owed
-    assert not deduct(before, "s2", NOW)  # never owed
+    assert _payment_columns(payment)["fee"] == payment.fee == fee_for(1_000, Decimal("3.5")) == 35
 
 
-def test_only_an_approved_payment_is_settled() -> None:
-    requested = Payment.request("p1", "alice", "f1", 1_000, PaymentMethod.WALLET, Decimal("1"), NOW)
-    assert not requested.settle("s1", NOW) and requested.status is PaymentStatus.REQUESTED
+def test_a_payment_being_settled_refuses_refunds_and_once_settled_a_refund_is_owed() -> None:
+    payment = approved()
+    # A settlement's claim makes it SETTLING (set-based, in payment's database).
+    payment.status, payment.settlement_id = PaymentStatus.SETTLING, "s1"
+    with pytest.raises(PaymentBeingSettled):
+        payment.start_refund("r1", 1_000, NOW)
+    assert (payment.reserved_amount, payment.refundable) == (0, 10_000)
+
+    payment.status = PaymentStatus.SETTLED  # the line finished
+    refund = payment.start_refund("r1", 2_000, NOW)
+    assert refund.after_settlement
+    refund.end(None, NOW)
+    payment.refund_ended(refund, NOW)
+    assert (payment.refunded_amount, payment.status) == (2_000, PaymentStatus.SETTLED)
+
+    released = approved()  # a line that failed gave it back: a refund is an ordinary one
+    assert not released.start_refund("r2", 1_000, NOW).after_settlement
+
+
+def claim() -> FranchiseClaim:
+    return FranchiseClaim("s1", "f1", gross=10_000, fee=350, payment_count=2, owed=0)
+
+
+def test_a_claim_is_finished_once_and_then_never_released() -> None:
+    finished = claim()
+    assert finished.finish() and not finished.finish()
+    assert finished.status is ClaimStatus.SETTLED
+    with pytest.raises(SettlementLineSettled):
+        finished.release()
+    assert finished.status is ClaimStatus.SETTLED
+
+
+def test_a_claim_is_released_once_and_then_never_finished() -> None:
+    released = claim()
+    assert released.release() and not released.release()
+    assert released.status is ClaimStatus.RELEASED
+    with pytest.raises(SettlementLineReleased):
+        released.finish()
+    assert released.status is ClaimStatus.RELEASED
 
 
 def test_a_period_starts_before_it_ends() -> None:

@@ -9,18 +9,16 @@ from hypothesis import strategies as st
 
 from pay.settlement.domain.model import (
     CarriedDebt,
+    Claimed,
     InvalidPeriod,
     Line,
     LineStatus,
     LineSums,
-    OwedRefund,
-    PaymentToSettle,
     Period,
     Schedule,
     Settlement,
     SettlementStatus,
     line_key,
-    to_settle,
 )
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -28,41 +26,37 @@ NOW = datetime(2026, 12, 2, tzinfo=UTC)
 
 
 @st.composite
-def payments(draw: st.DrawFn) -> PaymentToSettle:
-    price = draw(st.integers(1, 10**9))
-    refunded = draw(st.integers(0, price))
-    fee = draw(st.integers(0, (price - refunded) // 5))
-    return PaymentToSettle(f"p{draw(st.uuids())}", "f1", price, refunded, fee, NOW)
+def claims(draw: st.DrawFn) -> Claimed:
+    gross = draw(st.integers(0, 10**12))
+    fee = draw(st.integers(0, gross // 5))
+    return Claimed("f1", gross, fee, draw(st.integers(1, 10**6)), draw(st.integers(0, 10**9)))
 
 
-refunds = st.builds(OwedRefund, st.uuids().map(str), st.just("p0"), st.integers(1, 10**9))
 debts = st.builds(CarriedDebt, st.uuids().map(str), st.just("f1"), st.integers(1, 10**9))
 
 
-@given(st.lists(payments(), max_size=20), st.lists(refunds, max_size=5), st.lists(debts, max_size=2))
+@given(claims(), st.lists(debts, max_size=2))
 def test_a_line_pays_gross_less_fee_less_owed_and_carries_what_it_cannot_deduct(
-    paid: list[PaymentToSettle], owed: list[OwedRefund], carried_in: list[CarriedDebt]
+    claimed: Claimed, carried_in: list[CarriedDebt]
 ) -> None:
-    sums = LineSums.of(paid, owed, carried_in)
+    sums = LineSums.of(claimed, carried_in)
 
-    assert sums.gross == sum(p.price - p.refunded for p in paid)
-    assert sums.fee == sum(p.fee for p in paid)
-    assert sums.owed == sum(r.amount for r in owed) + sum(d.amount for d in carried_in)
+    assert (sums.gross, sums.fee) == (claimed.gross, claimed.fee)
+    assert sums.owed == claimed.owed_refunds + sum(d.amount for d in carried_in)
     assert sums.payout >= 0 and sums.carried >= 0
     assert min(sums.payout, sums.carried) == 0
     # Nothing is created or lost: what is paid out less what stays owed is exactly gross − fee − owed.
     assert sums.payout - sums.carried == sums.gross - sums.fee - sums.owed
 
 
-@given(st.lists(payments(), min_size=1, max_size=20))
-def test_without_refunds_the_payout_is_gross_less_fee(paid: list[PaymentToSettle]) -> None:
-    sums = LineSums.of(paid, [])
+@given(claims())
+def test_without_refunds_the_payout_is_gross_less_fee(claimed: Claimed) -> None:
+    sums = LineSums.of(Claimed("f1", claimed.gross, claimed.fee, claimed.payment_count, 0))
     assert (sums.payout, sums.carried) == (sums.gross - sums.fee, 0)
 
 
 def test_refunds_owed_past_the_payout_are_carried() -> None:
-    paid = [PaymentToSettle("p1", "f1", 10_000, 0, 300, NOW)]
-    sums = LineSums.of(paid, [OwedRefund("r1", "p0", 12_000)], [CarriedDebt("d1", "f1", 500)])
+    sums = LineSums.of(Claimed("f1", 10_000, 300, 1, 12_000), [CarriedDebt("d1", "f1", 500)])
     assert sums == LineSums(gross=10_000, fee=300, owed=12_500, payout=0, carried=2_800)
 
 
@@ -84,16 +78,10 @@ def test_a_period_of_31_days_or_one_day_is_fine() -> None:
     assert Period(date(2026, 1, 1), date(2026, 1, 1))
 
 
-def test_only_approved_unsettled_payments_of_the_period_in_the_business_time_zone_are_settled() -> None:
-    day = Period(date(2026, 12, 1), date(2026, 12, 1))
+def test_a_period_is_the_instants_from_its_first_business_day_to_the_day_after_its_last() -> None:
+    since, until = Period(date(2026, 12, 1), date(2026, 12, 2)).instants(SEOUL)
     # 2026-12-01 00:00 in Seoul is 2026-11-30 15:00 UTC.
-    inside = PaymentToSettle("a", "f1", 1_000, 0, 30, datetime(2026, 11, 30, 15, 0, tzinfo=UTC))
-    last_moment = PaymentToSettle("b", "f2", 1_000, 0, 30, datetime(2026, 12, 1, 14, 59, 59, tzinfo=UTC))
-    before = PaymentToSettle("c", "f1", 1_000, 0, 30, datetime(2026, 11, 30, 14, 59, 59, tzinfo=UTC))
-    after = PaymentToSettle("d", "f1", 1_000, 0, 30, datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
-    settled = PaymentToSettle("e", "f1", 1_000, 0, 30, datetime(2026, 12, 1, 3, 0, tzinfo=UTC), settleable=False)
-
-    assert to_settle([inside, last_moment, before, after, settled], day, SEOUL) == {"f1": [inside], "f2": [last_moment]}
+    assert (since, until) == (datetime(2026, 11, 30, 15, tzinfo=UTC), datetime(2026, 12, 2, 15, tzinfo=UTC))
 
 
 def test_a_line_key_fits_the_ids_derived_from_it() -> None:

@@ -1,4 +1,5 @@
-"""A settlement line's saga: payout, then the ledger's settlement, then payment told; every failure."""
+"""A settlement line's saga: payout, then the ledger's settlement, then payment told; every failure gives the
+payments back."""
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from pay.settlement.domain.saga import (
     FinishCall,
     LineSaga,
     PayoutRequested,
+    ReleaseCall,
     RunSaga,
     RunStep,
     ScheduleSaga,
@@ -49,7 +51,7 @@ def test_a_line_pays_out_then_settles_the_payable_then_tells_payment() -> None:
     assert saga.step is Step.FINISHING and saga.is_due(NOW) and sent(saga) == []
     call = saga.wake(NOW, RETRY, LEASE)
     assert call == FinishCall(1) and saga.wake_at == NOW + LEASE and not saga.is_due(NOW)
-    saga.finish_answered(1, True, NOW, RETRY)
+    saga.call_answered(1, True, NOW, RETRY)
     assert (saga.step, saga.is_finished, saga.wake_at, saga.failure) == (Step.SUCCEEDED, True, None, None)
 
 
@@ -68,9 +70,20 @@ def test_a_step_that_hears_nothing_sends_the_same_command_again_after_a_growing_
     assert saga.wake_at == NOW + timedelta(seconds=1) + RETRY.delay(2)
 
 
-def test_the_bank_refusing_the_payout_fails_the_line_with_its_reason() -> None:
+def released(saga: LineSaga) -> None:
+    """Payment gives the line's payments back at the first call."""
+    call = saga.wake(NOW, RETRY, LEASE)
+    assert call == ReleaseCall(saga.attempts)
+    saga.call_answered(call.attempt, True, NOW, RETRY)
+
+
+def test_the_bank_refusing_the_payout_gives_the_payments_back_then_fails_the_line_with_its_reason() -> None:
     saga = line()
     saga.payout_answered("st-1-f1-payout", "fb-1", "account frozen", NOW, RETRY)
+    assert (saga.step, saga.failure, saga.is_due(NOW), saga.is_finished) == (
+        Step.RELEASING, "account frozen", True, False,
+    )  # fmt: skip
+    released(saga)
     assert (saga.step, saga.failure, saga.wake_at) == (Step.FAILED, "account frozen", None)
     assert sent(saga) == ["PAYOUT st-1-f1-payout 9700"]  # only the payout was ever asked for
 
@@ -78,7 +91,19 @@ def test_the_bank_refusing_the_payout_fails_the_line_with_its_reason() -> None:
 def test_a_refused_settlement_with_nothing_paid_out_fails_the_line() -> None:
     saga = line(fee=300, payout=0)
     saga.ledger_answered("st-1-f1-settle", "ledger-transaction-id-reused", NOW, RETRY)
+    assert saga.step is Step.RELEASING
+    released(saga)
     assert (saga.step, saga.failure) == (Step.FAILED, "ledger-transaction-id-reused")
+
+
+def test_a_line_that_cannot_be_settled_only_gives_its_payments_back() -> None:
+    saga = LineSaga.start("k", "st-1", "f1", 30, 970, CORPORATE, None, NOW, RETRY, "no-settlement-account")
+    assert (saga.step, saga.is_due(NOW), sent(saga)) == (Step.RELEASING, True, [])
+    call = saga.wake(NOW, RETRY, LEASE)
+    saga.call_answered(call.attempt, False, NOW, RETRY)  # payment did not answer: asked again later
+    assert saga.step is Step.RELEASING and saga.wake_at == NOW + RETRY.delay(1)
+    released(saga)
+    assert (saga.step, saga.failure, sent(saga)) == (Step.FAILED, "no-settlement-account", [])
 
 
 def test_a_settlement_refused_after_the_bank_paid_is_asked_again_under_a_new_id() -> None:
@@ -98,13 +123,13 @@ def test_payment_not_answering_is_asked_again_and_a_stale_answer_counts_for_noth
     saga = line(fee=0, payout=0)
     first = saga.wake(NOW, RETRY, LEASE)
     assert first == FinishCall(1)
-    saga.finish_answered(1, False, NOW, RETRY)
+    saga.call_answered(1, False, NOW, RETRY)
     assert saga.step is Step.FINISHING and saga.wake_at == NOW + RETRY.delay(1)
     assert saga.wake(NOW + timedelta(seconds=1), RETRY, LEASE) == FinishCall(2)
-    assert not saga.finishes(1)
+    assert not saga.calls(1)
     with pytest.raises(ValueError, match="does not wait"):
-        saga.finish_answered(1, True, NOW, RETRY)
-    saga.finish_answered(2, True, NOW, RETRY)
+        saga.call_answered(1, True, NOW, RETRY)
+    saga.call_answered(2, True, NOW, RETRY)
     assert saga.step is Step.SUCCEEDED
 
 
@@ -116,6 +141,8 @@ def test_answers_a_step_does_not_wait_for_are_refused() -> None:
     saga.payout_answered("st-1-f1-payout", "fb-1", "refused", NOW, RETRY)
     with pytest.raises(ValueError, match="does not wait"):
         saga.payout_answered("st-1-f1-payout", "fb-1", None, NOW, RETRY)
+    with pytest.raises(ValueError, match="does not wait"):
+        saga.call_answered(1, True, NOW, RETRY)
 
 
 def test_a_payout_needs_the_franchise_account() -> None:

@@ -1,6 +1,6 @@
 """Payment's repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,9 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pay.contracts.messages import Message
 from pay.payment.adapters.messaging import to_message
-from pay.payment.adapters.tables import payments, refunds
-from pay.payment.application.ports import Page, RefundPage
-from pay.payment.domain.model import BankAccount, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
+from pay.payment.adapters.tables import payments, refunds, settlement_claims
+from pay.payment.application.ports import ClaimContended, Page, RefundPage
+from pay.payment.domain.model import (
+    BankAccount,
+    ClaimStatus,
+    FranchiseClaim,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
 from pay.payment.domain.saga import PaymentSaga, RefundSaga, Saga, Step
 from pay.platform.db import SqlUnitOfWork, drain_events
 from pay.platform.idempotency.kept import KeptAnswers
@@ -37,17 +46,6 @@ class SqlPaymentRepository:
         statement = payments.select().where(payments.c.payment_id == payment_id)
         row = (await self._connection.execute(statement.with_for_update() if for_update else statement)).first()
         return None if row is None else _payment(row)
-
-    async def lock_many(self, payment_ids: Sequence[str]) -> list[Payment]:
-        if not payment_ids:
-            return []
-        statement = (
-            payments.select()
-            .where(payments.c.payment_id.in_(payment_ids))
-            .order_by(payments.c.payment_id)
-            .with_for_update()
-        )
-        return [_payment(row) for row in await self._connection.execute(statement)]
 
     async def save(self, payment: Payment) -> None:
         statement = payments.update().where(payments.c.payment_id == payment.payment_id)
@@ -106,6 +104,7 @@ def _payment_columns(payment: Payment) -> dict[str, Any]:
         "request_price": payment.price,
         "method": payment.method.value,
         "fee_rate": payment.fee_rate,
+        "fee": payment.fee,
         "refunded_amount": payment.refunded_amount,
         "reserved_amount": payment.reserved_amount,
         "status": payment.status.value,
@@ -155,23 +154,6 @@ class SqlRefundRepository:
         row = (await self._connection.execute(statement.with_for_update() if for_update else statement)).first()
         return None if row is None else _refund(row)
 
-    async def lock_many(self, refund_ids: Sequence[str]) -> list[Refund]:
-        if not refund_ids:
-            return []
-        statement = (
-            refunds.select().where(refunds.c.refund_id.in_(refund_ids)).order_by(refunds.c.refund_id).with_for_update()
-        )
-        return [_refund(row) for row in await self._connection.execute(statement)]
-
-    async def under_way_of(self, payment_id: str) -> list[Refund]:
-        statement = (
-            refunds.select()
-            .where(refunds.c.payment_id == payment_id, refunds.c.status == RefundStatus.REQUESTED.value)
-            .order_by(refunds.c.refund_id)
-            .with_for_update()
-        )
-        return [_refund(row) for row in await self._connection.execute(statement)]
-
     async def save(self, refund: Refund) -> None:
         statement = refunds.update().where(refunds.c.refund_id == refund.refund_id)
         await self._connection.execute(statement.values(**_refund_columns(refund)))
@@ -184,6 +166,7 @@ class SqlRefundRepository:
             refunds.c.status == RefundStatus.SUCCEEDED.value,
             refunds.c.after_settlement,
             refunds.c.deducted_by.is_(None),
+            refunds.c.claimed_by.is_(None),
         )
         if franchise_id is not None:
             condition = sa.and_(condition, refunds.c.franchise_id == franchise_id)
@@ -288,14 +271,170 @@ def _saga(record: SagaRecord) -> Saga | None:
     return None
 
 
+# One settlement's claim, in one transaction: the franchises' settleable payments of the period become SETTLING
+# under the settlement's id, summed per franchise as they are updated, then the refunds those franchises owe are
+# claimed and summed. A payment another claim holds (or one a cancel holds, with its refund under way) is waited
+# for; READ COMMITTED then re-checks the WHERE on the row as that transaction left it, so two claims never take
+# the same payment.
+_CLAIM_PAYMENTS = sa.text("""
+WITH claimed AS (
+    UPDATE payments
+       SET status = 'SETTLING', settlement_id = :settlement_id, updated_at = :now
+     WHERE status = 'APPROVED' AND settlement_id IS NULL AND reserved_amount = 0
+       AND approved_at >= :since AND approved_at < :until
+ RETURNING franchise_id, request_price - refunded_amount AS net, fee
+)
+INSERT INTO settlement_claims
+       (settlement_id, franchise_id, gross, fee, payment_count, owed, status, created_at, updated_at)
+SELECT :settlement_id, franchise_id, sum(net), sum(fee), count(*), 0, 'CLAIMED', :now, :now
+  FROM claimed
+ GROUP BY franchise_id
+""")
+
+_CLAIM_OWED_REFUNDS = sa.text("""
+WITH owed AS (
+    UPDATE refunds
+       SET claimed_by = :settlement_id, updated_at = :now
+     WHERE status = 'SUCCEEDED' AND after_settlement AND deducted_by IS NULL AND claimed_by IS NULL
+       AND franchise_id IN (SELECT franchise_id FROM settlement_claims WHERE settlement_id = :settlement_id)
+ RETURNING franchise_id, amount
+), sums AS (
+    SELECT franchise_id, sum(amount) AS owed FROM owed GROUP BY franchise_id
+)
+UPDATE settlement_claims AS claim
+   SET owed = sums.owed
+  FROM sums
+ WHERE claim.settlement_id = :settlement_id AND claim.franchise_id = sums.franchise_id
+""")
+
+# SQLSTATEs of a transaction PostgreSQL gave up on and that may simply be tried again.
+_CONTENDED = {"40001", "40P01"}
+
+
+class SqlSettlementClaims:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def claim(self, settlement_id: str, since: datetime, until: datetime, now: datetime) -> list[FranchiseClaim]:
+        # Two requests of the same settlement take turns: the second finds the first one's claim and claims nothing.
+        await self._connection.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended('settlement-claim:' || :id, 0))"),
+            {"id": settlement_id},
+        )
+        claimed = await self.of_settlement(settlement_id)
+        if claimed:
+            return claimed
+        values = {"settlement_id": settlement_id, "since": since, "until": until, "now": now}
+        try:
+            await self._connection.execute(_CLAIM_PAYMENTS, values)
+            await self._connection.execute(_CLAIM_OWED_REFUNDS, {"settlement_id": settlement_id, "now": now})
+        except sa.exc.DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) in _CONTENDED:
+                raise ClaimContended(settlement_id) from error
+            raise
+        return await self.of_settlement(settlement_id)
+
+    async def of_settlement(self, settlement_id: str) -> list[FranchiseClaim]:
+        statement = (
+            settlement_claims.select()
+            .where(settlement_claims.c.settlement_id == settlement_id)
+            .order_by(settlement_claims.c.franchise_id)
+        )
+        return [_claim(row) for row in await self._connection.execute(statement)]
+
+    async def get(self, settlement_id: str, franchise_id: str, *, for_update: bool = False) -> FranchiseClaim | None:
+        statement = settlement_claims.select().where(
+            settlement_claims.c.settlement_id == settlement_id, settlement_claims.c.franchise_id == franchise_id
+        )
+        row = (await self._connection.execute(statement.with_for_update() if for_update else statement)).first()
+        return None if row is None else _claim(row)
+
+    async def settled(self, claim: FranchiseClaim, now: datetime) -> None:
+        await self._connection.execute(
+            payments.update()
+            .where(
+                payments.c.settlement_id == claim.settlement_id,
+                payments.c.franchise_id == claim.franchise_id,
+                payments.c.status == PaymentStatus.SETTLING.value,
+            )
+            .values(status=PaymentStatus.SETTLED.value, settled_at=now, updated_at=now)
+        )
+        await self._connection.execute(
+            refunds.update()
+            .where(refunds.c.claimed_by == claim.settlement_id, refunds.c.franchise_id == claim.franchise_id)
+            .values(deducted_by=claim.settlement_id, updated_at=now)
+        )
+        await self._save(claim, now)
+
+    async def released(self, claim: FranchiseClaim, now: datetime) -> None:
+        await self._connection.execute(
+            payments.update()
+            .where(
+                payments.c.settlement_id == claim.settlement_id,
+                payments.c.franchise_id == claim.franchise_id,
+                payments.c.status == PaymentStatus.SETTLING.value,
+            )
+            .values(status=PaymentStatus.APPROVED.value, settlement_id=None, updated_at=now)
+        )
+        await self._connection.execute(
+            refunds.update()
+            .where(
+                refunds.c.claimed_by == claim.settlement_id,
+                refunds.c.franchise_id == claim.franchise_id,
+                refunds.c.deducted_by.is_(None),
+            )
+            .values(claimed_by=None, updated_at=now)
+        )
+        await self._save(claim, now)
+
+    async def _save(self, claim: FranchiseClaim, now: datetime) -> None:
+        await self._connection.execute(
+            settlement_claims.update()
+            .where(
+                settlement_claims.c.settlement_id == claim.settlement_id,
+                settlement_claims.c.franchise_id == claim.franchise_id,
+            )
+            .values(status=claim.status.value, updated_at=now)
+        )
+
+    async def payments_of(self, settlement_id: str, after: str | None, limit: int) -> Page:
+        statement = (
+            payments.select()
+            .where(payments.c.settlement_id == settlement_id)
+            .order_by(payments.c.franchise_id, payments.c.seq)
+            .limit(limit + 1)
+        )
+        if after is not None:
+            franchise_id, _, seq = after.rpartition(".")
+            statement = statement.where(sa.tuple_(payments.c.franchise_id, payments.c.seq) > (franchise_id, int(seq)))
+        page, cursor = cut_page(
+            list(await self._connection.execute(statement)), limit, lambda row: f"{row.franchise_id}.{row.seq}"
+        )
+        return Page([_payment(row) for row in page], cursor)
+
+
+def _claim(row: Any) -> FranchiseClaim:
+    return FranchiseClaim(
+        settlement_id=row.settlement_id,
+        franchise_id=row.franchise_id,
+        gross=row.gross,
+        fee=row.fee,
+        payment_count=row.payment_count,
+        owed=row.owed,
+        status=ClaimStatus(row.status),
+    )
+
+
 class PaymentUnitOfWork(SqlUnitOfWork):
     payments: SqlPaymentRepository
     refunds: SqlRefundRepository
+    settlement_claims: SqlSettlementClaims
     sagas: SagaRepository[Saga]
 
     def _open(self) -> None:
         self.payments = SqlPaymentRepository(self.connection)
         self.refunds = SqlRefundRepository(self.connection)
+        self.settlement_claims = SqlSettlementClaims(self.connection)
         self.sagas = SagaRepository(self.connection, _record, _saga)
         self._answers = KeptAnswers(self.connection)
 

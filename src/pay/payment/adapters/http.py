@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pay.contracts import payment as api
 from pay.contracts.types import URL_SEGMENT, Instant
 from pay.payment.application import use_cases
-from pay.payment.application.ports import DownstreamUnavailable
+from pay.payment.application.ports import ClaimContended, DownstreamUnavailable
 from pay.payment.application.use_cases import Dependencies, PaymentOrder
 from pay.payment.domain import model
 from pay.platform.auth import CurrentPrincipal, Principal, PrivilegedPrincipal, ensure_may_act_for
@@ -40,6 +40,24 @@ ERRORS: ErrorMap = {
         409, "payment-not-approved", "The payment is still being made: there is nothing to refund yet"
     ),
     model.PaymentFailed: ProblemSpec(409, "payment-failed", "The payment failed: no money moved to refund"),
+    model.PaymentBeingSettled: ProblemSpec(
+        409,
+        "payment-being-settled",
+        "The payment is being settled right now: try again shortly",
+        {"Retry-After": "2"},
+    ),
+    model.SettlementLineNotFound: ProblemSpec(
+        404, "settlement-line-not-found", "The settlement claimed nothing of that franchise"
+    ),
+    model.SettlementLineReleased: ProblemSpec(
+        409, "settlement-line-released", "The settlement gave that franchise's payments back: it cannot settle them"
+    ),
+    model.SettlementLineSettled: ProblemSpec(
+        409, "settlement-line-settled", "The settlement settled that franchise's payments: they cannot be given back"
+    ),
+    ClaimContended: ProblemSpec(
+        503, "claim-contended", "Another claim was in the way: nothing was claimed, ask again", {"Retry-After": "1"}
+    ),
     model.PeriodReversed: ProblemSpec(422, "period-reversed", "`from` comes after `to`"),
     DownstreamUnavailable: ProblemSpec(
         503,
@@ -183,21 +201,65 @@ async def request_payment(
     return replayed(_stored_payment(await use_cases.wait_for_payment(deps, earlier, deps.answer_within_seconds)))
 
 
-@router.post("/finish-settlement")
-async def finish_settlement(
-    body: api.FinishSettlementBody, _: PrivilegedPrincipal, deps: Deps
-) -> api.SettlementFinished:
-    """Mark APPROVED payments SETTLED and owed refunds deducted by the settlement, once (admins and services).
-    Asking again with the same settlement changes nothing and answers the same; what cannot be (unknown, not
-    APPROVED, settled or deducted by another settlement) is left as it is and named in `left…`."""
-    done = await use_cases.finish_settlement(deps, body.settlement_id, body.payment_ids, body.refund_ids)
-    return api.SettlementFinished(
-        settlement_id=done.settlement_id,
-        settled_payment_ids=done.settled_payment_ids,
-        deducted_refund_ids=done.deducted_refund_ids,
-        left_payment_ids=done.left_payment_ids,
-        left_refund_ids=done.left_refund_ids,
+def _franchise_claim(claim: model.FranchiseClaim) -> api.FranchiseClaim:
+    return api.FranchiseClaim(
+        settlement_id=claim.settlement_id,
+        franchise_id=claim.franchise_id,
+        gross=claim.gross,
+        fee=claim.fee,
+        payment_count=claim.payment_count,
+        owed=claim.owed,
+        status=api.ClaimStatus(claim.status.value),
     )
+
+
+@router.post("/settlement/claim", responses=refusals(ERRORS, model.PeriodReversed, ClaimContended))
+async def claim_for_settlement(
+    body: api.SettlementClaimBody, _: PrivilegedPrincipal, deps: Deps
+) -> api.SettlementClaim:
+    """Claim for the settlement, in one transaction, the payments approved at or after `since` and before `until`
+    that are APPROVED, held by no settlement and have no refund under way (they become SETTLING: a cancel is then
+    refused with `payment-being-settled`), and the refunds their franchises owe from payments settled earlier;
+    answer the sums per franchise (admins and services). Asking again with the same settlement claims nothing
+    more and answers the same."""
+    claimed = await use_cases.claim_for_settlement(deps, body.settlement_id, body.since, body.until)
+    return api.SettlementClaim(
+        settlement_id=body.settlement_id, franchises=[_franchise_claim(claim) for claim in claimed]
+    )
+
+
+@router.post(
+    "/finish-settlement",
+    responses=refusals(ERRORS, model.SettlementLineNotFound, model.SettlementLineReleased),
+)
+async def finish_settlement(body: api.SettlementLineBody, _: PrivilegedPrincipal, deps: Deps) -> api.FranchiseClaim:
+    """The settlement's line of the franchise has paid out: the payments it claimed become SETTLED and the refunds
+    it claimed deducted, once (admins and services). Asking again answers the same."""
+    return _franchise_claim(await use_cases.finish_settlement(deps, body.settlement_id, body.franchise_id))
+
+
+@router.post(
+    "/settlement/release",
+    responses=refusals(ERRORS, model.SettlementLineNotFound, model.SettlementLineSettled),
+)
+async def release_settlement(body: api.SettlementLineBody, _: PrivilegedPrincipal, deps: Deps) -> api.FranchiseClaim:
+    """The settlement's line of the franchise failed: the payments and refunds it claimed are as they were, for a
+    later settlement, once (admins and services). Asking again answers the same."""
+    return _franchise_claim(await use_cases.release_settlement(deps, body.settlement_id, body.franchise_id))
+
+
+@router.get("/settlement/{settlement_id}/payments")
+async def settled_by(
+    settlement_id: Annotated[str, Path(max_length=64, pattern=URL_SEGMENT)],
+    _: PrivilegedPrincipal,
+    deps: Deps,
+    cursor: Annotated[str | None, Query(max_length=90, pattern=r"^[^\x00-\x1f\x7f/]{1,64}\.[0-9]{1,18}$")] = None,
+    limit: Limit = 50,
+) -> api.PaymentPage:
+    """The payments the settlement holds (SETTLING) or settled, franchise by franchise (admins and services): the
+    rows of its report. A failed line's payments were given back and are not listed."""
+    page = await use_cases.settled_by(deps, settlement_id, cursor, limit)
+    return api.PaymentPage(items=[_payment(found) for found in page.payments], next_cursor=page.next_cursor)
 
 
 @router.get("/summary")
@@ -300,6 +362,7 @@ async def get_refund(
             model.RefundExceedsPayment,
             model.PaymentNotApproved,
             model.PaymentFailed,
+            model.PaymentBeingSettled,
             DownstreamUnavailable,
         ),
     },
@@ -313,7 +376,9 @@ async def cancel_payment(
 ) -> api.Refund | Response:
     """Refund all that is left of the payment, or `amount` of it; several partial refunds are allowed until the
     price is refunded (a full refund makes the payment CANCELLED). The payer, the franchise's owner or an admin
-    may ask. A refund after settlement goes through too: the franchise owes it. Send an `Idempotency-Key`."""
+    may ask. A refund after settlement goes through too: the franchise owes it. While a settlement is paying the
+    franchise for the payment (SETTLING) it is refused, 409 `payment-being-settled`: ask again shortly. Send an
+    `Idempotency-Key`."""
     await _readable(deps, principal, payment_id)
     key = KeptInTransaction(claim, _refund_started) if claim is not None else None
     outcome = await use_cases.cancel_payment(deps, payment_id, body.amount, key)

@@ -15,6 +15,9 @@ payments = sa.Table(
     sa.Column("request_price", sa.BigInteger, nullable=False),
     sa.Column("method", sa.String(16), nullable=False),
     sa.Column("fee_rate", sa.Numeric(7, 4), nullable=False),
+    # The domain's fee of the payment (`Payment.fee`), written with every change of the row, so that a settlement's
+    # claim sums it in SQL and the rounding rule stays in one place.
+    sa.Column("fee", sa.BigInteger, nullable=False),
     sa.Column("refunded_amount", sa.BigInteger, nullable=False),
     sa.Column("reserved_amount", sa.BigInteger, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -37,6 +40,8 @@ payments = sa.Table(
     sa.Index("payments_franchise_approved", "franchise_id", "approved_at"),
     sa.Index("payments_approved", "approved_at"),
     sa.Index("payments_unsettled", "franchise_id", "seq", postgresql_where=sa.text("status = 'APPROVED'")),
+    # A settlement's payments, franchise by franchise: finishing or releasing a line, and the run's report.
+    sa.Index("payments_settlement", "settlement_id", "franchise_id", "seq"),
 )
 
 refunds = sa.Table(
@@ -51,6 +56,8 @@ refunds = sa.Table(
     sa.Column("reason", sa.String(500)),
     sa.Column("after_settlement", sa.Boolean, nullable=False),
     sa.Column("deducted_by", sa.String(64)),
+    # The settlement that claimed this owed refund: it deducts it when its line finishes.
+    sa.Column("claimed_by", sa.String(64), index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("amount > 0", name="refunds_amount_positive"),
@@ -60,4 +67,19 @@ refunds = sa.Table(
         "seq",
         postgresql_where=sa.text("status = 'SUCCEEDED' AND after_settlement AND deducted_by IS NULL"),
     ),
+)
+
+# What each settlement claimed of each franchise, with the sums it was answered: asking again answers from here.
+settlement_claims = sa.Table(
+    "settlement_claims",
+    metadata,
+    sa.Column("settlement_id", sa.String(64), primary_key=True),
+    sa.Column("franchise_id", sa.String(64), primary_key=True),
+    sa.Column("gross", sa.BigInteger, nullable=False),
+    sa.Column("fee", sa.BigInteger, nullable=False),
+    sa.Column("payment_count", sa.BigInteger, nullable=False),
+    sa.Column("owed", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -7,12 +7,17 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
-from pay.payment.domain.model import BankAccount, Payment, Refund
+from pay.payment.domain.model import BankAccount, FranchiseClaim, Payment, Refund
 from pay.payment.domain.saga import Saga
 
 
 class DownstreamUnavailable(Exception):
     """Membership, franchise, banking or money did not answer: nothing was recorded."""
+
+
+class ClaimContended(Exception):
+    """A claim met another transaction in a way PostgreSQL would not wait out (a deadlock): nothing was claimed,
+    and asking again claims as usual."""
 
 
 class Members(Protocol):
@@ -62,9 +67,6 @@ class PaymentRepository(Protocol):
 
     async def get(self, payment_id: str, *, for_update: bool = False) -> Payment | None: ...
 
-    async def lock_many(self, payment_ids: Sequence[str]) -> list[Payment]:
-        """Those that exist, locked in one order (so that two callers never wait on each other in a circle)."""
-
     async def save(self, payment: Payment) -> None: ...
 
     async def approved_between(
@@ -83,17 +85,32 @@ class RefundRepository(Protocol):
 
     async def get(self, refund_id: str, *, for_update: bool = False) -> Refund | None: ...
 
-    async def lock_many(self, refund_ids: Sequence[str]) -> list[Refund]: ...
-
-    async def under_way_of(self, payment_id: str) -> list[Refund]:
-        """The payment's refunds not ended yet, locked."""
-
     async def save(self, refund: Refund) -> None: ...
 
     async def of_payment(self, payment_id: str, after: str | None, limit: int) -> RefundPage: ...
 
     async def owed(self, franchise_id: str | None, after: str | None, limit: int) -> RefundPage:
-        """Succeeded refunds of settled payments that no settlement has deducted yet, oldest first."""
+        """Succeeded refunds of settled payments that no settlement has claimed or deducted yet, oldest first."""
+
+
+class SettlementClaims(Protocol):
+    async def claim(self, settlement_id: str, since: datetime, until: datetime, now: datetime) -> list[FranchiseClaim]:
+        """Claim for the settlement, per franchise, the APPROVED payments approved in [since, until) that no
+        settlement holds and have no refund under way, and the refunds those franchises owe; the sums per franchise.
+        A settlement that claimed before is answered what it claimed then, and claims nothing more."""
+
+    async def get(
+        self, settlement_id: str, franchise_id: str, *, for_update: bool = False
+    ) -> FranchiseClaim | None: ...
+
+    async def settled(self, claim: FranchiseClaim, now: datetime) -> None:
+        """The claim's payments become SETTLED and its refunds deducted."""
+
+    async def released(self, claim: FranchiseClaim, now: datetime) -> None:
+        """The claim's payments become APPROVED again and its refunds owed, for a later settlement."""
+
+    async def payments_of(self, settlement_id: str, after: str | None, limit: int) -> Page:
+        """The payments the settlement holds or settled, by franchise, after the cursor."""
 
 
 class SagaRepository(Protocol):
@@ -126,6 +143,9 @@ class UnitOfWork(Protocol):
 
     @property
     def refunds(self) -> RefundRepository: ...
+
+    @property
+    def settlement_claims(self) -> SettlementClaims: ...
 
     @property
     def sagas(self) -> SagaRepository: ...

@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -23,6 +23,7 @@ from pay.payment.application.ports import (
 )
 from pay.payment.domain.model import (
     BankAccount,
+    FranchiseClaim,
     FranchiseInvalid,
     FranchiseNotFound,
     Payment,
@@ -31,7 +32,8 @@ from pay.payment.domain.model import (
     Refund,
     RefundNotFound,
     RefundStatus,
-    deduct,
+    SettlementLineNotFound,
+    ensure_period,
     recharge_for,
 )
 from pay.payment.domain.saga import Backoff, PaymentSaga, RefundSaga, Saga
@@ -63,15 +65,6 @@ class PaymentOrder:
     price: int
     method: PaymentMethod
     order_id: str | None = None
-
-
-@dataclass(frozen=True)
-class SettlementFinished:
-    settlement_id: str
-    settled_payment_ids: list[str]
-    deducted_refund_ids: list[str]
-    left_payment_ids: list[str]
-    left_refund_ids: list[str]
 
 
 async def request_payment(
@@ -230,42 +223,51 @@ async def owed_refunds(deps: Dependencies, franchise_id: str | None, after: str 
         return await uow.refunds.owed(franchise_id, after, limit)
 
 
-async def finish_settlement(
-    deps: Dependencies, settlement_id: str, payment_ids: Sequence[str], refund_ids: Sequence[str]
-) -> SettlementFinished:
-    """Mark the payments SETTLED and the owed refunds deducted by `settlement_id`, once, in one transaction.
-    Asking again changes nothing and answers the same. What cannot be (unknown, not APPROVED, settled or deducted
-    by another settlement) is left as it is and named. A refund still under way of a payment settled now is owed
-    when it succeeds: the settlement counted the payment without it."""
-    now = deps.clock()
-    wanted_payments, wanted_refunds = sorted(set(payment_ids)), sorted(set(refund_ids))
+async def claim_for_settlement(
+    deps: Dependencies, settlement_id: str, since: datetime, until: datetime
+) -> list[FranchiseClaim]:
+    """Claim for the settlement, in one transaction, what it settles of each franchise (payments approved in
+    [since, until) and settleable, and the refunds those franchises owe), and answer the sums per franchise. Asking
+    again answers the same and claims nothing more."""
+    ensure_period(since, until)
     async with deps.uow() as uow:
-        settled: set[str] = set()
-        for payment in await uow.payments.lock_many(wanted_payments):
-            before = (payment.status, payment.settlement_id)
-            if not payment.settle(settlement_id, now):
-                continue
-            settled.add(payment.payment_id)
-            if before != (payment.status, payment.settlement_id):
-                await uow.payments.save(payment)
-                for refund in await uow.refunds.under_way_of(payment.payment_id):
-                    refund.after_settlement = True
-                    await uow.refunds.save(refund)
-        deducted: set[str] = set()
-        for refund in await uow.refunds.lock_many(wanted_refunds):
-            was = refund.deducted_by
-            if deduct(refund, settlement_id, now):
-                deducted.add(refund.refund_id)
-                if was is None:
-                    await uow.refunds.save(refund)
+        claimed = await uow.settlement_claims.claim(settlement_id, since, until, deps.clock())
         await uow.commit()
-    return SettlementFinished(
-        settlement_id=settlement_id,
-        settled_payment_ids=[pid for pid in wanted_payments if pid in settled],
-        deducted_refund_ids=[rid for rid in wanted_refunds if rid in deducted],
-        left_payment_ids=[pid for pid in wanted_payments if pid not in settled],
-        left_refund_ids=[rid for rid in wanted_refunds if rid not in deducted],
-    )
+    return claimed
+
+
+async def finish_settlement(deps: Dependencies, settlement_id: str, franchise_id: str) -> FranchiseClaim:
+    """The settlement's line of the franchise has settled: its payments become SETTLED and its owed refunds
+    deducted, once; asking again answers the same."""
+    async with deps.uow() as uow:
+        claim = await _claim_of(uow, settlement_id, franchise_id)
+        if claim.finish():
+            await uow.settlement_claims.settled(claim, deps.clock())
+            await uow.commit()
+    return claim
+
+
+async def release_settlement(deps: Dependencies, settlement_id: str, franchise_id: str) -> FranchiseClaim:
+    """The settlement's line of the franchise failed: its payments and refunds are given back for a later
+    settlement, once; asking again answers the same."""
+    async with deps.uow() as uow:
+        claim = await _claim_of(uow, settlement_id, franchise_id)
+        if claim.release():
+            await uow.settlement_claims.released(claim, deps.clock())
+            await uow.commit()
+    return claim
+
+
+async def _claim_of(uow: UnitOfWork, settlement_id: str, franchise_id: str) -> FranchiseClaim:
+    claim = await uow.settlement_claims.get(settlement_id, franchise_id, for_update=True)
+    if claim is None:
+        raise SettlementLineNotFound(f"{settlement_id} claimed nothing of {franchise_id}")
+    return claim
+
+
+async def settled_by(deps: Dependencies, settlement_id: str, after: str | None, limit: int) -> Page:
+    async with deps.uow() as uow:
+        return await uow.settlement_claims.payments_of(settlement_id, after, limit)
 
 
 async def unfinished_sagas(deps: Dependencies) -> int:

@@ -23,6 +23,8 @@ class PaymentStatus(StrEnum):
     APPROVED = "APPROVED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    # Claimed by a settlement whose line has not finished: no refund may take from the payable meanwhile.
+    SETTLING = "SETTLING"
     SETTLED = "SETTLED"
 
 
@@ -72,6 +74,24 @@ class PaymentFailed(Exception):
     """The payment failed: no money moved, so there is nothing to refund."""
 
 
+class PaymentBeingSettled(Exception):
+    """A settlement has claimed the payment and is paying the franchise for it: a refund now would take from the
+    payable the payout is being settled against. Once the line has finished (or given the payment back) it may be
+    refunded."""
+
+
+class SettlementLineNotFound(Exception):
+    """The settlement claimed nothing of that franchise."""
+
+
+class SettlementLineReleased(Exception):
+    """The settlement gave the franchise's payments back: it can no longer settle them."""
+
+
+class SettlementLineSettled(Exception):
+    """The franchise's payments are settled by that settlement: they can no longer be given back."""
+
+
 @dataclass(frozen=True)
 class BankAccount:
     bank_name: str
@@ -109,11 +129,6 @@ class Refund:
     @property
     def is_final(self) -> bool:
         return self.status is not RefundStatus.REQUESTED
-
-    @property
-    def is_owed(self) -> bool:
-        """The franchise owes it (it was given back after settlement) and no settlement has deducted it yet."""
-        return self.status is RefundStatus.SUCCEEDED and self.after_settlement and self.deducted_by is None
 
     def end(self, failure: str | None, now: datetime) -> None:
         if self.is_final:
@@ -206,6 +221,8 @@ class Payment:
                 raise PaymentNotApproved(self.payment_id)
             case PaymentStatus.FAILED:
                 raise PaymentFailed(self.payment_id)
+            case PaymentStatus.SETTLING:
+                raise PaymentBeingSettled(self.payment_id)
         wanted = self.refundable if amount is None else amount
         if wanted <= 0 or wanted > self.refundable:
             raise RefundExceedsPayment(
@@ -237,30 +254,46 @@ class Payment:
                 self.status = PaymentStatus.CANCELLED
         self.updated_at = now
 
-    def settle(self, settlement_id: str, now: datetime) -> bool:
-        """Settled by `settlement_id`, once: whether it is (now or already) settled by that settlement. Only an
-        APPROVED payment can be settled; one settled by another settlement is left as it is."""
-        if self.status is PaymentStatus.SETTLED or self.settlement_id is not None:
-            return self.settlement_id == settlement_id
-        if self.status is not PaymentStatus.APPROVED:
-            return False
-        self.status, self.settlement_id, self.settled_at, self.updated_at = (
-            PaymentStatus.SETTLED,
-            settlement_id,
-            now,
-            now,
-        )
-        return True
+
+class ClaimStatus(StrEnum):
+    CLAIMED = "CLAIMED"
+    SETTLED = "SETTLED"
+    RELEASED = "RELEASED"
 
 
-def deduct(refund: Refund, settlement_id: str, now: datetime) -> bool:
-    """An owed refund deducted by `settlement_id`, once: whether it is (now or already) deducted by it."""
-    if refund.deducted_by is not None:
-        return refund.deducted_by == settlement_id
-    if not refund.is_owed:
-        return False
-    refund.deducted_by, refund.updated_at = settlement_id, now
-    return True
+@dataclass
+class FranchiseClaim:
+    """What one settlement claimed of one franchise: its payments approved in the period that were APPROVED, not
+    settled and with no refund under way (now SETTLING), and the refunds it owed from payments settled earlier.
+
+        gross = Σ (price − refunded), fee = Σ fee of those payments; owed = Σ those refunds
+
+    The settlement's line then finishes it (the payments become SETTLED, the refunds deducted) or releases it (they
+    are as they were, for a later settlement), once."""
+
+    settlement_id: str
+    franchise_id: str
+    gross: int
+    fee: int
+    payment_count: int
+    owed: int
+    status: ClaimStatus = ClaimStatus.CLAIMED
+
+    def finish(self) -> bool:
+        """Whether the payments are to be marked SETTLED now (False: they already are)."""
+        if self.status is ClaimStatus.RELEASED:
+            raise SettlementLineReleased(f"{self.settlement_id} gave back the payments of {self.franchise_id}")
+        changed = self.status is ClaimStatus.CLAIMED
+        self.status = ClaimStatus.SETTLED
+        return changed
+
+    def release(self) -> bool:
+        """Whether the payments and refunds are to be given back now (False: they already are)."""
+        if self.status is ClaimStatus.SETTLED:
+            raise SettlementLineSettled(f"{self.settlement_id} settled the payments of {self.franchise_id}")
+        changed = self.status is ClaimStatus.CLAIMED
+        self.status = ClaimStatus.RELEASED
+        return changed
 
 
 class PeriodReversed(Exception):

@@ -1,13 +1,11 @@
 """Payment and franchise as settlement reads them, through their contracts' clients: the one place to adjust
 when those APIs change."""
 
-from collections.abc import Sequence
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import tzinfo
 
 from pay.contracts.clients import FranchiseClient, NotFound, PaymentClient, Rejected, ServiceError, Unavailable
-from pay.contracts.payment import FinishSettlementBody, Payment, PaymentStatus
-from pay.settlement.application.ports import DownstreamUnavailable, Franchise
-from pay.settlement.domain.model import BankAccount, FranchiseNotFound, OwedRefund, PaymentToSettle, Period
+from pay.settlement.application.ports import DownstreamUnavailable, Franchise, ReportPage, ReportRow
+from pay.settlement.domain.model import BankAccount, Claimed, FranchiseNotFound, Period
 
 
 class HttpPayments:
@@ -15,45 +13,49 @@ class HttpPayments:
         self._client = client
         self._timezone = business_timezone
 
-    async def approved_in(self, period: Period) -> list[PaymentToSettle]:
-        # The period's business days, as the instants its first begins and the day after its last begins.
-        since = datetime.combine(period.first, time(), self._timezone)
-        until = datetime.combine(period.last + timedelta(days=1), time(), self._timezone)
+    async def claim(self, settlement_id: str, period: Period) -> list[Claimed]:
+        since, until = period.instants(self._timezone)
         try:
-            listed = await self._client.unsettled(since, until)
+            claimed = await self._client.claim_settlement(settlement_id, since, until)
         except (ServiceError, ValueError) as error:
             raise DownstreamUnavailable(f"payment: {error}") from error
-        return [_payment(item) for item in listed if item.approved_at is not None]
+        return [
+            Claimed(item.franchise_id, item.gross, item.fee, item.payment_count, item.owed)
+            for item in claimed.franchises
+        ]
 
-    async def owed_refunds(self, franchise_id: str) -> list[OwedRefund]:
+    async def finish(self, settlement_id: str, franchise_id: str) -> None:
         try:
-            listed = await self._client.owed_refunds(franchise_id)
-        except (ServiceError, ValueError) as error:
-            raise DownstreamUnavailable(f"payment: {error}") from error
-        return [OwedRefund(item.refund_id, item.payment_id, item.amount) for item in listed]
-
-    async def finish(self, settlement_id: str, payment_ids: Sequence[str], refund_ids: Sequence[str]) -> None:
-        body = FinishSettlementBody(
-            payment_ids=list(payment_ids), refund_ids=list(refund_ids), settlement_id=settlement_id
-        )
-        try:
-            await self._client.finish_settlement(body)
+            await self._client.finish_settlement(settlement_id, franchise_id)
         except ServiceError as error:
             # A refusal too: the money has moved, so the line asks again until payment takes it.
             raise DownstreamUnavailable(f"payment: {error}") from error
 
+    async def release(self, settlement_id: str, franchise_id: str) -> None:
+        try:
+            await self._client.release_settlement(settlement_id, franchise_id)
+        except ServiceError as error:
+            raise DownstreamUnavailable(f"payment: {error}") from error
 
-def _payment(item: Payment) -> PaymentToSettle:
-    assert item.approved_at is not None
-    return PaymentToSettle(
-        payment_id=item.payment_id,
-        franchise_id=item.franchise_id,
-        price=item.request_price,
-        refunded=item.refunded_amount,
-        fee=item.fee,
-        approved_at=item.approved_at,
-        settleable=item.status is PaymentStatus.APPROVED and item.settlement_id is None,
-    )
+    async def report_page(self, settlement_id: str, cursor: str | None) -> ReportPage:
+        try:
+            page = await self._client.settled_payments(settlement_id, cursor)
+        except (ServiceError, ValueError) as error:
+            raise DownstreamUnavailable(f"payment: {error}") from error
+        return ReportPage(
+            [
+                ReportRow(
+                    settlement_id,
+                    item.franchise_id,
+                    item.payment_id,
+                    item.request_price,
+                    item.refunded_amount,
+                    item.fee,
+                )
+                for item in page.items
+            ],
+            page.next_cursor,
+        )
 
 
 class HttpFranchises:

@@ -1,6 +1,6 @@
 """Settlement's repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -14,22 +14,14 @@ from pay.platform.idempotency.kept import KeptAnswers
 from pay.platform.paging import cut_page
 from pay.platform.saga import SagaRecord, SagaRepository
 from pay.settlement.adapters.messaging import to_message
-from pay.settlement.adapters.tables import (
-    carried_debts,
-    claimed_payments,
-    claimed_refunds,
-    settlement_lines,
-    settlements,
-)
-from pay.settlement.application.ports import ReportRow, SettlementPage
+from pay.settlement.adapters.tables import carried_debts, settlement_lines, settlements
+from pay.settlement.application.ports import SettlementPage
 from pay.settlement.domain.model import (
     BankAccount,
     CarriedDebt,
     Line,
     LineStatus,
     LineSums,
-    OwedRefund,
-    PaymentToSettle,
     Period,
     Schedule,
     Settlement,
@@ -156,52 +148,11 @@ def _line(row: Any, prefix: str = "") -> Line:
     )
 
 
-class SqlClaims:
+class SqlDebts:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def claim_payments(self, line: str, settlement_id: str, payments: Sequence[PaymentToSettle]) -> list[str]:
-        if not payments:
-            return []
-        rows = [
-            {
-                "payment_id": payment.payment_id,
-                "line_key": line,
-                "settlement_id": settlement_id,
-                "franchise_id": payment.franchise_id,
-                "price": payment.price,
-                "refunded": payment.refunded,
-                "fee": payment.fee,
-            }
-            for payment in sorted(payments, key=lambda payment: payment.payment_id)
-        ]
-        # One statement, rows in key order: a concurrent run claiming the same payments waits for this
-        # transaction at the first shared one, then finds them taken (and does not deadlock).
-        statement = (
-            insert(claimed_payments).values(rows).on_conflict_do_nothing().returning(claimed_payments.c.payment_id)
-        )
-        return list((await self._connection.execute(statement)).scalars())
-
-    async def claim_refunds(
-        self, line: str, settlement_id: str, franchise_id: str, refunds: Sequence[OwedRefund]
-    ) -> list[str]:
-        if not refunds:
-            return []
-        rows = [
-            {
-                "refund_id": refund.refund_id,
-                "line_key": line,
-                "settlement_id": settlement_id,
-                "franchise_id": franchise_id,
-                "payment_id": refund.payment_id,
-                "amount": refund.amount,
-            }
-            for refund in sorted(refunds, key=lambda refund: refund.refund_id)
-        ]
-        statement = insert(claimed_refunds).values(rows).on_conflict_do_nothing().returning(claimed_refunds.c.refund_id)
-        return list((await self._connection.execute(statement)).scalars())
-
-    async def claim_debts(self, line: str, franchise_id: str) -> list[CarriedDebt]:
+    async def claim(self, line: str, franchise_id: str) -> list[CarriedDebt]:
         statement = (
             carried_debts.update()
             .where(carried_debts.c.franchise_id == franchise_id, carried_debts.c.claimed_by.is_(None))
@@ -211,8 +162,6 @@ class SqlClaims:
         return [CarriedDebt(row.debt_id, franchise_id, row.amount) for row in await self._connection.execute(statement)]
 
     async def release(self, line: str) -> None:
-        await self._connection.execute(claimed_payments.delete().where(claimed_payments.c.line_key == line))
-        await self._connection.execute(claimed_refunds.delete().where(claimed_refunds.c.line_key == line))
         await self._connection.execute(
             carried_debts.update().where(carried_debts.c.claimed_by == line).values(claimed_by=None)
         )
@@ -223,25 +172,6 @@ class SqlClaims:
             .values(debt_id=debt.debt_id, franchise_id=debt.franchise_id, amount=debt.amount, claimed_by=None)
             .on_conflict_do_nothing()
         )
-
-    async def of_line(self, line: str) -> tuple[list[str], list[str]]:
-        payments = sa.select(claimed_payments.c.payment_id).where(claimed_payments.c.line_key == line)
-        refunds = sa.select(claimed_refunds.c.refund_id).where(claimed_refunds.c.line_key == line)
-        return (
-            sorted((await self._connection.execute(payments)).scalars()),
-            sorted((await self._connection.execute(refunds)).scalars()),
-        )
-
-    async def report(self, settlement_id: str) -> list[ReportRow]:
-        statement = (
-            claimed_payments.select()
-            .where(claimed_payments.c.settlement_id == settlement_id)
-            .order_by(claimed_payments.c.franchise_id, claimed_payments.c.payment_id)
-        )
-        return [
-            ReportRow(row.settlement_id, row.franchise_id, row.payment_id, row.price, row.refunded, row.fee)
-            for row in await self._connection.execute(statement)
-        ]
 
 
 def _account(account: BankAccount | None) -> dict[str, str] | None:
@@ -326,12 +256,12 @@ def _saga(record: SagaRecord) -> AnySaga | None:
 
 class SettlementUnitOfWork(SqlUnitOfWork):
     settlements: SqlSettlementRepository
-    claims: SqlClaims
+    debts: SqlDebts
     sagas: SagaRepository[AnySaga]
 
     def _open(self) -> None:
         self.settlements = SqlSettlementRepository(self.connection)
-        self.claims = SqlClaims(self.connection)
+        self.debts = SqlDebts(self.connection)
         self.sagas = SagaRepository(self.connection, _record, _saga)
         self._answers = KeptAnswers(self.connection)
 

@@ -7,9 +7,11 @@ may list the runs that settled its franchise.
 
 import csv
 import io
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from pay.contracts import settlement as api
 from pay.contracts.types import URL_SEGMENT
@@ -19,7 +21,7 @@ from pay.platform.idempotency.keys import StoredResponse, long_running_answer
 from pay.platform.idempotency.middleware import ClaimedKey, answered, replayed
 from pay.platform.problems import ErrorMap, ProblemSpec, refusals
 from pay.settlement.application import use_cases
-from pay.settlement.application.ports import DownstreamUnavailable
+from pay.settlement.application.ports import DownstreamUnavailable, ReportRow
 from pay.settlement.application.use_cases import Dependencies
 from pay.settlement.domain import model
 
@@ -136,19 +138,36 @@ REPORT_COLUMNS = ("settlementId", "franchiseId", "paymentId", "price", "refunded
 
 @router.get(
     "/{settlement_id}/report.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, **refusals(ERRORS, model.SettlementNotFound)},
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/csv": {}}},
+        **refusals(ERRORS, model.SettlementNotFound, DownstreamUnavailable),
+    },
 )
-async def report(settlement_id: SettlementId, _: PrivilegedPrincipal, deps: Deps) -> Response:
-    """One row per payment the run settled (or is settling); a failed line's payments are not the run's."""
-    rows = await use_cases.report(deps, settlement_id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(REPORT_COLUMNS)
-    for row in rows:
-        writer.writerow((row.settlement_id, row.franchise_id, row.payment_id, row.price, row.refunded, row.fee))
-    return Response(
-        out.getvalue(),
+async def report(settlement_id: SettlementId, _: PrivilegedPrincipal, deps: Deps) -> StreamingResponse:
+    """One row per payment the run settled (or is settling), by franchise; a failed line's payments are not the
+    run's. Streamed page by page from payment, which holds the rows."""
+    await use_cases.ensure_exists(deps, settlement_id)
+    pages = use_cases.report(deps, settlement_id)
+    # The first page before the answer starts: payment not answering is then a clean 503, not a cut-off file.
+    first = await anext(pages)
+    return StreamingResponse(
+        _csv(first, pages),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="settlement-{settlement_id}.csv"'},
     )
+
+
+async def _csv(first: list[ReportRow], rest: AsyncIterator[list[ReportRow]]) -> AsyncIterator[str]:
+    yield ",".join(REPORT_COLUMNS) + "\n"
+    yield _rows(first)
+    async for rows in rest:
+        yield _rows(rows)
+
+
+def _rows(rows: list[ReportRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        writer.writerow((row.settlement_id, row.franchise_id, row.payment_id, row.price, row.refunded, row.fee))
+    return out.getvalue()

@@ -36,32 +36,6 @@ settlement_lines = sa.Table(
     sa.CheckConstraint("payout >= 0 AND carried >= 0", name="settlement_lines_not_negative"),
 )
 
-# One row per payment a line settles: the primary key is what makes a payment settled at most once. A failed
-# line deletes its rows; a successful one keeps them for ever (they are also the run's report).
-claimed_payments = sa.Table(
-    "claimed_payments",
-    metadata,
-    sa.Column("payment_id", sa.String(64), primary_key=True),
-    sa.Column("line_key", sa.String(64), nullable=False, index=True),
-    sa.Column("settlement_id", sa.String(32), nullable=False, index=True),
-    sa.Column("franchise_id", sa.String(64), nullable=False),
-    sa.Column("price", sa.BigInteger, nullable=False),
-    sa.Column("refunded", sa.BigInteger, nullable=False),
-    sa.Column("fee", sa.BigInteger, nullable=False),
-)
-
-# Owed refunds, the same way: each deducted by one line.
-claimed_refunds = sa.Table(
-    "claimed_refunds",
-    metadata,
-    sa.Column("refund_id", sa.String(64), primary_key=True),
-    sa.Column("line_key", sa.String(64), nullable=False, index=True),
-    sa.Column("settlement_id", sa.String(32), nullable=False),
-    sa.Column("franchise_id", sa.String(64), nullable=False),
-    sa.Column("payment_id", sa.String(64), nullable=False),
-    sa.Column("amount", sa.BigInteger, nullable=False),
-)
-
 # What a successful line carried (could not deduct), owed to the franchise's next line, which claims it.
 carried_debts = sa.Table(
     "carried_debts",

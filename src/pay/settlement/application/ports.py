@@ -9,9 +9,8 @@ from typing import Protocol, Self
 from pay.settlement.domain.model import (
     BankAccount,
     CarriedDebt,
+    Claimed,
     Line,
-    OwedRefund,
-    PaymentToSettle,
     Period,
     Settlement,
 )
@@ -29,25 +28,6 @@ class Franchise:
     account: BankAccount | None
 
 
-class Payments(Protocol):
-    """Payment's side of settlement, whatever its API looks like: the one place to adjust when it changes."""
-
-    async def approved_in(self, period: Period) -> list[PaymentToSettle]:
-        """Every franchise's payments approved in the period (each says whether it may still be settled)."""
-
-    async def owed_refunds(self, franchise_id: str) -> list[OwedRefund]:
-        """Refunds of the franchise's settled payments that no settlement has deducted yet."""
-
-    async def finish(self, settlement_id: str, payment_ids: Sequence[str], refund_ids: Sequence[str]) -> None:
-        """Mark the payments SETTLED and the refunds deducted by the settlement; harmless when repeated.
-        Raises DownstreamUnavailable when payment did not confirm it."""
-
-
-class Franchises(Protocol):
-    async def get(self, franchise_id: str) -> Franchise:
-        """Raises FranchiseNotFound, or DownstreamUnavailable."""
-
-
 @dataclass(frozen=True)
 class ReportRow:
     settlement_id: str
@@ -56,6 +36,36 @@ class ReportRow:
     price: int
     refunded: int
     fee: int
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    rows: Sequence[ReportRow]
+    next_cursor: str | None
+
+
+class Payments(Protocol):
+    """Payment's side of settlement, whatever its API looks like: the one place to adjust when it changes."""
+
+    async def claim(self, settlement_id: str, period: Period) -> list[Claimed]:
+        """Have payment claim for the run, per franchise, the settleable payments approved in the period and the
+        refunds those franchises owe; the sums. Asked again, payment answers the same and claims nothing more."""
+
+    async def finish(self, settlement_id: str, franchise_id: str) -> None:
+        """The line's payments become SETTLED and its refunds deducted; harmless when repeated. Raises
+        DownstreamUnavailable when payment did not confirm it."""
+
+    async def release(self, settlement_id: str, franchise_id: str) -> None:
+        """The line's payments and refunds are given back for a later run; harmless when repeated. Raises
+        DownstreamUnavailable when payment did not confirm it."""
+
+    async def report_page(self, settlement_id: str, cursor: str | None) -> ReportPage:
+        """One page of the payments the run holds or settled, by franchise."""
+
+
+class Franchises(Protocol):
+    async def get(self, franchise_id: str) -> Franchise:
+        """Raises FranchiseNotFound, or DownstreamUnavailable."""
 
 
 @dataclass(frozen=True)
@@ -86,31 +96,17 @@ class SettlementRepository(Protocol):
         """Runs with a line for the franchise, newest first, before the cursor; only that line in each."""
 
 
-class Claims(Protocol):
-    """Which run settles each payment, each owed refund and each carried debt: a thing is claimed by one line
-    at a time, and a claim is kept once the line succeeded, so that nothing is ever settled twice."""
+class Debts(Protocol):
+    """What successful lines carried (could not deduct), each claimed by one line at a time and kept claimed once
+    that line succeeded, so that a debt is deducted exactly once."""
 
-    async def claim_payments(self, line: str, settlement_id: str, payments: Sequence[PaymentToSettle]) -> list[str]:
-        """Claims those no other line holds; the ids of those claimed now. A concurrent claim of the same
-        payment waits for the other transaction and then finds it taken."""
-
-    async def claim_refunds(
-        self, line: str, settlement_id: str, franchise_id: str, refunds: Sequence[OwedRefund]
-    ) -> list[str]: ...
-
-    async def claim_debts(self, line: str, franchise_id: str) -> list[CarriedDebt]:
+    async def claim(self, line: str, franchise_id: str) -> list[CarriedDebt]:
         """Claims every unclaimed debt the franchise carries."""
 
     async def release(self, line: str) -> None:
         """The line failed: what it claimed may be claimed again."""
 
     async def carry(self, debt: CarriedDebt) -> None: ...
-
-    async def of_line(self, line: str) -> tuple[list[str], list[str]]:
-        """The payment ids and refund ids the line claimed."""
-
-    async def report(self, settlement_id: str) -> list[ReportRow]:
-        """One row per payment the run settles (or is settling), by franchise and payment."""
 
 
 class SagaRepository(Protocol):
@@ -140,7 +136,7 @@ class UnitOfWork(Protocol):
     def settlements(self) -> SettlementRepository: ...
 
     @property
-    def claims(self) -> Claims: ...
+    def debts(self) -> Debts: ...
 
     @property
     def sagas(self) -> SagaRepository: ...

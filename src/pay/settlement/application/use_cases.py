@@ -1,8 +1,9 @@
 """The settlement operations, one function each."""
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
@@ -21,19 +22,17 @@ from pay.settlement.application.ports import (
 from pay.settlement.domain.model import (
     BankAccount,
     CarriedDebt,
+    Claimed,
     FranchiseNotFound,
     Line,
     LineStatus,
     LineSums,
-    OwedRefund,
-    PaymentToSettle,
     Period,
     Schedule,
     Settlement,
     SettlementNotFound,
     line_key,
     scheduled_settlement_id,
-    to_settle,
 )
 from pay.settlement.domain.saga import (
     SCHEDULE_SAGA_ID,
@@ -41,6 +40,7 @@ from pay.settlement.domain.saga import (
     FinishCall,
     GatherCall,
     LineSaga,
+    ReleaseCall,
     RunSaga,
     ScheduleSaga,
     Step,
@@ -50,6 +50,8 @@ _log = logging.getLogger(__name__)
 
 LEDGER_CONSUMER = "settlement-ledger-answers"
 PAYOUT_CONSUMER = "settlement-payout-answers"
+# Franchises read at once while gathering: enough to hide the round trips, few enough not to flood the service.
+FRANCHISE_READS = 16
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,21 @@ async def under_way(deps: Dependencies) -> tuple[int, int]:
         return await uow.settlements.under_way()
 
 
-async def report(deps: Dependencies, settlement_id: str) -> list[ReportRow]:
+async def ensure_exists(deps: Dependencies, settlement_id: str) -> None:
     async with deps.uow() as uow:
         if not await uow.settlements.exists(settlement_id):
             raise SettlementNotFound(settlement_id)
-        return await uow.claims.report(settlement_id)
+
+
+async def report(deps: Dependencies, settlement_id: str) -> AsyncIterator[list[ReportRow]]:
+    """The run's payments, page by page from payment (which holds them): never all of them in memory."""
+    cursor: str | None = None
+    while True:
+        page = await deps.payments.report_page(settlement_id, cursor)
+        yield list(page.rows)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
 
 
 async def franchise(deps: Dependencies, franchise_id: str) -> Franchise:
@@ -134,7 +146,7 @@ async def ensure_schedule(deps: Dependencies) -> None:
 async def advance_saga(deps: Dependencies, saga_id: str) -> None:
     """The saga's timer is due: a line sends its step's command again or calls payment; a run gathers its
     payments; the schedule starts the day's run."""
-    call: FinishCall | GatherCall | None = None
+    call: FinishCall | ReleaseCall | GatherCall | None = None
     async with deps.uow() as uow:
         now = deps.clock()
         saga = await uow.sagas.lock(saga_id, skip_locked=True)
@@ -150,9 +162,9 @@ async def advance_saga(deps: Dependencies, saga_id: str) -> None:
         await uow.sagas.save(saga)
         await uow.commit()
     match call:
-        case FinishCall():
+        case FinishCall() | ReleaseCall():
             assert isinstance(saga, LineSaga)
-            await _finish_line(deps, saga.saga_id, saga.settlement_id, call)
+            await _call_payment(deps, saga, call)
         case GatherCall():
             await _gather(deps, saga_id, call)
         case None if isinstance(saga, ScheduleSaga):
@@ -170,43 +182,42 @@ async def _start_scheduled_run(deps: Dependencies, uow: UnitOfWork, saga: Schedu
 
 @dataclass(frozen=True)
 class _Found:
+    claimed: Claimed
+    # None: the franchise service does not know the franchise.
     franchise: Franchise | None
-    payments: list[PaymentToSettle]
-    refunds: list[OwedRefund]
 
 
 async def _gather(deps: Dependencies, settlement_id: str, call: GatherCall) -> None:
-    """Ask payment and franchise with the run's saga unlocked (its lease keeps others away), then claim what
-    was found and start the lines, if the saga still waits for this attempt."""
+    """Have payment claim the run's payments and read their franchises, with the run's saga unlocked (its lease
+    keeps others away), then start the lines, if the saga still waits for this attempt. Payment answers a claim
+    asked again with the same sums, so an attempt that failed after the claim finds it again."""
     settlement = await get_settlement(deps, settlement_id)
     try:
-        found = await _look_up(deps, settlement.period)
+        found = await _look_up(deps, settlement_id, settlement.period)
     except DownstreamUnavailable as error:
         await _gather_failed(deps, settlement_id, call, str(error))
         return
     try:
         await _record_lines(deps, settlement_id, call, found)
     except Exception as error:
-        # A deadlock with a concurrent run's claims, say: nothing was kept; gathered again after a pause.
         _log.exception("settlement_gather_failed")
         await _gather_failed(deps, settlement_id, call, type(error).__name__)
         return
     deps.wake_sagas()
 
 
-async def _look_up(deps: Dependencies, period: Period) -> dict[str, _Found]:
-    listed = to_settle(await deps.payments.approved_in(period), period, deps.business_timezone)
-    found: dict[str, _Found] = {}
-    for franchise_id in sorted(listed):
-        payments = sorted(listed[franchise_id], key=lambda payment: payment.payment_id)
-        try:
-            franchise = await deps.franchises.get(franchise_id)
-        except FranchiseNotFound:
-            found[franchise_id] = _Found(None, payments, [])
-            continue
-        refunds = sorted(await deps.payments.owed_refunds(franchise_id), key=lambda refund: refund.refund_id)
-        found[franchise_id] = _Found(franchise, payments, refunds)
-    return found
+async def _look_up(deps: Dependencies, settlement_id: str, period: Period) -> list[_Found]:
+    claimed = await deps.payments.claim(settlement_id, period)
+    reads = asyncio.Semaphore(FRANCHISE_READS)
+
+    async def franchise_of(what: Claimed) -> _Found:
+        async with reads:
+            try:
+                return _Found(what, await deps.franchises.get(what.franchise_id))
+            except FranchiseNotFound:
+                return _Found(what, None)
+
+    return list(await asyncio.gather(*(franchise_of(what) for what in claimed)))
 
 
 async def _gather_failed(deps: Dependencies, settlement_id: str, call: GatherCall, reason: str) -> None:
@@ -218,7 +229,7 @@ async def _gather_failed(deps: Dependencies, settlement_id: str, call: GatherCal
             await uow.commit()
 
 
-async def _record_lines(deps: Dependencies, settlement_id: str, call: GatherCall, found: dict[str, _Found]) -> None:
+async def _record_lines(deps: Dependencies, settlement_id: str, call: GatherCall, found: list[_Found]) -> None:
     async with deps.uow() as uow:
         saga = await uow.sagas.lock(settlement_id)
         if not isinstance(saga, RunSaga) or not saga.gathers(call.attempt):
@@ -226,28 +237,26 @@ async def _record_lines(deps: Dependencies, settlement_id: str, call: GatherCall
         settlement = await uow.settlements.get(settlement_id, for_update=True)
         assert settlement is not None, f"run saga {settlement_id} without its settlement"
         now = deps.clock()
-        # Franchises and payments in one order, so that runs claiming the same payments wait rather than deadlock.
-        for franchise_id, what in sorted(found.items()):
-            line = await _claim_line(deps, uow, settlement_id, franchise_id, what)
-            if line is None:
-                continue
+        # Franchises in one order, so that runs claiming the same franchise's debts wait rather than deadlock.
+        for what in sorted(found, key=lambda what: what.claimed.franchise_id):
+            line, failure = await _line(uow, settlement_id, what)
             settlement.lines.append(line)
             await uow.settlements.add_line(line)
-            if line.status is LineStatus.PENDING:
-                assert what.franchise is not None
-                await uow.sagas.add(
-                    LineSaga.start(
-                        line.key,
-                        settlement_id,
-                        franchise_id,
-                        line.sums.fee,
-                        line.sums.payout,
-                        deps.corporate_account,
-                        what.franchise.account,
-                        now,
-                        deps.retry,
-                    )
+            account = what.franchise.account if what.franchise is not None else None
+            await uow.sagas.add(
+                LineSaga.start(
+                    line.key,
+                    settlement_id,
+                    line.franchise_id,
+                    line.sums.fee,
+                    line.sums.payout,
+                    deps.corporate_account,
+                    account,
+                    now,
+                    deps.retry,
+                    failure,
                 )
+            )
         saga.gathered()
         await uow.sagas.save(saga)
         settlement.gathered = True
@@ -256,28 +265,25 @@ async def _record_lines(deps: Dependencies, settlement_id: str, call: GatherCall
         await uow.commit()
 
 
-async def _claim_line(
-    deps: Dependencies, uow: UnitOfWork, settlement_id: str, franchise_id: str, what: _Found
-) -> Line | None:
-    """The franchise's line of the run, over what this run could claim; None when it claimed no payment."""
-    key = line_key(settlement_id, franchise_id)
+async def _line(uow: UnitOfWork, settlement_id: str, what: _Found) -> tuple[Line, str | None]:
+    """The franchise's line of the run over what payment claimed and the debts it carries, and why it cannot be
+    settled, if it cannot (its saga then only gives the payments back)."""
+    claimed = what.claimed
     if what.franchise is None:
-        return Line(
-            settlement_id, franchise_id, LineSums.of(what.payments, []), len(what.payments),
-            LineStatus.FAILED, "franchise-not-found",
-        )  # fmt: skip
-    claimed = set(await uow.claims.claim_payments(key, settlement_id, what.payments))
-    payments = [payment for payment in what.payments if payment.payment_id in claimed]
-    if not payments:
-        return None
-    claimed = set(await uow.claims.claim_refunds(key, settlement_id, franchise_id, what.refunds))
-    refunds = [refund for refund in what.refunds if refund.refund_id in claimed]
-    debts = await uow.claims.claim_debts(key, franchise_id)
-    line = Line(settlement_id, franchise_id, LineSums.of(payments, refunds, debts), len(payments))
+        return Line(settlement_id, claimed.franchise_id, LineSums.of(claimed), claimed.payment_count), (
+            "franchise-not-found"
+        )
+    key = line_key(settlement_id, claimed.franchise_id)
+    line = Line(
+        settlement_id,
+        claimed.franchise_id,
+        LineSums.of(claimed, await uow.debts.claim(key, claimed.franchise_id)),
+        claimed.payment_count,
+    )
     if line.sums.payout > 0 and what.franchise.account is None:
-        await uow.claims.release(key)
-        line.end("no-settlement-account")
-    return line
+        await uow.debts.release(key)
+        return line, "no-settlement-account"
+    return line, None
 
 
 async def ledger_answered(
@@ -316,27 +322,30 @@ async def payout_answered(
         await uow.commit()
 
 
-async def _finish_line(deps: Dependencies, saga_id: str, settlement_id: str, call: FinishCall) -> None:
-    """Tell payment the line's payments are settled, with the saga unlocked; record it if still wanted."""
-    async with deps.uow() as uow:
-        payment_ids, refund_ids = await uow.claims.of_line(saga_id)
+async def _call_payment(deps: Dependencies, saga: LineSaga, call: FinishCall | ReleaseCall) -> None:
+    """Tell payment the line's payments are settled, or to give them back, with the saga unlocked; record the
+    answer if it is still wanted."""
     try:
-        await deps.payments.finish(settlement_id, payment_ids, refund_ids)
+        if isinstance(call, FinishCall):
+            await deps.payments.finish(saga.settlement_id, saga.franchise_id)
+        else:
+            await deps.payments.release(saga.settlement_id, saga.franchise_id)
         done = True
     except DownstreamUnavailable as error:
-        _log.warning("settlement_finish_failed", extra={"line": saga_id, "error": str(error)})
+        _log.warning("settlement_payment_call_failed", extra={"line": saga.saga_id, "error": str(error)})
         done = False
     async with deps.uow() as uow:
-        saga = await uow.sagas.lock(saga_id)
-        if isinstance(saga, LineSaga) and saga.finishes(call.attempt):
-            saga.finish_answered(call.attempt, done, deps.clock(), deps.retry)
-            await _store(deps, uow, saga)
+        locked = await uow.sagas.lock(saga.saga_id)
+        if isinstance(locked, LineSaga) and locked.calls(call.attempt):
+            locked.call_answered(call.attempt, done, deps.clock(), deps.retry)
+            await _store(deps, uow, locked)
         await uow.commit()
 
 
 async def _store(deps: Dependencies, uow: UnitOfWork, saga: LineSaga) -> None:
     """Save the line's saga; a line that has ended ends in its run in the same transaction: a failed one gives
-    back what it claimed, a successful one leaves what it carried to the franchise's next line."""
+    back the debts it claimed (payment gave its payments back already), a successful one leaves what it carried to
+    the franchise's next line."""
     await uow.sagas.save(saga)
     if not saga.is_finished:
         return
@@ -347,9 +356,9 @@ async def _store(deps: Dependencies, uow: UnitOfWork, saga: LineSaga) -> None:
     assert line is not None, f"line saga {saga.saga_id} without its line"
     line.end(saga.failure if saga.step is Step.FAILED else None)
     if line.status is LineStatus.FAILED:
-        await uow.claims.release(line.key)
+        await uow.debts.release(line.key)
     elif line.sums.carried > 0:
-        await uow.claims.carry(CarriedDebt(line.key, line.franchise_id, line.sums.carried))
+        await uow.debts.carry(CarriedDebt(line.key, line.franchise_id, line.sums.carried))
     await uow.settlements.save_line(line)
     settlement.refresh(now)
     await uow.settlements.save(settlement)

@@ -1,10 +1,11 @@
 """A settlement run and its lines: what each franchise is paid for its payments of a period, and the rules.
 
-All amounts are whole won (`int`). Per franchise in a run (SPEC "Settlement"):
+All amounts are whole won (`int`). Per franchise in a run (SPEC "Settlement"), payment claims the payments and
+owed refunds for the run and sums them (decision 25); settlement adds what earlier lines carried:
 
     gross  = Σ (price − refunded) of its APPROVED payments approved in the period, claimed by this run
     fee    = Σ fee of those payments
-    owed   = Σ refunds it owes from payments settled earlier + what earlier lines carried
+    owed   = Σ refunds it owes from payments settled earlier (claimed with them) + what earlier lines carried
     payout = gross − fee − owed, never below zero
     carried = what stays owed when gross − fee − owed is negative: the next line of the franchise deducts it
 """
@@ -66,8 +67,12 @@ class Period:
         if (self.last - self.first).days + 1 > MAX_PERIOD_DAYS:
             raise InvalidPeriod(f"a period is at most {MAX_PERIOD_DAYS} days")
 
-    def holds(self, moment: datetime, timezone: tzinfo) -> bool:
-        return self.first <= moment.astimezone(timezone).date() <= self.last
+    def instants(self, timezone: tzinfo) -> tuple[datetime, datetime]:
+        """When its first business day begins, and when the day after its last begins."""
+        return (
+            datetime.combine(self.first, time(), timezone),
+            datetime.combine(self.last + timedelta(days=1), time(), timezone),
+        )
 
 
 @dataclass(frozen=True)
@@ -77,29 +82,15 @@ class BankAccount:
 
 
 @dataclass(frozen=True)
-class PaymentToSettle:
-    """A payment as payment reports it: only APPROVED ones not yet settled are settled."""
+class Claimed:
+    """What payment claimed for a run of one franchise, summed: its settleable payments of the period and the
+    refunds it owed from payments settled earlier."""
 
-    payment_id: str
     franchise_id: str
-    price: int
-    refunded: int
+    gross: int
     fee: int
-    approved_at: datetime
-    settleable: bool = True
-
-    @property
-    def net(self) -> int:
-        return self.price - self.refunded
-
-
-@dataclass(frozen=True)
-class OwedRefund:
-    """A refund of a payment settled earlier: the franchise owes it until a settlement deducts it."""
-
-    refund_id: str
-    payment_id: str
-    amount: int
+    payment_count: int
+    owed_refunds: int
 
 
 @dataclass(frozen=True)
@@ -120,25 +111,10 @@ class LineSums:
     carried: int
 
     @classmethod
-    def of(
-        cls, payments: Sequence[PaymentToSettle], refunds: Sequence[OwedRefund], debts: Sequence[CarriedDebt] = ()
-    ) -> LineSums:
-        gross = sum(payment.net for payment in payments)
-        fee = sum(payment.fee for payment in payments)
-        owed = sum(refund.amount for refund in refunds) + sum(debt.amount for debt in debts)
-        remainder = gross - fee - owed
-        return cls(gross, fee, owed, max(remainder, 0), max(-remainder, 0))
-
-
-def to_settle(
-    payments: Sequence[PaymentToSettle], period: Period, timezone: tzinfo
-) -> dict[str, list[PaymentToSettle]]:
-    """The settleable payments approved in the period, by franchise (in the order payment listed them)."""
-    found: dict[str, list[PaymentToSettle]] = {}
-    for payment in payments:
-        if payment.settleable and period.holds(payment.approved_at, timezone):
-            found.setdefault(payment.franchise_id, []).append(payment)
-    return found
+    def of(cls, claimed: Claimed, debts: Sequence[CarriedDebt] = ()) -> LineSums:
+        owed = claimed.owed_refunds + sum(debt.amount for debt in debts)
+        remainder = claimed.gross - claimed.fee - owed
+        return cls(claimed.gross, claimed.fee, owed, max(remainder, 0), max(-remainder, 0))
 
 
 def line_key(settlement_id: str, franchise_id: str) -> str:

@@ -4,14 +4,18 @@ A **line saga** settles one franchise of a run. Each step sends one command and 
 makes one call to payment with a lease; a step that hears nothing asks again with the same id.
 
     PAYING_OUT --bank paid--> SETTLING --money applied--> FINISHING --payment marked them--> SUCCEEDED
-        | bank refused: FAILED   | refused, nothing paid out: FAILED
+        | bank refused           | refused, nothing paid out
+        v                        v
+    RELEASING --payment gave the payments back--> FAILED
                                  | refused after the bank paid: asked again (new id) after a pause
 
-PAYING_OUT is skipped when the payout is 0, SETTLING when neither a fee nor a payout moves. A FAILED line
-moved no money: its claims are released so that the payments are settled by a later run.
+PAYING_OUT is skipped when the payout is 0, SETTLING when neither a fee nor a payout moves. A line that cannot
+start (its franchise unknown, or without an account to pay) starts RELEASING. A FAILED line moved no money, and
+payment gave its payments back so that a later run settles them; FINISHING and RELEASING are calls to payment
+made under a lease, asked again until payment answers.
 
-A **run saga** gathers a run's payments from payment and franchise (calls made under a lease), then the run
-claims them and starts its lines. The **schedule saga** starts the run of each business day in turn.
+A **run saga** has payment claim the run's payments (a call made under a lease), reads the franchises, then the
+run starts its lines. The **schedule saga** starts the run of each business day in turn.
 A final step is never left.
 """
 
@@ -34,6 +38,7 @@ class Step(StrEnum):
     PAYING_OUT = "PAYING_OUT"
     SETTLING = "SETTLING"
     FINISHING = "FINISHING"
+    RELEASING = "RELEASING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
 
@@ -75,6 +80,17 @@ class FinishCall:
     attempt: int
 
 
+@dataclass(frozen=True)
+class ReleaseCall:
+    """Payment is to be told to give the line's payments back; the answer counts only for this attempt."""
+
+    attempt: int
+
+
+# The steps that are a call to payment rather than a command.
+_CALLS = frozenset({Step.FINISHING, Step.RELEASING})
+
+
 @dataclass
 class LineSaga:
     saga_id: str
@@ -105,13 +121,17 @@ class LineSaga:
         franchise_account: BankAccount | None,
         now: datetime,
         retry: Backoff,
+        failure: str | None = None,
     ) -> LineSaga:
-        if payout > 0 and franchise_account is None:
+        """A line to settle; one that cannot be settled (`failure`) only gives its payments back."""
+        if failure is None and payout > 0 and franchise_account is None:
             raise ValueError("a payout needs the franchise's bank account")
         saga = cls(
             saga_id, settlement_id, franchise_id, fee, payout, corporate, franchise_account, Step.PAYING_OUT, None
         )
-        if payout > 0:
+        if failure is not None:
+            saga._release(failure, now)
+        elif payout > 0:
             saga._go(Step.PAYING_OUT, now, retry)
         elif fee > 0:
             saga._go(Step.SETTLING, now, retry)
@@ -141,17 +161,17 @@ class LineSaga:
     def awaits_ledger(self, transaction_id: str) -> bool:
         return self.step is Step.SETTLING and transaction_id == self.settle_transaction_id
 
-    def finishes(self, attempt: int) -> bool:
+    def calls(self, attempt: int) -> bool:
         """Whether payment's answer to that attempt is still wanted: no later attempt has taken over."""
-        return self.step is Step.FINISHING and self.attempts == attempt
+        return self.step in _CALLS and self.attempts == attempt
 
-    def wake(self, now: datetime, retry: Backoff, lease: timedelta) -> FinishCall | None:
-        """The step's time has come: its command is sent again with the same id, or, finishing, a lease is
-        taken for the call to payment, made with the saga unlocked."""
+    def wake(self, now: datetime, retry: Backoff, lease: timedelta) -> FinishCall | ReleaseCall | None:
+        """The step's time has come: its command is sent again with the same id, or, finishing or releasing, a
+        lease is taken for the call to payment, made with the saga unlocked."""
         self.attempts += 1
-        if self.step is Step.FINISHING:
+        if self.step in _CALLS:
             self.wake_at = now + lease
-            return FinishCall(self.attempts)
+            return FinishCall(self.attempts) if self.step is Step.FINISHING else ReleaseCall(self.attempts)
         self._send()
         self.wake_at = now + retry.delay(self.attempts)
         return None
@@ -166,7 +186,7 @@ class LineSaga:
         if failure is None:
             self._go(Step.SETTLING, now, retry)
         else:
-            self._finish(Step.FAILED, failure)
+            self._release(failure, now)
 
     def ledger_answered(self, transaction_id: str, failure: str | None, now: datetime, retry: Backoff) -> None:
         """Money applied (`failure` None) or refused the settlement this step waits for."""
@@ -176,7 +196,7 @@ class LineSaga:
             self._go(Step.FINISHING, now, retry)
         elif self.payout == 0:
             # Nothing has left the corporate account: the line fails, and its payments wait for another run.
-            self._finish(Step.FAILED, failure)
+            self._release(failure, now)
         else:
             # The bank paid the franchise: the ledger must account for it. A fault to look at, not an outcome;
             # asked again under a new id after the pause (a payable that grows meanwhile takes it).
@@ -184,14 +204,17 @@ class LineSaga:
             self.settle_round += 1
             self.wake_at = now + retry.delay(self.attempts + 1)
 
-    def finish_answered(self, attempt: int, done: bool, now: datetime, retry: Backoff) -> None:
-        """Payment marked the payments settled (`done`), or could not be reached: then asked again later."""
-        if not self.finishes(attempt):
+    def call_answered(self, attempt: int, done: bool, now: datetime, retry: Backoff) -> None:
+        """Payment marked the payments settled or gave them back (`done`), or could not be reached: then asked
+        again later."""
+        if not self.calls(attempt):
             raise ValueError(f"saga {self.saga_id} at {self.step} does not wait for attempt {attempt}")
-        if done:
+        if not done:
+            self.wake_at = now + retry.delay(self.attempts)
+        elif self.step is Step.FINISHING:
             self._finish(Step.SUCCEEDED, None)
         else:
-            self.wake_at = now + retry.delay(self.attempts)
+            self._finish(Step.FAILED, self.failure)
 
     def _go(self, step: Step, now: datetime, retry: Backoff) -> None:
         self.step, self.attempts, self.failure = step, 1, None
@@ -201,6 +224,10 @@ class LineSaga:
             return
         self._send()
         self.wake_at = now + retry.delay(1)
+
+    def _release(self, failure: str, now: datetime) -> None:
+        # Due at once, like FINISHING; the failure is kept: it becomes the line's reason.
+        self.step, self.attempts, self.failure, self.wake_at = Step.RELEASING, 0, failure, now
 
     def _send(self) -> None:
         if self.step is Step.PAYING_OUT:
@@ -238,8 +265,9 @@ class GatherCall:
 
 @dataclass
 class RunSaga:
-    """Gathers a run's payments: the calls are made with the saga unlocked under a lease, and what they found
-    is recorded only while the saga still waits for that attempt."""
+    """Gathers a run's payments: the calls (payment's claim, the franchises) are made with the saga unlocked under
+    a lease, and what they found is recorded only while the saga still waits for that attempt. Payment answers a
+    claim asked again with what it claimed the first time, so a gathering tried again finds the same."""
 
     saga_id: str
     step: RunStep
@@ -270,7 +298,7 @@ class RunSaga:
         self.step, self.wake_at, self.last_failure = RunStep.GATHERED, None, None
 
     def gather_failed(self, reason: str, now: datetime, retry: Backoff) -> None:
-        """Payment or franchise did not answer: nothing was claimed; asked again after the pause."""
+        """Payment or franchise did not answer: no line was started; asked again after the pause."""
         self.last_failure = reason
         self.wake_at = now + retry.delay(self.attempts)
 
