@@ -73,12 +73,20 @@ class OutboxRelay:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row in rows:
-                await self._publish(row.subject, row.payload, str(row.id))
-            if rows:
+            # All at once, each waiting for its own acknowledgement: one after the other, every message waited
+            # for the round trips of those before it through a busy event loop.
+            outcomes = await asyncio.gather(
+                *(self._publish(row.subject, row.payload, str(row.id)) for row in rows), return_exceptions=True
+            )
+            published = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
+            if published:
                 await connection.execute(
-                    outbox.update().where(outbox.c.id.in_([row.id for row in rows])).values(published_at=utcnow())
+                    outbox.update().where(outbox.c.id.in_(published)).values(published_at=utcnow())
                 )
+        # The acknowledged ones are marked published; the others stay pending and go again next round.
+        failed = next((outcome for outcome in outcomes if isinstance(outcome, BaseException)), None)
+        if failed is not None:
+            raise failed
         return len(rows)
 
     async def _forget_published(self) -> None:

@@ -13,8 +13,10 @@ class SettlementSettings(Settings):
         default="daily@00:30",
         description="`daily@HH:MM` (business time zone): each day's run settles the day before; or `off`",
     )
+    # A run sends every franchise's payout at once, and banking works through them for a while: a shorter
+    # pause sent most of them again (and again) while their first copies still waited for the bank.
     settlement_retry_first_seconds: float = Field(
-        default=2.0, gt=0, description="Pause before a step's unanswered command is sent again; it doubles"
+        default=30.0, gt=0, description="Pause before a step's unanswered command is sent again; it doubles"
     )
     settlement_retry_max_seconds: float = Field(default=60.0, gt=0, description="Longest pause between two sends")
     settlement_gather_lease_seconds: float = Field(

@@ -157,3 +157,33 @@ async def test_logs_are_shipped_to_the_log_subject(nats_url: str, broker: Broker
     finally:
         task.cancel()
         await listener.close()
+
+
+async def test_a_message_the_broker_did_not_acknowledge_stays_pending_and_the_others_are_marked(
+    engine: AsyncEngine,
+) -> None:
+    await OutboxRelay(engine, _accept_all).publish_pending()
+    pings = [Pinged(ping_id=str(uuid.uuid4())) for _ in range(3)]
+    async with PingingUnitOfWork(engine) as uow:
+        uow.sent.extend(pings)
+        await uow.commit()
+    refused = str(pings[1].message_id)
+    sent: list[str] = []
+
+    async def publish(subject: str, payload: dict[str, Any], message_id: str) -> None:
+        if message_id == refused:
+            raise TimeoutError("no acknowledgement from the broker")
+        sent.append(message_id)
+
+    with pytest.raises(TimeoutError):
+        await OutboxRelay(engine, publish).publish_pending()
+    assert sorted(sent) == sorted(str(ping.message_id) for ping in pings if str(ping.message_id) != refused)
+    assert await unpublished(engine) == 1
+
+    sent.clear()
+    assert await OutboxRelay(engine, _accept_all).publish_pending() == 1
+    assert await unpublished(engine) == 0
+
+
+async def _accept_all(subject: str, payload: dict[str, Any], message_id: str) -> None:
+    return None

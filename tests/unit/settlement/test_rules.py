@@ -112,6 +112,15 @@ def test_a_run_is_running_until_gathered_and_every_line_ended() -> None:
         run.lines[0].end(None)
 
 
+def test_a_run_read_without_its_lines_takes_its_status_from_theirs() -> None:
+    run = Settlement.start("st-1", Period(date(2026, 12, 1), date(2026, 12, 1)), NOW)
+    run.gathered = True
+    run.refresh_from({LineStatus.SUCCEEDED, LineStatus.PENDING}, NOW)
+    assert run.status is SettlementStatus.RUNNING and run.lines == []
+    run.refresh_from({LineStatus.SUCCEEDED}, NOW)
+    assert run.status is SettlementStatus.SUCCEEDED
+
+
 def test_the_schedule_runs_daily_in_the_business_time_zone_or_not_at_all() -> None:
     daily = Schedule.parse("daily@00:30")
     assert daily == Schedule(time(0, 30)) and str(daily) == "daily@00:30"

@@ -58,6 +58,24 @@ class SqlSettlementRepository:
             row, [_line(line) for line in await self._connection.execute(lines.order_by("franchise_id"))]
         )
 
+    async def lock_run(self, settlement_id: str) -> Settlement | None:
+        statement = settlements.select().where(settlements.c.settlement_id == settlement_id).with_for_update()
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else _settlement(row, [])
+
+    async def line(self, settlement_id: str, franchise_id: str) -> Line | None:
+        statement = settlement_lines.select().where(
+            settlement_lines.c.settlement_id == settlement_id, settlement_lines.c.franchise_id == franchise_id
+        )
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else _line(row)
+
+    async def line_statuses(self, settlement_id: str) -> set[LineStatus]:
+        statement = (
+            sa.select(settlement_lines.c.status).where(settlement_lines.c.settlement_id == settlement_id).distinct()
+        )
+        return {LineStatus(status) for status in (await self._connection.execute(statement)).scalars()}
+
     async def save(self, settlement: Settlement) -> None:
         statement = settlements.update().where(settlements.c.settlement_id == settlement.settlement_id)
         await self._connection.execute(statement.values(**_run_columns(settlement)))

@@ -11,6 +11,7 @@ from pay.settlement.domain.model import (
     CarriedDebt,
     Claimed,
     Line,
+    LineStatus,
     Period,
     Settlement,
 )
@@ -81,6 +82,14 @@ class SettlementRepository(Protocol):
 
     async def get(self, settlement_id: str, *, for_update: bool = False) -> Settlement | None:
         """The run with its lines."""
+
+    async def lock_run(self, settlement_id: str) -> Settlement | None:
+        """The run locked, without its lines: a line that ends reads only itself and its siblings' statuses."""
+
+    async def line(self, settlement_id: str, franchise_id: str) -> Line | None: ...
+
+    async def line_statuses(self, settlement_id: str) -> set[LineStatus]:
+        """The statuses the run's lines have, each once."""
 
     async def save(self, settlement: Settlement) -> None:
         """The run's own fields; lines are added and saved one by one."""

@@ -350,9 +350,10 @@ async def _store(deps: Dependencies, uow: UnitOfWork, saga: LineSaga) -> None:
     if not saga.is_finished:
         return
     now = deps.clock()
-    settlement = await uow.settlements.get(saga.settlement_id, for_update=True)
+    # The run is locked first, so that its lines' endings take turns and the last one sees every other's.
+    settlement = await uow.settlements.lock_run(saga.settlement_id)
     assert settlement is not None, f"line saga {saga.saga_id} without its settlement"
-    line = settlement.line_of(saga.franchise_id)
+    line = await uow.settlements.line(saga.settlement_id, saga.franchise_id)
     assert line is not None, f"line saga {saga.saga_id} without its line"
     line.end(saga.failure if saga.step is Step.FAILED else None)
     if line.status is LineStatus.FAILED:
@@ -360,5 +361,5 @@ async def _store(deps: Dependencies, uow: UnitOfWork, saga: LineSaga) -> None:
     elif line.sums.carried > 0:
         await uow.debts.carry(CarriedDebt(line.key, line.franchise_id, line.sums.carried))
     await uow.settlements.save_line(line)
-    settlement.refresh(now)
+    settlement.refresh_from(await uow.settlements.line_statuses(saga.settlement_id), now)
     await uow.settlements.save(settlement)

@@ -13,7 +13,7 @@ owed refunds for the run and sums them (decision 25); settlement adds what earli
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -170,7 +170,11 @@ class Settlement:
     def refresh(self, now: datetime) -> None:
         """The run's status from its lines: RUNNING until it has gathered its payments and every line ended;
         then SUCCEEDED (nothing to settle included), FAILED if every line failed, else PARTIALLY_FAILED."""
-        statuses = {line.status for line in self.lines}
+        self.refresh_from({line.status for line in self.lines}, now)
+
+    def refresh_from(self, line_statuses: Collection[LineStatus], now: datetime) -> None:
+        """As `refresh`, from the statuses its lines have, for a run read without them."""
+        statuses = set(line_statuses)
         if not self.gathered or LineStatus.PENDING in statuses:
             status = SettlementStatus.RUNNING
         elif statuses <= {LineStatus.SUCCEEDED}:
