@@ -311,6 +311,15 @@ UPDATE settlement_claims AS claim
 _CONTENDED = {"40001", "40P01"}
 
 
+def _claimed_payments(claim: FranchiseClaim) -> sa.ColumnElement[bool]:
+    """The payments of the claim's franchise that its settlement holds, SETTLING until its line ends."""
+    return sa.and_(
+        payments.c.settlement_id == claim.settlement_id,
+        payments.c.franchise_id == claim.franchise_id,
+        payments.c.status == PaymentStatus.SETTLING.value,
+    )
+
+
 class SqlSettlementClaims:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -352,11 +361,7 @@ class SqlSettlementClaims:
     async def settled(self, claim: FranchiseClaim, now: datetime) -> None:
         await self._connection.execute(
             payments.update()
-            .where(
-                payments.c.settlement_id == claim.settlement_id,
-                payments.c.franchise_id == claim.franchise_id,
-                payments.c.status == PaymentStatus.SETTLING.value,
-            )
+            .where(_claimed_payments(claim))
             .values(status=PaymentStatus.SETTLED.value, settled_at=now, updated_at=now)
         )
         await self._connection.execute(
@@ -369,11 +374,7 @@ class SqlSettlementClaims:
     async def released(self, claim: FranchiseClaim, now: datetime) -> None:
         await self._connection.execute(
             payments.update()
-            .where(
-                payments.c.settlement_id == claim.settlement_id,
-                payments.c.franchise_id == claim.franchise_id,
-                payments.c.status == PaymentStatus.SETTLING.value,
-            )
+            .where(_claimed_payments(claim))
             .values(status=PaymentStatus.APPROVED.value, settlement_id=None, updated_at=now)
         )
         await self._connection.execute(
