@@ -12,8 +12,9 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -32,6 +33,16 @@ RUNS = [
     *((service, "admin") for service in SERVICES),
     ("bank-faults", "admin"),
 ]
+# Schemathesis spends a core of its own generating cases, so two runs at once take about half the time
+# on a two-core machine and leave the services enough of the other core.
+RUNS_AT_ONCE = 2
+Run = tuple[str, str]
+
+
+class Finished(NamedTuple):
+    report: Path  # schemathesis's JSON report; its ndjson events are beside it
+    returncode: int
+    stdout: str
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +66,26 @@ def tokens(fuzzed: RunningSystem) -> dict[str, str]:
         return {role: http.post(f"{membership}/login", json=body).json()["jwtToken"] for role, body in logins.items()}
 
 
-def _schemathesis(fuzzed: RunningSystem, service: str, token: str, report: Path) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def runs(
+    fuzzed: RunningSystem, tokens: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[Run, Future[Finished]]]:
+    """Every run but the fault switch's, started at once, `RUNS_AT_ONCE` at a time: each test waits for its own."""
+    with ThreadPoolExecutor(max_workers=RUNS_AT_ONCE) as pool:
+        started = {
+            (service, role): pool.submit(
+                _schemathesis, fuzzed, service, tokens[role], tmp_path_factory.mktemp(f"{service}-{role}")
+            )
+            for service, role in RUNS
+            if service != "bank-faults"
+        }
+        yield started
+        for future in started.values():
+            future.cancel()
+
+
+def _schemathesis(fuzzed: RunningSystem, service: str, token: str, folder: Path) -> Finished:
+    report = folder / "report.json"
     url = fuzzed.url("bank" if service == "bank-faults" else service)
     where = ["--include-path", FAULTS] if service == "bank-faults" else ["--exclude-path", FAULTS]
     command = [
@@ -70,8 +100,9 @@ def _schemathesis(fuzzed: RunningSystem, service: str, token: str, report: Path)
         *("--report", "json,ndjson", "--report-json-path", str(report)),
         *("--report-ndjson-path", str(report.with_suffix(".ndjson"))),
     ]
-    # In the test's own folder: schemathesis keeps a cache of what it found in its working directory.
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=report.parent)
+    # In the run's own folder: schemathesis keeps a cache of what it found in its working directory.
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=folder)
+    return Finished(report, run.returncode, run.stdout)
 
 
 def _cases_per_operation(events: Path) -> Counter[str]:
@@ -95,14 +126,22 @@ def _operations_with_input(document: dict[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize(("service", "role"), RUNS, ids=[f"{service}-{role}" for service, role in RUNS])
 def test_schemathesis_finds_no_server_error_nor_schema_violation(
-    fuzzed: RunningSystem, tokens: dict[str, str], tmp_path: Path, service: str, role: str
+    fuzzed: RunningSystem,
+    tokens: dict[str, str],
+    runs: dict[Run, Future[Finished]],
+    tmp_path: Path,
+    service: str,
+    role: str,
 ) -> None:
-    report_path = tmp_path / "report.json"
-    run = _schemathesis(fuzzed, service, tokens[role], report_path)
-    report: dict[str, Any] = json.loads(report_path.read_text())
+    if service == "bank-faults":
+        wait(runs.values())  # alone, once every other run has ended: see FAULTS
+        run = _schemathesis(fuzzed, service, tokens[role], tmp_path)
+    else:
+        run = runs[service, role].result()
+    report: dict[str, Any] = json.loads(run.report.read_text())
     operations, cases = report["operations"], report["test_cases"]
     document = httpx.get(f"{fuzzed.url('bank' if service == 'bank-faults' else service)}/openapi.json").json()
-    per_operation = _cases_per_operation(report_path.with_suffix(".ndjson"))
+    per_operation = _cases_per_operation(run.report.with_suffix(".ndjson"))
     with_input = {label: count for label, count in per_operation.items() if label in _operations_with_input(document)}
     print(  # the figures per run, for `pytest -s tests/e2e/test_fuzzing.py`
         f"\n{service} as {role}: {operations['tested']} operations, {cases['generated']} test cases "

@@ -50,8 +50,10 @@ NOT_RECEIVED_GRACE = timedelta(seconds=PATIENCE["firmbanking_not_received_grace_
 SLOW_BANK_MS = 1_000
 
 
-def banking_app(database_url: str, nats_url: str, data_dir: Path, bank_url: str, membership_url: str) -> FastAPI:
-    """Banking with the short timeouts, window and breaker these tests use."""
+def banking_app(
+    database_url: str, nats_url: str, data_dir: Path, bank_url: str, membership_url: str, **patience: float
+) -> FastAPI:
+    """Banking with the short timeouts, window and breaker these tests use, or the `patience` given instead."""
     settings = settings_for(
         BankingSettings,
         database_url,
@@ -59,7 +61,7 @@ def banking_app(database_url: str, nats_url: str, data_dir: Path, bank_url: str,
         data_dir,
         service_token=token_for(data_dir, "banking", auth.Role.SERVICE),
         service_urls={"bank": bank_url, "membership": membership_url},
-        **PATIENCE,
+        **(PATIENCE | patience),
     )
     return create_banking_app(settings)
 
