@@ -10,7 +10,7 @@ delay, and one that cannot even be parsed is set aside at once.
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import pydantic
 import structlog
@@ -20,6 +20,7 @@ from faststream.message import StreamMessage
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
+from sqlalchemy.exc import IntegrityError
 
 from pay.contracts.messages import LOG_SUBJECT, STREAM_NAME, STREAM_SUBJECTS, Message
 from pay.platform.retry import RetryPolicy
@@ -30,6 +31,7 @@ Handler = Callable[[MessageT], Awaitable[None]]
 MAX_DELIVERIES = 25
 # A failing handler's message comes back after these delays, and is set aside after its last delivery.
 REDELIVERY = RetryPolicy(first_delay=timedelta(seconds=0.2), max_delay=timedelta(seconds=30), attempts=MAX_DELIVERIES)
+_UNIQUE_VIOLATION = "23505"
 _PUBLISH_TIMEOUT_SECONDS = 5.0
 _GRACEFUL_SECONDS = 8.0
 
@@ -47,10 +49,21 @@ class _RetryWithBackoff(BaseMiddleware):
             raise RejectMessage() from error
         except Exception as error:
             deliveries = msg.raw_message.metadata.num_delivered
-            _log.exception("message_failed", subject=msg.raw_message.subject, deliveries=deliveries)
+            if _raced(error):
+                # Handlers run several at once, so a redelivery or a saga's resend can be handled beside its
+                # first copy: the loser's insert meets the winner's key, and its next delivery finds the work done.
+                _log.warning(
+                    "message_raced", subject=msg.raw_message.subject, deliveries=deliveries, error=str(error.orig)
+                )
+            else:
+                _log.exception("message_failed", subject=msg.raw_message.subject, deliveries=deliveries)
             if deliveries >= REDELIVERY.attempts:
                 raise RejectMessage() from error
             raise NackMessage(delay=REDELIVERY.delay(deliveries).total_seconds()) from error
+
+
+def _raced(error: Exception) -> TypeGuard[IntegrityError]:
+    return isinstance(error, IntegrityError) and getattr(error.orig, "sqlstate", None) == _UNIQUE_VIOLATION
 
 
 class _QuietLogger:

@@ -10,6 +10,7 @@ import nats
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
+from structlog.testing import capture_logs
 
 from pay.contracts.messages import LOG_SUBJECT, Message
 from pay.platform.broker import Broker
@@ -140,6 +141,49 @@ async def test_a_failing_handler_gets_the_message_again(engine: AsyncEngine, bro
             break
         await asyncio.sleep(0.05)
     assert attempts.count(message.ping_id) == 3
+
+
+async def test_two_copies_handled_at_once_apply_once_and_the_loser_is_told_apart_from_a_failure(
+    engine: AsyncEngine, nats_url: str
+) -> None:
+    """A saga's resend is a copy under another message id: only the effect's own key tells them apart."""
+    async with engine.begin() as connection:
+        await connection.execute(sa.text("CREATE TABLE IF NOT EXISTS requests (request_id text PRIMARY KEY)"))
+    request_id, calls = str(uuid.uuid4()), 0
+    both_checked = asyncio.Barrier(2)
+
+    async def apply(message: Pinged) -> None:
+        nonlocal calls
+        if message.ping_id != request_id:
+            return  # another test's ping, still in the stream
+        calls += 1
+        async with SqlUnitOfWork(engine) as uow:
+            seen = "SELECT count(*) FROM requests WHERE request_id = :id"
+            if (await uow.connection.execute(sa.text(seen), {"id": message.ping_id})).scalar_one():
+                return
+            if calls <= 2:
+                await both_checked.wait()  # the copies' checks both pass before either inserts
+            await uow.connection.execute(sa.text("INSERT INTO requests VALUES (:id)"), {"id": message.ping_id})
+            await uow.commit()
+
+    broker = Broker(nats_url, f"test-{uuid.uuid4().hex[:8]}", handlers_at_once=2)
+    broker.subscribe(Pinged, apply)
+    with capture_logs() as logged:
+        await broker.start()
+        try:
+            for _ in range(2):
+                await broker.publish_message(Pinged(ping_id=request_id))
+            for _ in range(100):
+                if calls >= 3:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await broker.stop()
+    async with engine.connect() as connection:
+        count = "SELECT count(*) FROM requests WHERE request_id = :id"
+        assert (await connection.execute(sa.text(count), {"id": request_id})).scalar_one() == 1
+    assert calls == 3
+    assert [entry["event"] for entry in logged if entry["log_level"] in ("warning", "error")] == ["message_raced"]
 
 
 async def test_logs_are_shipped_to_the_log_subject(nats_url: str, broker: Broker) -> None:
