@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Body, FastAPI, HTTPException
 
 from pay.contracts.banking import FirmbankingFailed, FirmbankingSucceeded, RequestFirmbanking
-from pay.contracts.money import LedgerTransactionFailed, LedgerTransactionSucceeded, SettlePayable
+from pay.contracts.money import LedgerTransactionSucceeded, SettlePayable
 from pay.platform.broker import Broker
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -28,7 +28,7 @@ class FakeWorld:
     payable: dict[str, int] = field(default_factory=dict)
     revenue: int = 0
     # Money's ledger transactions by id: (fee, payout) applied, or the reason it was refused.
-    settled: dict[str, tuple[int, int] | str] = field(default_factory=dict)
+    settled: dict[str, tuple[int, int]] = field(default_factory=dict)
     # The bank's payouts by transfer id, and the accounts it refuses to pay, with the reason.
     paid_out: dict[str, int] = field(default_factory=dict)
     refusing: dict[str, str] = field(default_factory=dict)
@@ -212,19 +212,11 @@ class FakeWorld:
             return
         transaction = command.ledger_transaction_id
         if transaction not in self.settled:
-            payable = self.payable[command.franchise_id]
-            if command.payout and command.payout > payable - command.fee:
-                self.settled[transaction] = "insufficient-payable"
-            else:
-                self.payable[command.franchise_id] -= command.fee + command.payout
-                self.revenue += command.fee
-                self.settled[transaction] = (command.fee, command.payout)
-        outcome = self.settled[transaction]
+            self.payable[command.franchise_id] -= command.fee + command.payout
+            self.revenue += command.fee
+            self.settled[transaction] = (command.fee, command.payout)
         common = {"correlation_id": command.correlation_id, "ledger_transaction_id": transaction, "kind": "SETTLEMENT"}
-        if isinstance(outcome, str):
-            await broker.publish_message(LedgerTransactionFailed(**common, reason=outcome))
-        else:
-            await broker.publish_message(LedgerTransactionSucceeded(**common))
+        await broker.publish_message(LedgerTransactionSucceeded(**common))
 
     async def answer_payout(self, command: RequestFirmbanking, broker: Broker) -> None:
         common = {

@@ -191,3 +191,76 @@ def test_a_refund_asked_while_its_payment_is_being_settled_is_refused_and_nothin
     assert wallet_of(system, http, payer)["balance"] == balance + 5_000
     reconciled = system.cli("reconcile")
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+
+
+def test_a_refund_of_a_settled_payment_during_the_next_line_is_owed_and_nothing_is_stuck(
+    system: RunningSystem, http: httpx.Client
+) -> None:
+    payments = f"{system.url('payment')}/payment"
+    shop = merchant(system, http)
+    payer = member_with_bank_account(system, http, 100_000)
+    wallet_of(system, http, payer)
+    admin = http.post(f"{system.url('membership')}/membership/login", json=ADMIN).json()["jwtToken"]
+    admin_headers = {"Authorization": f"Bearer {admin}"}
+    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
+    faults = f"{system.url('bank')}/bank/faults"
+
+    def settle_today() -> dict[str, Any]:
+        started = http.post(
+            f"{system.url('settlement')}/settlement/start", json={"from": today, "to": today}, headers=admin_headers
+        )
+        assert started.status_code == 202, started.text
+        return dict(started.json())
+
+    def line_of_the_shop(started: dict[str, Any]) -> Any:
+        run = f"{system.url('settlement')}/settlement/{started['settlementId']}"
+
+        def ended() -> Any:
+            lines = http.get(run, headers=admin_headers).json()["lines"]
+            line = next((line for line in lines if line["franchiseId"] == shop["id"]), None)
+            return line if line is not None and line["status"] != "PENDING" else None
+
+        return until(ended, "the shop's line ended")
+
+    earlier = pay(system, http, payer, shop["id"], 20_000, "WALLET")
+    assert line_of_the_shop(settle_today())["payout"] == 19_300
+    later = pay(system, http, payer, shop["id"], 10_000, "WALLET")
+
+    def being_settled() -> bool:
+        found = http.get(f"{payments}/{later['paymentId']}", headers=payer["headers"]).json()
+        return bool(found["status"] == "SETTLING")
+
+    # A slow bank holds the line between payment's claim and money's record of the payout; a refund of the
+    # earlier, settled payment takes 15,000 from the payable in between, more than the later payment brought.
+    http.put(faults, json={"latencyMs": 1_500, "errorRate": 0, "down": False})
+    try:
+        started = settle_today()
+        until(being_settled, "the later payment claimed by the run")
+        refunded = http.post(
+            f"{payments}/{earlier['paymentId']}/cancel",
+            json={"amount": 15_000},
+            headers=payer["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert (refunded.json()["status"], refunded.json()["afterSettlement"]) == ("SUCCEEDED", True), refunded.text
+    finally:
+        http.put(faults, json={"latencyMs": 0, "errorRate": 0, "down": False})
+
+    line = line_of_the_shop(started)
+    assert (line["status"], line["gross"], line["fee"], line["owed"], line["payout"]) == (
+        "SUCCEEDED",
+        10_000,
+        350,
+        0,
+        9_650,
+    )
+    assert bank_balance(system, http, shop["account"]) == 19_300 + 9_650
+    reconciled = system.cli("reconcile")
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+
+    # The refund is owed: the shop's next payment pays it back before anything is paid out.
+    pay(system, http, payer, shop["id"], 5_000, "WALLET")
+    line = line_of_the_shop(settle_today())
+    assert (line["gross"], line["fee"], line["owed"], line["payout"]) == (5_000, 175, 15_000, 0)
+    assert bank_balance(system, http, shop["account"]) == 19_300 + 9_650
+    reconciled = system.cli("reconcile")
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr

@@ -289,8 +289,8 @@ class RefundFromPayable(LedgerCommand):
 
 class SettlePayable(LedgerCommand):
     """Settle a franchise: move `fee` from its payable to the platform's revenue and take `payout` from it, paid
-    out of the corporate account by the firm banking transfer `bank_transfer_id` (none when `payout` is 0).
-    Refused (`insufficient-payable`) when the payout exceeds what the payable holds after the fee."""
+    out of the corporate account by the firm banking transfer `bank_transfer_id` (none when `payout` is 0), which
+    has already paid the franchise: it is recorded whatever the payable holds (decision 26)."""
 
     subject = "pay.commands.money.settle-payable.v1"
 

@@ -1,6 +1,6 @@
 """Conservation in money's ledger under any mix of commerce commands (hypothesis): whatever is applied or
 refused, the wallets, the payable and revenue together change by exactly what the bank legs say moved in or
-out of the corporate account, and a payout never leaves the payable below zero."""
+out of the corporate account."""
 
 import uuid
 from collections.abc import Callable
@@ -82,9 +82,6 @@ async def test_the_ledger_changes_by_exactly_what_moved_at_the_bank(
         transfer = getattr(sent, "bank_transfer_id", None)
         if transfer is not None and isinstance(answer, LedgerTransactionSucceeded):
             named.add(transfer)
-        if isinstance(sent, SettlePayable) and sent.payout and isinstance(answer, LedgerTransactionSucceeded):
-            payable = (await client.get(f"/money/payables/{franchise}", headers=admin_headers)).json()["balance"]
-            assert payable >= 0, "a payout left the franchise owing"
 
     legs = await bank_legs(client, admin_headers)
     moved_at_the_bank = sum(amount for transfer, (_, amount) in legs.items() if transfer in named)

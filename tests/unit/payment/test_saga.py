@@ -155,7 +155,7 @@ def test_a_bank_refund_pays_the_payer_back_then_debits_the_payable() -> None:
     assert isinstance(debit, LedgerCommandSent)
     assert (debit.transaction_id, debit.bank_transfer_id, debit.membership_id) == ("r1-payable", "r1-refund", None)
     saga.events.clear()
-    saga.ledger_answered("r1-payable", "insufficient-payable", NOW, RETRY)
+    saga.ledger_answered("r1-payable", "bank-transfer-reused", NOW, RETRY)
     assert saga.step is Step.DEBITING  # the bank paid: the ledger must take it, so it is asked again
     saga.ledger_answered("r1-payable", None, NOW, RETRY)
     assert saga.step is Step.SUCCEEDED

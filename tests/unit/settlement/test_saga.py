@@ -110,8 +110,8 @@ def test_a_settlement_refused_after_the_bank_paid_is_asked_again_under_a_new_id(
     saga = line()
     saga.payout_answered("st-1-f1-payout", "fb-1", None, NOW, RETRY)
     sent(saga)
-    saga.ledger_answered("st-1-f1-settle", "insufficient-payable", NOW, RETRY)
-    assert (saga.step, saga.failure, saga.is_finished) == (Step.SETTLING, "insufficient-payable", False)
+    saga.ledger_answered("st-1-f1-settle", "bank-transfer-reused", NOW, RETRY)
+    assert (saga.step, saga.failure, saga.is_finished) == (Step.SETTLING, "bank-transfer-reused", False)
     assert not saga.awaits_ledger("st-1-f1-settle") and saga.awaits_ledger("st-1-f1-settle-2")
     saga.wake(NOW + timedelta(seconds=5), RETRY, LEASE)
     assert sent(saga) == ["SETTLE st-1-f1-settle-2 300/9700 st-1-f1-payout"]

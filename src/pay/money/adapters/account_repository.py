@@ -9,10 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pay.money.adapters.tables import account_entries
 from pay.money.domain.accounts import AccountKind, Entry, Payable
 
-# Settlements of one franchise take turns (a transaction-scoped advisory lock on its key), so that two of
-# them never both pay out what its payable held; payments and refunds append without waiting for them.
-_SETTLEMENTS_TAKE_TURNS = sa.text("SELECT pg_advisory_xact_lock(hashtextextended('payable:' || :franchise_id, 0))")
-
 
 class SqlAccountRepository:
     def __init__(self, connection: AsyncConnection) -> None:
@@ -36,10 +32,6 @@ class SqlAccountRepository:
 
     async def payable(self, franchise_id: str) -> Payable:
         return Payable(franchise_id, await self._payable_balance(franchise_id))
-
-    async def payable_to_settle(self, franchise_id: str) -> Payable:
-        await self._connection.execute(_SETTLEMENTS_TAKE_TURNS, {"franchise_id": franchise_id})
-        return await self.payable(franchise_id)
 
     async def totals(self) -> tuple[int, int]:
         """All payables together, and revenue."""

@@ -90,9 +90,6 @@ class AccountRepository(Protocol):
 
     async def payable(self, franchise_id: str) -> Payable: ...
 
-    async def payable_to_settle(self, franchise_id: str) -> Payable:
-        """The payable, with other settlements of the franchise waiting until this unit of work ends."""
-
     async def totals(self) -> tuple[int, int]:
         """All payables together, and revenue."""
 

@@ -23,7 +23,7 @@ from pay.money.application.ports import (
     UnitOfWork,
 )
 from pay.money.application.transfers import TransferDesk, TransferOrder
-from pay.money.domain.accounts import Entry, InsufficientPayable, Payable, into_payable, out_of_payable
+from pay.money.domain.accounts import Entry, Payable, into_payable, out_of_payable, settle
 from pay.money.domain.members import RecipientDeactivated, ensure_may_move_money, ensure_may_receive_money
 from pay.money.domain.requests import (
     BankLeg,
@@ -67,7 +67,6 @@ LEDGER_REFUSALS: Mapping[type[Exception], str] = {
     RecipientDeactivated: "recipient-deactivated",
     SameWallet: "same-wallet",
     BankTransferReused: "bank-transfer-reused",
-    InsufficientPayable: "insufficient-payable",
 }
 
 
@@ -351,7 +350,7 @@ async def _apply_order(
             ensure_may_receive_money(order.counterpart, await uow.members.deactivated_among([order.counterpart]))
         if order.kind is not ChangeType.INCREASE:
             _move(order, request, wallets, now, deps.balance_limit)
-        entries = await _account_entries(uow, order)
+        entries = _account_entries(order)
         leg = _bank_leg(order, request)
         if leg is not None and not await uow.bank_legs.add(leg):
             raise BankTransferReused(leg.transfer_id)
@@ -397,8 +396,8 @@ def _move(
             wallet.credit(order.amount, order.transaction_id, now, limit)
 
 
-async def _account_entries(uow: UnitOfWork, order: LedgerOrder) -> list[Entry]:
-    """What the order does to payables and revenue; raises a refusal when it cannot."""
+def _account_entries(order: LedgerOrder) -> list[Entry]:
+    """What the order does to payables and revenue."""
     if order.franchise is None:
         return []
     match order.kind:
@@ -407,8 +406,7 @@ async def _account_entries(uow: UnitOfWork, order: LedgerOrder) -> list[Entry]:
         case ChangeType.REFUND:
             return [out_of_payable(order.franchise, order.amount)]
         case ChangeType.SETTLEMENT:
-            payable = await uow.accounts.payable_to_settle(order.franchise)
-            return payable.settle(order.fee, order.amount - order.fee)
+            return settle(order.franchise, order.fee, order.amount - order.fee)
     raise ValueError(f"a {order.kind} names no franchise")
 
 

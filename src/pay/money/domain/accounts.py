@@ -5,17 +5,13 @@ Each is the sum of its journal: a ledger transaction appends one entry per accou
 transaction that moves the wallets with it, and keeps no folded balance beside. So payments into one
 franchise's payable never wait for each other, and no stored balance can drift from its journal. A payable
 may go below zero through a refund or a fee taken after its payments were settled (the franchise then owes
-it, and its next settlement deducts it); a payout never takes it there.
+it, and its next settlement deducts it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-
-
-class InsufficientPayable(Exception):
-    """A payout larger than what the franchise's payable holds once the fee is taken."""
 
 
 class AccountKind(StrEnum):
@@ -47,15 +43,16 @@ class Payable:
     franchise_id: str
     balance: int
 
-    def settle(self, fee: int, payout: int) -> list[Entry]:
-        """Move `fee` to revenue and take `payout` out for the bank: refused if the payout exceeds what the
-        payable holds after the fee, so that a payout never makes the franchise owe. A fee alone may: the
-        franchise then owes it to the next settlement."""
-        if fee < 0 or payout < 0 or fee + payout == 0:
-            raise ValueError(f"a settlement moves a fee, a payout or both, not {fee} and {payout}")
-        if payout and payout > self.balance - fee:
-            raise InsufficientPayable(f"payable {self.balance} won, fee {fee} won, payout {payout} won")
-        entries = [out_of_payable(self.franchise_id, fee + payout)]
-        if fee:
-            entries.append(Entry(AccountKind.REVENUE, None, fee))
-        return entries
+
+def settle(franchise_id: str, fee: int, payout: int) -> list[Entry]:
+    """Move `fee` to revenue and take out `payout`, which the bank has already paid the franchise (decision 26).
+
+    Never refused for the balance: payment's claim fixed the payout, and a refund of a payment settled earlier
+    that succeeded since was taken from the payable but is not in the payout; the payable then goes below zero
+    by that refund, which the franchise owes and its next settlement deducts."""
+    if fee < 0 or payout < 0 or fee + payout == 0:
+        raise ValueError(f"a settlement moves a fee, a payout or both, not {fee} and {payout}")
+    entries = [out_of_payable(franchise_id, fee + payout)]
+    if fee:
+        entries.append(Entry(AccountKind.REVENUE, None, fee))
+    return entries
