@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pay.banking.application.balance import BalanceReading, SingleFlight, read_bank_balance
-from pay.banking.application.ports import BankUnavailable
+from pay.banking.application.ports import BankUnavailable, CacheUnavailable
 from pay.banking.domain.balance import SeenBalance
 from pay.banking.domain.model import LinkedAccountNotFound, RegisteredBankAccount
 from unit.banking import test_use_cases
@@ -154,3 +154,19 @@ async def test_closing_stops_the_refreshes_under_way(reading: BalanceReading, ba
         await read_bank_balance(reading, "m-1")
     await reading.refreshes.aclose()
     assert await reading.cache.get("ra-1") is None
+
+
+class SilentCache:
+    async def get(self, registered_bank_account_id: str) -> SeenBalance | None:
+        raise CacheUnavailable()
+
+    async def put(self, registered_bank_account_id: str, seen: SeenBalance) -> None:
+        raise CacheUnavailable()
+
+
+async def test_without_its_cache_a_read_is_answered_by_the_bank(reading: BalanceReading, bank: CountingBank) -> None:
+    silent = BalanceReading(reading.deps, SilentCache(), SingleFlight(), MAX_AGE, WAIT)
+
+    answer = await read_bank_balance(silent, "m-1")
+
+    assert (answer.seen.balance, answer.fresh) == (70_000, True)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from pay.banking.application.ports import BalanceCache, BankUnavailable
+from pay.banking.application.ports import BalanceCache, BankUnavailable, CacheUnavailable
 from pay.banking.application.use_cases import Dependencies, fintech_use_of, linked_account
 from pay.banking.domain.balance import BalanceAnswer, SeenBalance
 from pay.banking.domain.model import RegisteredBankAccount
@@ -62,7 +62,12 @@ async def read_bank_balance(reading: BalanceReading, membership_id: str, refresh
     nothing is cached and the bank did not answer within the wait."""
     link = await linked_account(reading.deps, membership_id)
     key = link.registered_bank_account_id
-    seen = await reading.cache.get(key)
+    try:
+        seen = await reading.cache.get(key)
+    except CacheUnavailable:
+        # Without its cache the read is still answered, by the bank, as if nothing were cached.
+        _log.warning("the balance cache is not answering", exc_info=True)
+        seen = None
     if seen is not None and not refresh:
         fresh = seen.is_fresh(reading.deps.clock(), reading.max_age)
         if not fresh:
@@ -83,5 +88,8 @@ async def read_bank_balance(reading: BalanceReading, membership_id: str, refresh
 async def _refresh(reading: BalanceReading, link: RegisteredBankAccount) -> SeenBalance:
     fintech_use_num = await fintech_use_of(reading.deps, link)
     seen = SeenBalance(await reading.deps.bank.balance(fintech_use_num), reading.deps.clock())
-    await reading.cache.put(link.registered_bank_account_id, seen)
+    try:
+        await reading.cache.put(link.registered_bank_account_id, seen)
+    except CacheUnavailable:
+        _log.warning("the balance cache is not answering", exc_info=True)
     return seen

@@ -124,8 +124,13 @@ class UnitOfWork(Protocol):
         """Keep the changes, and send the answers of the requests settled in this unit of work."""
 
 
+class CacheUnavailable(Exception):
+    """The cache did not answer."""
+
+
 class BalanceCache(Protocol):
-    """The balances last seen at the bank, by linked account: shared by every instance of banking."""
+    """The balances last seen at the bank, by linked account: shared by every instance of banking. Both methods
+    raise CacheUnavailable."""
 
     async def get(self, registered_bank_account_id: str) -> SeenBalance | None: ...
 
