@@ -29,14 +29,15 @@ class SingleFlight:
 
     def run(self, key: str, work: Callable[[], Coroutine[Any, Any, SeenBalance]]) -> asyncio.Task[SeenBalance]:
         task = self._running.get(key)
-        if task is None:
+        if task is None or task.done():
             task = asyncio.create_task(work(), name=f"bank-balance-{key}")
             self._running[key] = task
             task.add_done_callback(partial(self._finished, key))
         return task
 
     def _finished(self, key: str, task: asyncio.Task[SeenBalance]) -> None:
-        del self._running[key]
+        if self._running.get(key) is task:
+            del self._running[key]
         if not task.cancelled() and (error := task.exception()) is not None:
             # The cached balance stays, and says it is stale; the next stale read tries again.
             _log.warning("the balance of linked account %s was not refreshed: %r", key, error)
