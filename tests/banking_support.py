@@ -24,3 +24,5 @@ DEADLINES = Deadlines(
     recheck=RetryPolicy(first_delay=timedelta(seconds=1), max_delay=timedelta(seconds=4)),
 )
 KB, OTHER = AccountRef(BANK, "110-1"), AccountRef(BANK, "110-2")
+# A fintech-use number, as the bank issues them.
+FINTECH = "1" * 24

@@ -57,6 +57,10 @@ def test_a_member_links_its_account_and_firm_banking_moves_money_once(
     assert http.get(f"{banking}/banking/account/{membership_id}", headers=member).json() == linked.json()
     again = http.post(f"{banking}/banking/account/register", json=link, headers=member)
     assert (again.status_code, again.json()["code"]) == (409, "account-already-linked")
+    balance = f"{banking}/banking/account/{membership_id}/balance"
+    seen = http.get(balance, headers=member)
+    assert seen.status_code == 200, seen.text
+    assert (seen.json()["balance"], seen.json()["fresh"]) == (100_000, True)
 
     transfer = {
         "fromBankName": "KB",
@@ -77,6 +81,15 @@ def test_a_member_links_its_account_and_firm_banking_moves_money_once(
     assert http.get(f"{bank}/bank/accounts/KB/{landlord}").json()["balance"] == 30_000
     listed = http.get(f"{banking}/banking/firmbanking", params={"membershipId": membership_id}, headers=member)
     assert [r["firmbankingRequestId"] for r in listed.json()] == [first.json()["firmbankingRequestId"]]
+    # The member's own account in full, the landlord's masked.
+    assert (listed.json()[0]["fromBankAccountNumber"], listed.json()[0]["toBankAccountNumber"]) == (
+        number,
+        f"220-****{landlord[-4:]}",
+    )
+    cached = http.get(balance, headers=member).json()
+    refreshed = http.get(balance, params={"refresh": "true"}, headers=member).json()
+    assert cached == seen.json(), "answered from the cache while fresh"
+    assert (refreshed["balance"], refreshed["fresh"]) == (70_000, True)
 
     zero = http.post(f"{banking}/banking/firmbanking/request", json=transfer | {"moneyAmount": 0}, headers=admin)
     assert (zero.status_code, zero.json()["code"]) == (422, "validation-error")

@@ -5,11 +5,13 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from pay.banking.adapters.cache import NatsBalanceCache, RedisBalanceCache
 from pay.banking.adapters.clients import BankGateway, BankResilience, MembershipMembers
 from pay.banking.adapters.db import BankingUnitOfWork
 from pay.banking.adapters.http import ERRORS, router
 from pay.banking.adapters.messaging import subscribe
 from pay.banking.application import use_cases
+from pay.banking.application.balance import BalanceReading, SingleFlight
 from pay.banking.domain.model import Deadlines
 from pay.banking.settings import BankingSettings
 from pay.contracts.clients import BankClient, MembershipClient
@@ -73,6 +75,14 @@ def create_app(settings: BankingSettings | None = None) -> FastAPI:
         clock=clock,
     )
     subscribe(kernel.broker, deps)
+    redis_cache = RedisBalanceCache(settings.cache_url) if settings.cache_url else None
+    bank_balances = BalanceReading(
+        deps=deps,
+        cache=redis_cache or NatsBalanceCache(kernel.broker),
+        refreshes=SingleFlight(),
+        max_age=_seconds(settings.bank_balance_max_age_seconds),
+        wait=_seconds(settings.bank_balance_wait_seconds),
+    )
 
     async def check(firmbanking_request_id: str) -> None:
         await use_cases.check_firmbanking(deps, firmbanking_request_id)
@@ -83,8 +93,11 @@ def create_app(settings: BankingSettings | None = None) -> FastAPI:
         kernel.run_in_background(timer.run(), "firmbanking-sagas")
 
     async def close_clients() -> None:
+        await bank_balances.refreshes.aclose()
         await bank.aclose()
         await members.aclose()
+        if redis_cache is not None:
+            await redis_cache.aclose()
 
     app = http.create_app(
         kernel,
@@ -96,4 +109,5 @@ def create_app(settings: BankingSettings | None = None) -> FastAPI:
         on_shutdown=[close_clients],
     )
     app.state.banking = deps
+    app.state.bank_balances = bank_balances
     return app

@@ -26,3 +26,9 @@ class BankingSettings(Settings):
         default=1.0, gt=0, description="Pause before a request the bank did not answer is checked; it doubles"
     )
     firmbanking_recheck_max_seconds: float = Field(default=30.0, gt=0, description="Longest pause between checks")
+    bank_balance_max_age_seconds: float = Field(
+        default=60.0, gt=0, description="A cached bank balance older than this is refreshed in the background"
+    )
+    bank_balance_wait_seconds: float = Field(
+        default=3.0, gt=0, description="Longest a balance read waits for the bank (`?refresh=true`, or nothing cached)"
+    )

@@ -4,10 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from pay.contracts.messages import CamelModel
-from pay.contracts.types import Amount, Balance, BankAccountNumber, BankName, Flag, Name, TransferId
+from pay.contracts.types import Amount, Balance, BankAccountNumber, BankName, FintechUseNum, Flag, Name, TransferId
 
 
 class OpenBankAccountRequest(CamelModel):
@@ -28,13 +28,33 @@ class BankAccount(CamelModel):
     valid: bool
 
 
+class FintechUse(CamelModel):
+    """The number the bank issued for a linked account: it names the account in later calls instead of its
+    account number."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    fintech_use_num: str
+
+
 class BankTransferRequest(CamelModel):
+    """The source is named by its bank and account number, or by the fintech-use number the bank issued for it."""
+
     transfer_id: TransferId
-    from_bank_name: BankName
-    from_bank_account_number: BankAccountNumber
+    from_bank_name: BankName | None = None
+    from_bank_account_number: BankAccountNumber | None = None
+    from_fintech_use_num: FintechUseNum | None = None
     to_bank_name: BankName
     to_bank_account_number: BankAccountNumber
     amount: Amount
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "BankTransferRequest":
+        named = (self.from_bank_name, self.from_bank_account_number)
+        by_number = None not in named
+        if by_number == (self.from_fintech_use_num is not None) or (not by_number and named != (None, None)):
+            raise ValueError("name the source by fromBankName and fromBankAccountNumber, or by fromFintechUseNum")
+        return self
 
 
 class TransferStatus(StrEnum):

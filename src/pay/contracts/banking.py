@@ -26,6 +26,17 @@ class RegisteredBankAccount(CamelModel):
     created_at: datetime
 
 
+class BankBalance(CamelModel):
+    """A linked account's balance at the bank as banking last saw it (`asOf`); `fresh` is false once it is older
+    than banking's maximum age, or when a refresh that was asked for did not reach the bank."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    balance: int
+    as_of: datetime
+    fresh: bool
+
+
 class ConfirmedBankAccount(CamelModel):
     """An account the bank knows and says may be used, as it answered when asked."""
 

@@ -19,6 +19,7 @@ from pay.contracts.bank import (
     BankStatement,
     BankTransferRequest,
     BankTransferResult,
+    FintechUse,
     OpenBankAccountRequest,
     StatementLine,
 )
@@ -188,6 +189,13 @@ class BankClient(ServiceClient):
 
     async def get_account(self, bank_name: str, bank_account_number: str) -> BankAccount:
         return await self._get(f"/bank/accounts/{_segment(bank_name)}/{_segment(bank_account_number)}", BankAccount)
+
+    async def issue_fintech_use(self, bank_name: str, bank_account_number: str) -> FintechUse:
+        path = f"/bank/accounts/{_segment(bank_name)}/{_segment(bank_account_number)}/fintech-use"
+        return await self._post(path, {}, FintechUse)
+
+    async def account_by_fintech_use(self, fintech_use_num: str) -> BankAccount:
+        return await self._get(f"/bank/fintech-use/{_segment(fintech_use_num)}", BankAccount)
 
     async def transfer(self, request: BankTransferRequest) -> BankTransferResult:
         return await self._post("/bank/transfers", request, BankTransferResult)

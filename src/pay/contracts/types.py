@@ -29,6 +29,8 @@ BankName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 BankAccountNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[0-9A-Za-z-]+$")
 ]
+# As open banking APIs issue them: 24 digits.
+FintechUseNum = Annotated[str, StringConstraints(pattern=r"^[0-9]{24}$")]
 # Not stripped, unlike other identifiers: a transfer id must reach the bank and come back exactly as sent.
 TransferId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=URL_SEGMENT)]
 

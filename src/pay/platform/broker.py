@@ -20,6 +20,7 @@ from faststream.message import StreamMessage
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
+from nats.js.kv import KeyValue
 from sqlalchemy.exc import IntegrityError
 
 from pay.contracts.messages import LOG_SUBJECT, STREAM_NAME, STREAM_SUBJECTS, Message
@@ -141,6 +142,10 @@ class Broker:
 
     async def publish_message(self, message: Message) -> None:
         await self.publish(message.subject, message.to_payload(), message.message_id)
+
+    async def key_value(self, bucket: str) -> KeyValue:
+        """A JetStream key-value bucket, created if missing, on this broker's connection (after `start()`)."""
+        return await self._broker.key_value(bucket)
 
     async def publish_log(self, line: bytes) -> None:
         await self._broker.publish(line, LOG_SUBJECT)

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     corporate_bank_name: str = Field(default="PAYBANK", min_length=1, max_length=50)
     corporate_bank_account_number: str = Field(default="100-0000-0001", pattern=r"^[0-9A-Za-z-]{1,40}$")
 
+    cache_url: str | None = Field(
+        default=None,
+        description="`redis://…`: a Redis for caches; unset, caches are JetStream key-value buckets on the broker",
+        pattern=r"^rediss?://",
+    )
+
     http_timeout_seconds: float = Field(default=5.0, gt=0, description="Longest one call to another service may take")
     service_urls: dict[str, str] = Field(default_factory=dict)
 

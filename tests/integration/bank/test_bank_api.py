@@ -221,6 +221,55 @@ async def test_a_transfer_never_received_is_not_found(bank: Bank) -> None:
     assert missing.value.code == "transfer-not-found"
 
 
+# --- fintech-use numbers -------------------------------------------------------------------------
+
+
+async def test_an_account_has_one_fintech_use_number_that_names_it_in_transfers_and_balance_reads(bank: Bank) -> None:
+    alice, bob = await bank.open(10_000), await bank.open(0)
+
+    issued = await bank.client.issue_fintech_use(BANK, alice.bank_account_number)
+    again = await bank.client.issue_fintech_use(BANK, alice.bank_account_number)
+    other = await bank.client.issue_fintech_use(BANK, bob.bank_account_number)
+    result = await bank.client.transfer(
+        BankTransferRequest(
+            transfer_id=str(uuid.uuid4()),
+            from_fintech_use_num=issued.fintech_use_num,
+            to_bank_name=BANK,
+            to_bank_account_number=bob.bank_account_number,
+            amount=4_000,
+        )
+    )
+
+    assert issued == again and issued != other and len(issued.fintech_use_num) == 24
+    assert result.status is TransferStatus.SUCCEEDED
+    assert (await bank.client.account_by_fintech_use(issued.fintech_use_num)).balance == 6_000
+    assert await bank.balance(bob) == 4_000
+
+
+async def test_an_unknown_account_or_fintech_use_number_is_not_found_and_moves_nothing(bank: Bank) -> None:
+    bob = await bank.open(0)
+    with pytest.raises(NotFound) as no_account:
+        await bank.client.issue_fintech_use(BANK, "no-such-account")
+    with pytest.raises(NotFound) as no_number:
+        await bank.client.account_by_fintech_use("9" * 24)
+    unknown_source = await bank.http.post(
+        "/bank/transfers",
+        json={
+            "transferId": "t-unknown-fintech-use",
+            "fromFintechUseNum": "9" * 24,
+            "toBankName": BANK,
+            "toBankAccountNumber": bob.bank_account_number,
+            "amount": 100,
+        },
+    )
+
+    assert (no_account.value.code, no_number.value.code) == ("account-not-found", "fintech-use-not-found")
+    assert (unknown_source.status_code, unknown_source.json()["code"]) == (404, "fintech-use-not-found")
+    with pytest.raises(NotFound):
+        await bank.client.get_transfer("t-unknown-fintech-use")
+    assert await bank.balance(bob) == 0
+
+
 async def test_a_statement_lists_what_moved_money_in_and_out_of_the_account_page_by_page(bank: Bank) -> None:
     account, other, third = await bank.open(10_000), await bank.open(5_000), await bank.open(0)
     out = await bank.transfer(account, other, 3_000, f"a-{uuid.uuid4()}")
@@ -409,14 +458,26 @@ async def test_a_malformed_transfer_is_refused_and_nothing_is_written(bank: Bank
 
 async def test_a_transfer_with_a_missing_field_or_broken_json_is_refused(bank: Bank) -> None:
     missing = await bank.http.post("/bank/transfers", json={"transferId": "t-missing", "amount": 100})
+    both = await bank.http.post(
+        "/bank/transfers",
+        json={
+            "transferId": "t-both",
+            "fromBankName": BANK,
+            "fromBankAccountNumber": "1",
+            "fromFintechUseNum": "1" * 24,
+            "toBankName": BANK,
+            "toBankAccountNumber": "2",
+            "amount": 100,
+        },
+    )
     broken = await bank.http.post(
         "/bank/transfers", content=b'{"transferId": "t-broken", ', headers={"content-type": "application/json"}
     )
 
-    for response in (missing, broken):
+    for response in (missing, both, broken):
         assert response.status_code == 422
         assert response.json()["code"] == "validation-error"
-    for transfer_id in ("t-missing", "t-broken"):
+    for transfer_id in ("t-missing", "t-both", "t-broken"):
         with pytest.raises(NotFound):
             await bank.client.get_transfer(transfer_id)
 

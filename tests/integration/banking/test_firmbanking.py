@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from integration.banking.harness import SLOW_BANK_MS, Account, Services, assert_problem
 from pay.banking.adapters.db import BankingUnitOfWork
 from pay.banking.application import use_cases
+from pay.banking.domain.masking import mask_account_number
 from pay.banking.domain.model import AccountRef, FirmbankingRequest, TransferOrder
 from pay.contracts.bank import TransferStatus
 from pay.contracts.clients import NotFound
@@ -48,7 +49,9 @@ async def test_a_transfer_moves_the_money_once_and_can_be_read_back(services: Se
     assert (await services.bank.get_transfer(request["transferId"])).status is TransferStatus.SUCCEEDED
 
     path = f"/banking/firmbanking/{request['firmbankingRequestId']}"
-    assert (await services.banking.get(path, headers=member.headers)).json() == request
+    # The member sees the other side's account number masked; the admin who asked saw it whole.
+    masked = request | {"toBankAccountNumber": mask_account_number(destination.number)}
+    assert (await services.banking.get(path, headers=member.headers)).json() == masked
     listed = await services.banking.get(
         "/banking/firmbanking", params={"membershipId": member.membership_id}, headers=member.headers
     )

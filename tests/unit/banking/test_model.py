@@ -1,5 +1,6 @@
 """The firm banking state machine and the link rules, with no I/O."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -29,7 +30,7 @@ from pay.banking.domain.model import (
 from pay.contracts.banking import FirmbankingRequestBody, RequestFirmbanking
 from pay.contracts.types import MAX_AMOUNT
 
-from banking_support import CORPORATE, DEADLINES, HOLDER, KB, NOW, OTHER
+from banking_support import CORPORATE, DEADLINES, FINTECH, HOLDER, KB, NOW, OTHER
 
 
 def a_request(amount: int = 5_000, correlation_id: str | None = "saga-1") -> FirmbankingRequest:
@@ -170,18 +171,28 @@ def test_a_request_touches_its_two_accounts_only() -> None:
     assert not request.touches(OTHER)
 
 
-def test_a_valid_member_links_an_account_the_bank_confirmed() -> None:
+def test_a_valid_member_links_an_account_the_bank_confirmed_under_its_fintech_use_number() -> None:
     link = RegisteredBankAccount.link(
-        "ra-1", MemberStanding("m-1", True, HOLDER), AccountStanding(KB, True, HOLDER), NOW
+        "ra-1", MemberStanding("m-1", True, HOLDER), AccountStanding(KB, True, HOLDER), FINTECH, NOW
     )
     assert (link.membership_id, link.account, link.linked_status_is_valid) == ("m-1", KB, True)
+    assert link.fintech_use_num == FINTECH
+
+
+def test_an_order_is_the_same_whichever_name_its_source_goes_to_the_bank_under() -> None:
+    order = TransferOrder("t-1", KB, CORPORATE, 5_000)
+    assert replace(order, source_fintech_use_num=FINTECH) == order
 
 
 def test_an_invalid_member_or_an_unusable_account_cannot_be_linked() -> None:
     with pytest.raises(MemberInvalid):
-        RegisteredBankAccount.link("ra-1", MemberStanding("m-1", False, HOLDER), AccountStanding(KB, True, HOLDER), NOW)
+        RegisteredBankAccount.link(
+            "ra-1", MemberStanding("m-1", False, HOLDER), AccountStanding(KB, True, HOLDER), FINTECH, NOW
+        )
     with pytest.raises(BankAccountInvalid):
-        RegisteredBankAccount.link("ra-1", MemberStanding("m-1", True, HOLDER), AccountStanding(KB, False, HOLDER), NOW)
+        RegisteredBankAccount.link(
+            "ra-1", MemberStanding("m-1", True, HOLDER), AccountStanding(KB, False, HOLDER), FINTECH, NOW
+        )
 
 
 def test_an_account_is_linked_once_and_a_member_links_one_account() -> None:
@@ -198,9 +209,9 @@ def test_an_account_is_linked_once_and_a_member_links_one_account() -> None:
 def test_only_the_holder_of_an_account_may_link_it() -> None:
     with pytest.raises(AccountHolderMismatch):
         RegisteredBankAccount.link(
-            "ra-1", MemberStanding("m-1", True, "Mallory"), AccountStanding(KB, True, HOLDER), NOW
+            "ra-1", MemberStanding("m-1", True, "Mallory"), AccountStanding(KB, True, HOLDER), FINTECH, NOW
         )
     link = RegisteredBankAccount.link(
-        "ra-1", MemberStanding("m-1", True, " kim "), AccountStanding(KB, True, HOLDER), NOW
+        "ra-1", MemberStanding("m-1", True, " kim "), AccountStanding(KB, True, HOLDER), FINTECH, NOW
     )
     assert link.membership_id == "m-1"

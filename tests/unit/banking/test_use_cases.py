@@ -69,6 +69,12 @@ class FakeLinks:
     async def of_account(self, account: AccountRef) -> RegisteredBankAccount | None:
         return next((link for link in self.rows.values() if link.account == account), None)
 
+    async def keep_fintech_use(self, registered_bank_account_id: str, fintech_use_num: str) -> None:
+        link = next(
+            link for link in self.rows.values() if link.registered_bank_account_id == registered_bank_account_id
+        )
+        self.rows[link.membership_id] = replace(link, fintech_use_num=fintech_use_num)
+
 
 class FakeRequests:
     def __init__(self, rows: dict[str, FirmbankingRequest]) -> None:
@@ -171,6 +177,8 @@ class FakeBank:
         self.down = False
         self.garbled: set[str] = set()
         self.in_flight: Callable[[], Awaitable[None]] | None = None
+        self.fintech_uses: dict[AccountRef, str] = {}
+        self.balances: dict[AccountRef, int] = {}
 
     async def account(self, account: AccountRef) -> AccountStanding:
         self._outside_units_of_work()
@@ -179,6 +187,17 @@ class FakeBank:
         if account not in self.accounts:
             raise BankAccountNotFound(str(account))
         return AccountStanding(account, self.accounts[account], HOLDER)
+
+    async def fintech_use(self, account: AccountRef) -> str:
+        await self.account(account)
+        return self.fintech_uses.setdefault(account, f"{len(self.fintech_uses) + 1:024d}")
+
+    async def balance(self, fintech_use_num: str) -> int:
+        self._outside_units_of_work()
+        if self.down:
+            raise BankUnavailable()
+        account = next(account for account, number in self.fintech_uses.items() if number == fintech_use_num)
+        return self.balances.get(account, 0)
 
     async def transfer(self, order: TransferOrder, send_until: datetime) -> BankAnswer:
         await self._reached()
@@ -297,6 +316,51 @@ async def test_silent_membership_or_bank_links_nothing(world: World) -> None:
     with pytest.raises(BankUnavailable):
         await use_cases.link_account(world.deps, use_cases.LinkAccount("m-1", KB))
     assert world.store.links == {}
+
+
+# --- fintech-use numbers --------------------------------------------------------------------------
+
+
+async def test_a_link_keeps_the_fintech_use_number_the_bank_issued_and_transfers_from_it_go_by_it(
+    world: World,
+) -> None:
+    link = await use_cases.link_account(world.deps, use_cases.LinkAccount("m-1", KB))
+    assert link.fintech_use_num == world.bank.fintech_uses[KB]
+
+    request = await use_cases.request_firmbanking(world.deps, KB, CORPORATE, 5_000)
+    await use_cases.apply_firmbanking_command(world.deps, command("msg-1", "t-2"))
+    into_it = await use_cases.request_firmbanking(world.deps, CORPORATE, KB, 1_000)
+
+    sent = [order.source_fintech_use_num for order, _ in world.bank.sent]
+    assert sent == [link.fintech_use_num, link.fintech_use_num, None]
+    assert request.order.source_fintech_use_num == link.fintech_use_num
+    assert into_it.order.source_fintech_use_num is None
+
+
+async def test_a_link_made_before_fintech_use_numbers_gets_one_at_its_first_use(world: World) -> None:
+    world.store.links["m-1"] = RegisteredBankAccount("ra-old", "m-1", KB, True, NOW)
+
+    world.bank.down = True
+    await use_cases.apply_firmbanking_command(world.deps, command("msg-1", "t-1"))
+    assert world.bank.sent[-1][0].source_fintech_use_num is None, "a bank that issues none does not hold it up"
+    assert world.store.links["m-1"].fintech_use_num is None
+
+    world.bank.down = False
+    await use_cases.apply_firmbanking_command(world.deps, command("msg-2", "t-2"))
+    number = world.bank.fintech_uses[KB]
+    assert world.store.links["m-1"].fintech_use_num == number
+    assert world.bank.sent[-1][0].source_fintech_use_num == number
+
+
+async def test_a_retry_after_the_link_got_its_number_is_the_same_order(world: World) -> None:
+    world.store.links["m-1"] = RegisteredBankAccount("ra-old", "m-1", KB, True, NOW)
+    world.bank.down = True
+    await use_cases.apply_firmbanking_command(world.deps, command("msg-1", "t-1"))
+    world.bank.down = False
+
+    await use_cases.apply_firmbanking_command(world.deps, command("msg-2", "t-1"))
+
+    assert len(world.store.requests) == 1
 
 
 # --- firm banking over HTTP -----------------------------------------------------------------------

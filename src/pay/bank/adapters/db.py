@@ -53,6 +53,18 @@ transfers = sa.Table(
 )
 
 
+# One number per account, issued when a platform links the account.
+fintech_uses = sa.Table(
+    "fintech_uses",
+    METADATA,
+    sa.Column("fintech_use_num", sa.String(24), primary_key=True),
+    sa.Column("bank_name", sa.String(50), nullable=False),
+    sa.Column("bank_account_number", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("bank_name", "bank_account_number", name="fintech_uses_account_key"),
+)
+
+
 def _account_key_is(key: AccountKey) -> sa.ColumnElement[bool]:
     return sa.and_(accounts.c.bank_name == key.bank_name, accounts.c.bank_account_number == key.account_number)
 
@@ -170,10 +182,47 @@ def _line_of(row: sa.Row[Any], key: AccountKey) -> StatementLine:
     return StatementLine(row.transfer_id, source, row.amount, row.created_at)
 
 
+class SqlFintechUseRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def issue(self, key: AccountKey, candidate: str) -> str:
+        # Two first requests at once: the second waits for the first's row and then reads it.
+        await self._connection.execute(
+            insert(fintech_uses)
+            .values(
+                fintech_use_num=candidate,
+                bank_name=key.bank_name,
+                bank_account_number=key.account_number,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=[fintech_uses.c.bank_name, fintech_uses.c.bank_account_number])
+        )
+        number = await self._connection.scalar(
+            sa.select(fintech_uses.c.fintech_use_num).where(
+                fintech_uses.c.bank_name == key.bank_name, fintech_uses.c.bank_account_number == key.account_number
+            )
+        )
+        assert number is not None, f"no fintech-use number for {key} after issuing one"
+        return str(number)
+
+    async def account_of(self, fintech_use_num: str) -> AccountKey | None:
+        row = (
+            await self._connection.execute(
+                sa.select(fintech_uses.c.bank_name, fintech_uses.c.bank_account_number).where(
+                    fintech_uses.c.fintech_use_num == fintech_use_num
+                )
+            )
+        ).one_or_none()
+        return None if row is None else AccountKey(row.bank_name, row.bank_account_number)
+
+
 class BankUnitOfWork(SqlUnitOfWork):
     accounts: SqlAccountRepository
     transfers: SqlTransferRepository
+    fintech_uses: SqlFintechUseRepository
 
     def _open(self) -> None:
         self.accounts = SqlAccountRepository(self.connection)
         self.transfers = SqlTransferRepository(self.connection)
+        self.fintech_uses = SqlFintechUseRepository(self.connection)

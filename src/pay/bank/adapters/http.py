@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from pay.bank.domain.model import (
     AccountExists,
     AccountKey,
     AccountNotFound,
+    FintechUseNotFound,
     StatementLine,
     Transfer,
     TransferNotFound,
@@ -26,6 +28,7 @@ from pay.contracts.bank import (
     BankStatement,
     BankTransferRequest,
     BankTransferResult,
+    FintechUse,
     OpenBankAccountRequest,
     TransferStatus,
 )
@@ -37,10 +40,12 @@ ERRORS: ErrorMap = {
     AccountExists: ProblemSpec(409, "account-exists", "The account already exists"),
     AccountNotFound: ProblemSpec(404, "account-not-found", "No such account"),
     TransferNotFound: ProblemSpec(404, "transfer-not-found", "No such transfer"),
+    FintechUseNotFound: ProblemSpec(404, "fintech-use-not-found", "No such fintech-use number"),
 }
 
 # Only the bank's business endpoints misbehave; its fault switch, health, metrics and docs never do.
-FAULTY_PATHS = ("/bank/accounts", "/bank/transfers")
+FAULTY_PATHS = ("/bank/accounts", "/bank/transfers", "/bank/fintech-use")
+FINTECH_USE_DIGITS = 24
 _FAULTS: dict[int | str, dict[str, Any]] = {
     503: {"description": "A fault set through `PUT /bank/faults`: `bank-down` or `bank-unavailable`"}
 }
@@ -99,6 +104,25 @@ def bank_router(new_uow: Callable[[], UnitOfWork]) -> APIRouter:
     async def get_account(bank_name: str, bank_account_number: str) -> BankAccount:
         return _account_model(await use_cases.get_account(new_uow(), AccountKey(bank_name, bank_account_number)))
 
+    @router.post(
+        "/accounts/{bank_name}/{bank_account_number}/fintech-use",
+        responses={**refusals(ERRORS, AccountNotFound), **_FAULTS},
+    )
+    async def issue_fintech_use(bank_name: str, bank_account_number: str) -> FintechUse:
+        """The account's fintech-use number, issued on the first request and the same on every later one: a
+        platform that links the account names it by this number from then on (transfers from it, its balance)."""
+        candidate = f"{secrets.randbelow(10**FINTECH_USE_DIGITS):0{FINTECH_USE_DIGITS}d}"
+        key = AccountKey(bank_name, bank_account_number)
+        return FintechUse(fintech_use_num=await use_cases.issue_fintech_use(new_uow(), key, candidate))
+
+    @router.get(
+        "/fintech-use/{fintech_use_num}",
+        responses={**refusals(ERRORS, FintechUseNotFound), **_FAULTS},
+    )
+    async def get_account_by_fintech_use(fintech_use_num: str) -> BankAccount:
+        """The account a fintech-use number names, with its balance."""
+        return _account_model(await use_cases.account_of_fintech_use(new_uow(), fintech_use_num))
+
     @router.get(
         "/accounts/{bank_name}/{bank_account_number}/statement",
         responses={**refusals(ERRORS, AccountNotFound), **_FAULTS},
@@ -117,17 +141,23 @@ def bank_router(new_uow: Callable[[], UnitOfWork]) -> APIRouter:
         )
         return BankStatement(items=[_line_model(line) for line in lines], next_cursor=next_cursor)
 
-    @router.post("/transfers", responses=_FAULTS)
+    @router.post("/transfers", responses={**refusals(ERRORS, FintechUseNotFound), **_FAULTS})
     async def transfer(request: BankTransferRequest) -> BankTransferResult:
         """Move money between two accounts of this bank, once per `transferId`.
 
         A refused transfer (insufficient funds, unknown or invalid account) is answered 200 with
         status FAILED and a reason. Repeating a `transferId` returns its first outcome and moves
-        nothing, whatever the repeated body says.
+        nothing, whatever the repeated body says. The source is named by its number or by its
+        fintech-use number; a fintech-use number the bank never issued is refused (404) and moves nothing.
         """
+        if request.from_fintech_use_num is not None:
+            source = (await use_cases.account_of_fintech_use(new_uow(), request.from_fintech_use_num)).key
+        else:
+            assert request.from_bank_name is not None and request.from_bank_account_number is not None
+            source = AccountKey(request.from_bank_name, request.from_bank_account_number)
         order = Transfer(
             request.transfer_id,
-            AccountKey(request.from_bank_name, request.from_bank_account_number),
+            source,
             AccountKey(request.to_bank_name, request.to_bank_account_number),
             request.amount,
         )

@@ -40,6 +40,15 @@ class TransferRepository(Protocol):
         """The transfers that moved money into or out of the account, by transfer id, after `after`."""
 
 
+class FintechUseRepository(Protocol):
+    """The fintech-use numbers issued, one per account."""
+
+    async def issue(self, key: AccountKey, candidate: str) -> str:
+        """The account's number: the one issued before, or else `candidate`, stored now."""
+
+    async def account_of(self, fintech_use_num: str) -> AccountKey | None: ...
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work: nothing is kept unless `commit()` is called before leaving it."""
 
@@ -48,6 +57,9 @@ class UnitOfWork(Protocol):
 
     @property
     def transfers(self) -> TransferRepository: ...
+
+    @property
+    def fintech_uses(self) -> FintechUseRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -8,6 +8,7 @@ from pay.bank.domain.model import (
     AccountExists,
     AccountKey,
     AccountNotFound,
+    FintechUseNotFound,
     StatementLine,
     Transfer,
     TransferNotFound,
@@ -31,6 +32,25 @@ async def get_account(uow: UnitOfWork, key: AccountKey) -> Account:
         account = await uow.accounts.get(key)
     if account is None:
         raise AccountNotFound(f"no account {key}")
+    return account
+
+
+async def issue_fintech_use(uow: UnitOfWork, key: AccountKey, candidate: str) -> str:
+    """The account's fintech-use number, issued on the first request (as `candidate`) and the same ever after."""
+    async with uow:
+        if await uow.accounts.get(key) is None:
+            raise AccountNotFound(f"no account {key}")
+        number = await uow.fintech_uses.issue(key, candidate)
+        await uow.commit()
+    return number
+
+
+async def account_of_fintech_use(uow: UnitOfWork, fintech_use_num: str) -> Account:
+    async with uow:
+        key = await uow.fintech_uses.account_of(fintech_use_num)
+        account = None if key is None else await uow.accounts.get(key)
+    if account is None:
+        raise FintechUseNotFound(f"no fintech-use number {fintech_use_num}")
     return account
 
 

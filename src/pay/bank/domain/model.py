@@ -28,6 +28,10 @@ class AccountNotFound(Exception):
     """No account has this bank name and number."""
 
 
+class FintechUseNotFound(Exception):
+    """The bank issued no such fintech-use number."""
+
+
 class TransferNotFound(Exception):
     """The bank never received a transfer with this id."""
 

@@ -23,7 +23,7 @@ from pay.banking.domain.model import (
     TransferOrder,
     Unknown,
 )
-from pay.contracts.bank import BankAccount, BankTransferRequest, BankTransferResult, TransferStatus
+from pay.contracts.bank import BankTransferRequest, BankTransferResult, TransferStatus
 from pay.contracts.clients import BankClient, Conflict, MembershipClient, NotFound, Rejected, ServiceError, Unavailable
 from pay.contracts.types import BankAccountNumber, BankName
 from pay.platform.retry import RetryPolicy
@@ -99,10 +99,16 @@ def _worth_retrying(error: Exception) -> bool:
 
 
 def _transfer_request(order: TransferOrder) -> BankTransferRequest:
+    if order.source_fintech_use_num is not None:
+        source: dict[str, str] = {"from_fintech_use_num": order.source_fintech_use_num}
+    else:
+        source = {
+            "from_bank_name": order.source.bank_name,
+            "from_bank_account_number": order.source.bank_account_number,
+        }
     return BankTransferRequest(
         transfer_id=order.transfer_id,
-        from_bank_name=order.source.bank_name,
-        from_bank_account_number=order.source.bank_account_number,
+        **source,
         to_bank_name=order.destination.bank_name,
         to_bank_account_number=order.destination.bank_account_number,
         amount=order.amount,
@@ -112,6 +118,15 @@ def _transfer_request(order: TransferOrder) -> BankTransferRequest:
 def _settled(result: BankTransferResult) -> Settled:
     # The simulator names a transfer by the platform's transfer id; a real bank answers its own id.
     return Settled(result.status is TransferStatus.SUCCEEDED, result.reason, result.transfer_id)
+
+
+def _ensure_well_formed(account: AccountRef) -> None:
+    try:
+        _BANK_NAME.validate_python(account.bank_name)
+        _ACCOUNT_NUMBER.validate_python(account.bank_account_number)
+    except ValidationError as error:
+        # No bank account is named so: asking would only send the bank a malformed request.
+        raise BankAccountNotFound(str(account)) from error
 
 
 class BankGateway:
@@ -142,28 +157,46 @@ class BankGateway:
         self._retrying = resilience.retry.retrying(_worth_retrying)
 
     async def account(self, account: AccountRef) -> AccountStanding:
-        try:
-            _BANK_NAME.validate_python(account.bank_name)
-            _ACCOUNT_NUMBER.validate_python(account.bank_account_number)
-        except ValidationError as error:
-            # No bank account is named so: asking would only send the bank a malformed request.
-            raise BankAccountNotFound(str(account)) from error
+        _ensure_well_formed(account)
+        found = await self._ask(
+            lambda: self._client.get_account(account.bank_name, account.bank_account_number),
+            "account-not-found",
+            str(account),
+        )
+        return AccountStanding(account, found.valid, found.holder_name)
 
-        async def look_up() -> BankAccount:
+    async def fintech_use(self, account: AccountRef) -> str:
+        _ensure_well_formed(account)
+        # Safe to retry: the bank issues one number per account, however often asked.
+        issued = await self._ask(
+            lambda: self._client.issue_fintech_use(account.bank_name, account.bank_account_number),
+            "account-not-found",
+            str(account),
+        )
+        return issued.fintech_use_num
+
+    async def balance(self, fintech_use_num: str) -> int:
+        found = await self._ask(
+            lambda: self._client.account_by_fintech_use(fintech_use_num), "fintech-use-not-found", fintech_use_num
+        )
+        return found.balance
+
+    async def _ask(self, question: Callable[[], Awaitable[T]], not_found: str, named: str) -> T:
+        """A question about an account, tried again while the bank does not answer; the bank's `not_found` code
+        is BankAccountNotFound."""
+
+        async def attempt() -> T:
             try:
-                return await self._call(
-                    lambda: self._client.get_account(account.bank_name, account.bank_account_number)
-                )
+                return await self._call(question)
             except ServiceError as error:
-                if isinstance(error, NotFound) and error.code == "account-not-found":
-                    raise BankAccountNotFound(str(account)) from error
+                if isinstance(error, NotFound) and error.code == not_found:
+                    raise BankAccountNotFound(named) from error
                 raise _Unreachable(f"unexpected answer: {error}") from error
 
         try:
-            found = await self._retrying(look_up)
+            return await self._retrying(attempt)
         except _Unreachable as error:
             raise BankUnavailable(str(error)) from error
-        return AccountStanding(account, found.valid, found.holder_name)
 
     async def transfer(self, order: TransferOrder, send_until: datetime) -> BankAnswer:
         try:

@@ -34,6 +34,8 @@ registered_bank_accounts = sa.Table(
     sa.Column("bank_account_number", sa.String(40), nullable=False),
     sa.Column("linked_status_is_valid", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # NULL for a link made before the bank issued fintech-use numbers, until its first use.
+    sa.Column("fintech_use_num", sa.String(24), unique=True),
     sa.UniqueConstraint("bank_name", "bank_account_number", name="registered_bank_accounts_account_key"),
 )
 
@@ -44,6 +46,8 @@ firmbanking_requests = sa.Table(
     sa.Column("transfer_id", sa.String(64), nullable=False, unique=True),
     sa.Column("from_bank_name", sa.String(50), nullable=False),
     sa.Column("from_bank_account_number", sa.String(40), nullable=False, index=True),
+    # How the source goes to the bank when it is a linked account.
+    sa.Column("from_fintech_use_num", sa.String(24)),
     sa.Column("to_bank_name", sa.String(50), nullable=False),
     sa.Column("to_bank_account_number", sa.String(40), nullable=False, index=True),
     sa.Column("money_amount", sa.BigInteger, nullable=False),
@@ -74,6 +78,7 @@ class SqlLinkedAccountRepository:
             bank_account_number=link.account.bank_account_number,
             linked_status_is_valid=link.linked_status_is_valid,
             created_at=link.created_at,
+            fintech_use_num=link.fintech_use_num,
         )
         try:
             async with self._connection.begin_nested():
@@ -93,6 +98,13 @@ class SqlLinkedAccountRepository:
             registered_bank_accounts.c.bank_account_number == account.bank_account_number,
         )
 
+    async def keep_fintech_use(self, registered_bank_account_id: str, fintech_use_num: str) -> None:
+        await self._connection.execute(
+            registered_bank_accounts.update()
+            .where(registered_bank_accounts.c.registered_bank_account_id == registered_bank_account_id)
+            .values(fintech_use_num=fintech_use_num)
+        )
+
     async def _one(self, *conditions: sa.ColumnElement[bool]) -> RegisteredBankAccount | None:
         statement = registered_bank_accounts.select().where(*conditions)
         row = (await self._connection.execute(statement)).one_or_none()
@@ -104,6 +116,7 @@ class SqlLinkedAccountRepository:
             account=AccountRef(row.bank_name, row.bank_account_number),
             linked_status_is_valid=row.linked_status_is_valid,
             created_at=row.created_at,
+            fintech_use_num=row.fintech_use_num,
         )
 
 
@@ -126,6 +139,7 @@ class SqlFirmbankingRequestRepository:
                 transfer_id=order.transfer_id,
                 from_bank_name=order.source.bank_name,
                 from_bank_account_number=order.source.bank_account_number,
+                from_fintech_use_num=order.source_fintech_use_num,
                 to_bank_name=order.destination.bank_name,
                 to_bank_account_number=order.destination.bank_account_number,
                 money_amount=order.amount,
@@ -219,6 +233,7 @@ def _request_of(row: sa.Row[Any]) -> FirmbankingRequest:
             AccountRef(row.from_bank_name, row.from_bank_account_number),
             AccountRef(row.to_bank_name, row.to_bank_account_number),
             row.money_amount,
+            row.from_fintech_use_num,
         ),
         status=FirmbankingStatus(row.status),
         created_at=row.created_at,

@@ -8,16 +8,18 @@ status URL in `Location` while the bank's answer is still pending.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from pay.banking.application import use_cases
+from pay.banking.application import balance, use_cases
 from pay.banking.application.ports import BankUnavailable, MembershipUnavailable
 from pay.banking.application.use_cases import Dependencies
 from pay.banking.domain import model
+from pay.banking.domain.masking import mask_account_number
 from pay.contracts.banking import (
+    BankBalance,
     ConfirmedBankAccount,
     FirmbankingRequest,
     FirmbankingRequestBody,
@@ -60,6 +62,40 @@ async def _deps(request: Request) -> Dependencies:
 
 Deps = Annotated[Dependencies, Depends(_deps)]
 
+
+async def _balance_reading(request: Request) -> balance.BalanceReading:
+    reading: balance.BalanceReading = request.app.state.bank_balances
+    return reading
+
+
+BalanceReading = Annotated[balance.BalanceReading, Depends(_balance_reading)]
+
+# Which accounts the reader may see in full: the owner its own, admins and services every one.
+ShownInFull = Callable[[model.AccountRef], bool]
+
+
+def _everything(_: model.AccountRef) -> bool:
+    return True
+
+
+async def _shown_in_full(principal: Principal, deps: Dependencies) -> ShownInFull:
+    if principal.is_privileged:
+        return _everything
+    own = await _own_account(principal, deps)
+    return lambda account: account == own
+
+
+async def _own_account(principal: Principal, deps: Dependencies) -> model.AccountRef | None:
+    try:
+        return (await use_cases.linked_account(deps, principal.subject)).account
+    except model.LinkedAccountNotFound:
+        return None
+
+
+def _number(account: model.AccountRef, shown_in_full: ShownInFull) -> str:
+    return account.bank_account_number if shown_in_full(account) else mask_account_number(account.bank_account_number)
+
+
 _TRANSFER_IDS = uuid.UUID("6f1c8f8e-3c2a-4f59-9a51-0d7e0b6f4a10")
 
 router = APIRouter(prefix="/banking", tags=["banking"])
@@ -76,14 +112,14 @@ def _registered_account(link: model.RegisteredBankAccount) -> RegisteredBankAcco
     )
 
 
-def _firmbanking(request: model.FirmbankingRequest) -> FirmbankingRequest:
+def _firmbanking(request: model.FirmbankingRequest, shown_in_full: ShownInFull = _everything) -> FirmbankingRequest:
     return FirmbankingRequest(
         firmbanking_request_id=request.firmbanking_request_id,
         transfer_id=request.transfer_id,
         from_bank_name=request.order.source.bank_name,
-        from_bank_account_number=request.order.source.bank_account_number,
+        from_bank_account_number=_number(request.order.source, shown_in_full),
         to_bank_name=request.order.destination.bank_name,
-        to_bank_account_number=request.order.destination.bank_account_number,
+        to_bank_account_number=_number(request.order.destination, shown_in_full),
         money_amount=request.order.amount,
         status=FirmbankingStatus(request.status.value),
         reason=request.reason,
@@ -97,11 +133,8 @@ async def _ensure_may_read(principal: Principal, request: model.FirmbankingReque
     """A member reads the transfers of its own linked account; admins and services read any."""
     if principal.is_privileged:
         return
-    try:
-        link = await use_cases.linked_account(deps, principal.subject)
-    except model.LinkedAccountNotFound:
-        link = None
-    if link is None or not request.touches(link.account):
+    own = await _own_account(principal, deps)
+    if own is None or not request.touches(own):
         raise Problem(403, "forbidden", "A member may act only on its own resources")
 
 
@@ -140,6 +173,27 @@ async def register_account(
 async def get_linked_account(membership_id: str, principal: CurrentPrincipal, deps: Deps) -> RegisteredBankAccount:
     ensure_may_act_for(principal, membership_id)
     return _registered_account(await use_cases.linked_account(deps, membership_id))
+
+
+@router.get(
+    "/account/{membership_id}/balance",
+    responses=refusals(ERRORS, model.LinkedAccountNotFound, model.BankAccountNotFound, BankUnavailable),
+)
+async def get_bank_balance(
+    membership_id: str,
+    principal: CurrentPrincipal,
+    reading: BalanceReading,
+    refresh: Annotated[bool, Query(description="Wait (a bounded time) for the bank's answer")] = False,
+) -> BankBalance:
+    """The linked account's balance at the bank as last seen, at once from the cache; one older than
+    `PAY_BANK_BALANCE_MAX_AGE_SECONDS` is answered with `fresh: false` and refreshed in the background.
+
+    With `refresh=true` the bank is asked and waited for a bounded time; a bank that does not answer leaves
+    the cached balance, with `fresh: false`. With nothing cached yet and no answer from the bank: 503.
+    """
+    ensure_may_act_for(principal, membership_id)
+    answer = await balance.read_bank_balance(reading, membership_id, refresh)
+    return BankBalance(balance=answer.seen.balance, as_of=answer.seen.as_of, fresh=answer.fresh)
 
 
 @router.get(
@@ -230,7 +284,7 @@ async def list_firmbanking(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Sequence[FirmbankingRequest]:
     """The transfers from or to the member's linked account (none if it linked none), or from or to an
-    account number (admins and services), newest first."""
+    account number (admins and services), newest first. A member sees the other side's account number masked."""
     if membership_id is not None and bank_account_number is None:
         ensure_may_act_for(principal, membership_id)
         requests = await use_cases.firmbanking_of_member(deps, membership_id, limit)
@@ -242,7 +296,8 @@ async def list_firmbanking(
         raise Problem(
             422, "validation-error", "Invalid request", "Give exactly one of membershipId and bankAccountNumber"
         )
-    return [_firmbanking(request) for request in requests]
+    shown_in_full = await _shown_in_full(principal, deps)
+    return [_firmbanking(request, shown_in_full) for request in requests]
 
 
 @router.get(
@@ -252,4 +307,4 @@ async def list_firmbanking(
 async def get_firmbanking(firmbanking_request_id: str, principal: CurrentPrincipal, deps: Deps) -> FirmbankingRequest:
     request = await use_cases.get_firmbanking(deps, firmbanking_request_id)
     await _ensure_may_read(principal, request, deps)
-    return _firmbanking(request)
+    return _firmbanking(request, await _shown_in_full(principal, deps))

@@ -5,6 +5,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from pay.banking.domain.balance import SeenBalance
 from pay.banking.domain.model import (
     AccountRef,
     AccountStanding,
@@ -38,6 +39,13 @@ class Bank(Protocol):
         while its outcome is unknown; nothing is sent from `send_until` on. Never raises for a bank
         that does not answer: that is `Unknown`."""
 
+    async def fintech_use(self, account: AccountRef) -> str:
+        """The fintech-use number the bank issues for the account (the same every time). Raises
+        BankAccountNotFound, or BankUnavailable."""
+
+    async def balance(self, fintech_use_num: str) -> int:
+        """What the account the number names holds now. Raises BankAccountNotFound, or BankUnavailable."""
+
     async def outcome_of(self, transfer_id: str) -> BankAnswer:
         """Ask the bank what became of a transfer, without sending it. Never raises for a bank that does not
         answer: that is `Unknown`."""
@@ -50,6 +58,9 @@ class LinkedAccountRepository(Protocol):
     async def of_member(self, membership_id: str) -> RegisteredBankAccount | None: ...
 
     async def of_account(self, account: AccountRef) -> RegisteredBankAccount | None: ...
+
+    async def keep_fintech_use(self, registered_bank_account_id: str, fintech_use_num: str) -> None:
+        """Store the number the bank issued for a link that had none."""
 
 
 class FirmbankingRequestRepository(Protocol):
@@ -111,6 +122,19 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None:
         """Keep the changes, and send the answers of the requests settled in this unit of work."""
+
+
+class CacheUnavailable(Exception):
+    """The cache did not answer."""
+
+
+class BalanceCache(Protocol):
+    """The balances last seen at the bank, by linked account: shared by every instance of banking. Both methods
+    raise CacheUnavailable."""
+
+    async def get(self, registered_bank_account_id: str) -> SeenBalance | None: ...
+
+    async def put(self, registered_bank_account_id: str, seen: SeenBalance) -> None: ...
 
 
 class Clock(Protocol):

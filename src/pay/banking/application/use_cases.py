@@ -3,12 +3,21 @@
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from pay.banking.application.ports import Bank, Clock, Members, PriorAnswer, RequestKey, UnitOfWork
+from pay.banking.application.ports import (
+    Bank,
+    BankUnavailable,
+    Clock,
+    Members,
+    PriorAnswer,
+    RequestKey,
+    UnitOfWork,
+)
 from pay.banking.domain.model import (
     AccountRef,
     AccountStanding,
+    BankAccountNotFound,
     BankAnswer,
     Deadlines,
     FirmbankingRequest,
@@ -64,12 +73,47 @@ async def link_account(deps: Dependencies, command: LinkAccount) -> RegisteredBa
             await uow.accounts.of_member(member.membership_id), await uow.accounts.of_account(command.account)
         )
     standing = await deps.bank.account(command.account)
-    link = RegisteredBankAccount.link(_new_id(), member, standing, deps.clock())
+    standing.ensure_usable()
+    standing.ensure_held_by(member)
+    # Asked for only once the account may be linked; the bank issues one number per account however often asked.
+    fintech_use_num = await deps.bank.fintech_use(command.account)
+    link = RegisteredBankAccount.link(_new_id(), member, standing, fintech_use_num, deps.clock())
     async with deps.uow() as uow:
         # Checked again by the store: another request may have linked either since the check above.
         await uow.accounts.add(link)
         await uow.commit()
     return link
+
+
+async def fintech_use_of(deps: Dependencies, link: RegisteredBankAccount) -> str:
+    """The link's fintech-use number; a link made before the bank issued them gets one now, at its first use.
+    Raises BankUnavailable, or BankAccountNotFound."""
+    if link.fintech_use_num is not None:
+        return link.fintech_use_num
+    number = await deps.bank.fintech_use(link.account)
+    async with deps.uow() as uow:
+        await uow.accounts.keep_fintech_use(link.registered_bank_account_id, number)
+        await uow.commit()
+    link.fintech_use_num = number
+    return number
+
+
+async def _as_sent(deps: Dependencies, order: TransferOrder) -> TransferOrder:
+    """The order with its source named by its fintech-use number, if the source is a linked account.
+
+    A link still without one gets it now; if the bank cannot issue it, the order goes by the account number,
+    which the bank takes too: a transfer is never held up by the name it goes under.
+    """
+    async with deps.uow() as uow:
+        link = await uow.accounts.of_account(order.source)
+    if link is None:
+        return order
+    try:
+        number = await fintech_use_of(deps, link)
+    except (BankUnavailable, BankAccountNotFound):
+        _log.warning("no fintech-use number for the linked account %s yet", link.registered_bank_account_id)
+        return order
+    return replace(order, source_fintech_use_num=number)
 
 
 async def confirm_bank_account(deps: Dependencies, account: AccountRef) -> AccountStanding:
@@ -113,7 +157,7 @@ async def request_firmbanking(
         raise SameAccount(str(source))
     for account in (source, destination):
         (await deps.bank.account(account)).ensure_usable()
-    order = TransferOrder(transfer_id or _new_id(), source, destination, amount)
+    order = await _as_sent(deps, TransferOrder(transfer_id or _new_id(), source, destination, amount))
     request = FirmbankingRequest.open(_new_id(), order, deps.clock(), deps.deadlines)
     async with deps.uow() as uow:
         holder = await uow.requests.claim_transfer(request)
@@ -138,8 +182,9 @@ async def apply_firmbanking_command(deps: Dependencies, command: FirmbankingComm
     There is no check of the accounts first: the command must be recorded even while the bank is
     down, and the bank's own FAILED answers an unknown or unusable account.
     """
+    order = await _as_sent(deps, command.order)
     request = FirmbankingRequest.open(
-        _new_id(), command.order, deps.clock(), deps.deadlines, correlation_id=command.correlation_id
+        _new_id(), order, deps.clock(), deps.deadlines, correlation_id=command.correlation_id
     )
     async with deps.uow() as uow:
         if not await uow.inbox.first_delivery(COMMAND_CONSUMER, command.message_id):

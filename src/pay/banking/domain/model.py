@@ -122,22 +122,32 @@ def _comparable(name: str) -> str:
 
 @dataclass
 class RegisteredBankAccount:
+    """A member's account at the bank. `fintech_use_num` is the number the bank issued for it at link time, which
+    names the account in later calls to the bank; a link made before the bank issued them has none until its
+    first use asks for one."""
+
     registered_bank_account_id: str
     membership_id: str
     account: AccountRef
     linked_status_is_valid: bool
     created_at: datetime
+    fintech_use_num: str | None = None
 
     @classmethod
     def link(
-        cls, registered_bank_account_id: str, member: MemberStanding, account: AccountStanding, now: datetime
+        cls,
+        registered_bank_account_id: str,
+        member: MemberStanding,
+        account: AccountStanding,
+        fintech_use_num: str,
+        now: datetime,
     ) -> RegisteredBankAccount:
         """Only a valid member may link, and only an account the bank confirmed usable."""
         if not member.is_valid:
             raise MemberInvalid(member.membership_id)
         account.ensure_usable()
         account.ensure_held_by(member)
-        return cls(registered_bank_account_id, member.membership_id, account.account, True, now)
+        return cls(registered_bank_account_id, member.membership_id, account.account, True, now, fintech_use_num)
 
 
 def ensure_not_linked(of_member: RegisteredBankAccount | None, of_account: RegisteredBankAccount | None) -> None:
@@ -150,12 +160,17 @@ def ensure_not_linked(of_member: RegisteredBankAccount | None, of_account: Regis
 
 @dataclass(frozen=True)
 class TransferOrder:
-    """Move `amount` won from `source` to `destination` at the bank, once, under `transfer_id`."""
+    """Move `amount` won from `source` to `destination` at the bank, once, under `transfer_id`.
+
+    A source that is a linked account goes to the bank as its fintech-use number (`source_fintech_use_num`).
+    That is how the order is sent, not what it moves: two orders that differ only in it are the same order.
+    """
 
     transfer_id: str
     source: AccountRef
     destination: AccountRef
     amount: int
+    source_fintech_use_num: str | None = field(default=None, compare=False)
 
 
 # What the bank can say about a transfer.
