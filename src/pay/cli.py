@@ -334,7 +334,7 @@ def logs_command(
     if unknown := sorted(set(service or []) - set(SERVICES)):
         raise typer.BadParameter(f"unknown service {unknown[0]!r}; one of: {', '.join(SERVICES)}")
     url = broker_url or EmbeddedNats.running_url(data_dir)
-    notes = Console(stderr=True)
+    notes = Console(stderr=True, highlight=False)
     if url is None:
         notes.print(
             f"Pay is not running on {data_dir}: no broker there. Start it with `pay up`, or give --broker-url.",
