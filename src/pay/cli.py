@@ -22,7 +22,9 @@ from rich.table import Table
 from pay.bank.settings import BankSettings
 from pay.contracts.clients import BankClient, MoneyClient, PaymentClient, RemittanceClient, SettlementClient
 from pay.contracts.money import RebuildCheck
+from pay.logs import Level, LogFilter, follow, pretty
 from pay.platform import auth
+from pay.platform.broker import BrokerUnreachable
 from pay.platform.infra import EmbeddedNats, EmbeddedPostgres
 from pay.platform.migrations import upgrade
 from pay.platform.provisioning import ensure_database, service_database_url
@@ -312,6 +314,54 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
         console.print(
             f"[red]Conservation breaks: the corporate account and the ledger differ by {result.gap:,} won.[/red]"
         )
+    raise typer.Exit(1)
+
+
+@app.command("logs")
+def logs_command(
+    service: Annotated[
+        list[str] | None, typer.Option("--service", help="Only this service's events; repeat it for several.")
+    ] = None,
+    level: Annotated[Level, typer.Option(help="The least severe level shown.")] = Level.DEBUG,
+    request_id: Annotated[str | None, typer.Option(help="Only the events of this request (its X-Request-ID).")] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="Each event as its raw JSON line, e.g. for jq.")] = False,
+    data_dir: DataDir = Path(".pay"),
+    broker_url: Annotated[
+        str | None, typer.Option(help="The NATS server `pay up --broker-url` was given; else the one it runs.")
+    ] = None,
+) -> None:
+    """Follow the log events every service ships, live from now, until Ctrl-C."""
+    if unknown := sorted(set(service or []) - set(SERVICES)):
+        raise typer.BadParameter(f"unknown service {unknown[0]!r}; one of: {', '.join(SERVICES)}")
+    url = broker_url or EmbeddedNats.running_url(data_dir)
+    notes = Console(stderr=True, highlight=False)
+    if url is None:
+        notes.print(
+            f"Pay is not running on {data_dir}: no broker there. Start it with `pay up`, or give --broker-url.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    log_filter = LogFilter(frozenset(service or []), level, request_id)
+
+    async def show() -> None:
+        def on_following() -> None:
+            notes.print(f"Following the logs on {url}; Ctrl-C stops.")
+
+        async for line, event in follow(url, log_filter, on_following):
+            if json_lines:
+                sys.stdout.buffer.write(line + b"\n")
+                sys.stdout.flush()
+            else:
+                console.print(pretty(event), soft_wrap=True)
+
+    try:
+        asyncio.run(show())
+    except KeyboardInterrupt:
+        return
+    except BrokerUnreachable as error:
+        notes.print(f"Pay is not running: {error}.", soft_wrap=True)
+        raise typer.Exit(1) from error
+    notes.print(f"The broker at {url} went away.")
     raise typer.Exit(1)
 
 

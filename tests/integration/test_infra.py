@@ -131,6 +131,18 @@ def test_nats_runs_jetstream_on_a_private_port(tmp_path: Path) -> None:
         _ = server.url
 
 
+def test_the_running_nats_of_a_data_directory_is_found_by_its_ports_file(tmp_path: Path) -> None:
+    assert EmbeddedNats.running_url(tmp_path) is None
+    with EmbeddedNats(tmp_path) as server:
+        assert EmbeddedNats.running_url(tmp_path) == server.url
+        assert EmbeddedNats.running_url(tmp_path / "elsewhere") is None
+    # A ports file left by a server that is gone names no running one.
+    (tmp_path / "nats" / "nats-server_999999999.ports").write_text(
+        '{"nats": ["nats://127.0.0.1:1"], "monitoring": ["http://127.0.0.1:2"]}'
+    )
+    assert EmbeddedNats.running_url(tmp_path) is None
+
+
 OWNER_SCRIPT = """
 import sys, time
 from pathlib import Path

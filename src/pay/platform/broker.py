@@ -8,10 +8,13 @@ delay, and one that cannot even be parsed is set aside at once.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeGuard, TypeVar
 
+import nats
+import nats.errors
 import pydantic
 import structlog
 from faststream import AckPolicy, BaseMiddleware
@@ -35,6 +38,7 @@ REDELIVERY = RetryPolicy(first_delay=timedelta(seconds=0.2), max_delay=timedelta
 _UNIQUE_VIOLATION = "23505"
 _PUBLISH_TIMEOUT_SECONDS = 5.0
 _GRACEFUL_SECONDS = 8.0
+_FOLLOWER_CONNECT_SECONDS = 2.0
 
 _log = structlog.get_logger()
 
@@ -149,6 +153,39 @@ class Broker:
 
     async def publish_log(self, line: bytes) -> None:
         await self._broker.publish(line, LOG_SUBJECT)
+
+
+class BrokerUnreachable(Exception):
+    """No broker answered at the URL."""
+
+
+@asynccontextmanager
+async def following_logs(url: str) -> AsyncIterator[AsyncIterator[bytes]]:
+    """The log lines services ship from the moment this is entered, until the broker goes away.
+
+    Log lines are published to plain NATS, not kept in the stream: only a listener already there sees them.
+    """
+
+    async def quiet(_: Exception) -> None:
+        """Connection errors surface as `BrokerUnreachable` or as the end of the lines, not as log noise."""
+
+    try:
+        # One quick retry, no long reconnecting: an embedded broker that comes back does so on another port.
+        connection = await nats.connect(
+            url,
+            connect_timeout=_FOLLOWER_CONNECT_SECONDS,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.5,
+            error_cb=quiet,
+        )
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        raise BrokerUnreachable(f"no broker answers at {url}") from error
+    try:
+        subscription = await connection.subscribe(LOG_SUBJECT)
+        await connection.flush()
+        yield (message.data async for message in subscription.messages)
+    finally:
+        await connection.close()
 
 
 async def declare_stream(broker: NatsBroker) -> None:

@@ -1,6 +1,7 @@
 """The HTTP app factory every service uses: problem+json, auth, idempotency, health, metrics, request ids."""
 
 import gc
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ from pay.platform.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA, ErrorMap, 
 from pay.platform.settings import Settings
 
 Hook = Callable[[], Awaitable[None]]
+_log = structlog.get_logger()
 
 REQUESTS = Counter("pay_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"])
 LATENCY = Histogram(
@@ -69,9 +71,18 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
             path = getattr(scope.get("route"), "path", "unmatched")
-            _latency(self.service, scope["method"], path).observe(time.perf_counter() - started)
+            _latency(self.service, scope["method"], path).observe(seconds)
             _requests(self.service, scope["method"], path, status).inc()
+            _log_answer(scope["method"], path, status, seconds)
+
+
+def _log_answer(method: str, path: str, status: int, seconds: float) -> None:
+    """One event per request, under its request id: refusals and failures at the default level, the rest at
+    debug, so that a busy service spends nothing on them unless asked (`PAY_LOG_LEVEL=DEBUG`)."""
+    level = logging.WARNING if status >= 500 else logging.INFO if status >= 400 else logging.DEBUG
+    _log.log(level, "request", method=method, path=path, status=status, ms=round(seconds * 1000, 1))
 
 
 # A metric's child per label values, looked up once. Routes and statuses are few; the method is the

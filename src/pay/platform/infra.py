@@ -718,10 +718,9 @@ class EmbeddedNats:
     def _stop_orphans(self) -> None:
         """Terminate servers left on this store by a killed run: two servers must never share it."""
         for ports_file in self.store_dir.glob("*_*.ports"):
-            pid_text = ports_file.stem.rpartition("_")[2]
-            with contextlib.suppress(psutil.NoSuchProcess, ValueError):
-                process = psutil.Process(int(pid_text))
-                if str(self.store_dir) in process.cmdline():
+            process = _server_of(ports_file, self.store_dir)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if process is not None:
                     log.warning("nats.orphan_terminated", pid=process.pid)
                     process.terminate()
                     try:
@@ -729,6 +728,16 @@ class EmbeddedNats:
                     except psutil.TimeoutExpired:
                         process.kill()
             ports_file.unlink(missing_ok=True)
+
+    @staticmethod
+    def running_url(data_dir: Path) -> str | None:
+        """The client URL of a server already running on `data_dir`, e.g. the one `pay up` started."""
+        store_dir = Path(data_dir).resolve() / "nats"
+        for ports_file in store_dir.glob("*_*.ports"):
+            ports = _NatsPorts.read(ports_file)
+            if ports is not None and _server_of(ports_file, store_dir) is not None:
+                return ports.client_url
+        return None
 
     def _wait_until_ready(self, process: subprocess.Popen[bytes], log_offset: int) -> _NatsPorts:
         deadline = time.monotonic() + self._start_timeout
@@ -748,6 +757,15 @@ class EmbeddedNats:
                         + read_log_tail(self.log_path, offset=log_offset)
                     )
                 time.sleep(_POLL_INTERVAL)
+
+
+def _server_of(ports_file: Path, store_dir: Path) -> psutil.Process | None:
+    """The live nats-server that wrote `ports_file` for `store_dir` (its pid is in the name, and pids get reused)."""
+    try:
+        process = psutil.Process(int(ports_file.stem.rpartition("_")[2]))
+        return process if str(store_dir) in process.cmdline() else None
+    except (psutil.Error, ValueError):
+        return None
 
 
 def _nats_healthy(http: httpx.Client, monitoring_url: str) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import create_async_engine
+from structlog.testing import capture_logs
 
 from pay.contracts.types import Amount
 from pay.platform.auth import CurrentPrincipal, PrivilegedPrincipal
@@ -286,6 +288,15 @@ async def test_request_ids_are_kept_or_made(client: httpx.AsyncClient) -> None:
     assert kept.headers["x-request-id"] == "abc-123"
     made = await client.get("/health/live")
     assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_a_refused_request_is_logged_and_an_answered_one_only_at_debug(client: httpx.AsyncClient) -> None:
+    with capture_logs() as logged:
+        await client.get("/health/live")
+        await client.get("/nowhere")
+    assert [entry for entry in logged if entry["event"] == "request"] == [
+        {"event": "request", "log_level": "info", "method": "GET", "path": "unmatched", "status": 404, "ms": ANY}
+    ]
 
 
 def test_a_missing_key_file_fails_loudly(tmp_path: Path) -> None:
