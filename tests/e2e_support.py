@@ -15,11 +15,13 @@ T = TypeVar("T")
 PASSWORD = "hunter2-hunter2"
 
 
-def member_with_bank_account(system: RunningSystem, http: httpx.Client, bank_balance: int) -> dict[str, Any]:
+def member_with_bank_account(
+    system: RunningSystem, http: httpx.Client, bank_balance: int, address: str = "강남구"
+) -> dict[str, Any]:
     email = f"{uuid.uuid4().hex[:10]}@example.com"
     registered = http.post(
         f"{system.url('membership')}/membership/register",
-        json={"name": "Kim", "email": email, "address": "강남구", "password": PASSWORD},
+        json={"name": "Kim", "email": email, "address": address, "password": PASSWORD},
     ).json()
     token = http.post(
         f"{system.url('membership')}/membership/login", json={"email": email, "password": PASSWORD}
@@ -37,7 +39,7 @@ def member_with_bank_account(system: RunningSystem, http: httpx.Client, bank_bal
         headers=headers,
     )
     assert linked.status_code == 201, linked.text
-    return {"id": registered["membershipId"], "headers": headers, "account": account}
+    return {"id": registered["membershipId"], "headers": headers, "account": account, "address": address}
 
 
 def wallet_of(system: RunningSystem, http: httpx.Client, member: dict[str, Any]) -> dict[str, Any]:
