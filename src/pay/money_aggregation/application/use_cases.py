@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pay.money_aggregation.application.ports import Balances, DownstreamUnavailable, RegionMembers
-from pay.money_aggregation.domain.model import BATCH_SIZE, MoneySum, RegionTally, batches
+from pay.money_aggregation.domain.model import MoneySum, RegionTally, batches
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,6 @@ class Dependencies:
     balances: Balances
     page_size: int
     concurrency: int
-    batch_size: int = BATCH_SIZE
 
 
 async def sum_money_by_address(deps: Dependencies, address: str) -> MoneySum:
@@ -35,7 +34,7 @@ async def sum_money_by_address(deps: Dependencies, address: str) -> MoneySum:
             cursor: str | None = None
             while True:
                 page = await deps.members.page(address, cursor, deps.page_size)
-                for batch in batches(page.membership_ids, deps.batch_size):
+                for batch in batches(page.membership_ids):
                     # Waiting for a slot before the task exists holds the paging back too.
                     await slots.acquire()
                     group.create_task(add(batch))
