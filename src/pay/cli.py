@@ -43,6 +43,7 @@ SERVICES: dict[str, str] = {
     "franchise": "pay.franchise",
     "payment": "pay.payment",
     "settlement": "pay.settlement",
+    "money-aggregation": "pay.money_aggregation",
 }
 SERVICE_TOKEN_TTL = timedelta(days=30)
 

@@ -30,13 +30,14 @@ from pay.contracts.banking import (
     RegisteredBankAccount,
 )
 from pay.contracts.franchise import Franchise
-from pay.contracts.membership import Member
+from pay.contracts.membership import Member, MemberPage
 from pay.contracts.money import (
     BankLeg,
     BankLegPage,
     FailedRefund,
     FailedRefundPage,
     MemberMoney,
+    MemberMoneyBatchRequest,
     MoneyChangingRequest,
     MoneySummary,
     RebuildCheck,
@@ -171,16 +172,18 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-_MEMBERS = TypeAdapter(list[Member])
+_MEMBER_MONEY = TypeAdapter(list[MemberMoney])
 
 
 class MembershipClient(ServiceClient):
     async def get_member(self, membership_id: str) -> Member:
         return await self._get(f"/membership/{_segment(membership_id)}", Member)
 
-    async def members_by_address(self, address: str) -> Sequence[Member]:
-        response = await self._request("GET", f"/membership/address/{_segment(address)}")
-        return _MEMBERS.validate_json(response.content)
+    async def members_by_address(self, address: str, cursor: str | None = None, limit: int = 50) -> MemberPage:
+        """One page of the region's members, by membership id."""
+        # httpx would resolve an address of "." or ".." as a path step; escaped, membership reads it as a name.
+        path = f"/membership/address/{_segment(address).replace('.', '%2E')}?limit={limit}"
+        return await self._get(path + (f"&cursor={_segment(cursor)}" if cursor is not None else ""), MemberPage)
 
 
 class BankClient(ServiceClient):
@@ -252,6 +255,12 @@ class MoneyClient(ServiceClient):
 
     async def wallet(self, membership_id: str) -> MemberMoney:
         return await self._get(f"/money/{_segment(membership_id)}", MemberMoney)
+
+    async def member_money(self, membership_ids: Sequence[str]) -> list[MemberMoney]:
+        """What each of the members can spend now; a member without a wallet is left out of the answer."""
+        body = MemberMoneyBatchRequest(membership_ids=list(membership_ids))
+        response = await self._request("POST", "/money/member-money", json=body.model_dump(mode="json", by_alias=True))
+        return _MEMBER_MONEY.validate_json(response.content)
 
     async def changing_request(self, request_id: str) -> MoneyChangingRequest:
         return await self._get(f"/money/changing-requests/{_segment(request_id)}", MoneyChangingRequest)

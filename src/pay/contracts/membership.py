@@ -54,6 +54,11 @@ class Member(CamelModel):
     updated_at: datetime
 
 
+class MemberPage(CamelModel):
+    items: list[Member]
+    next_cursor: str | None = Field(description="Pass it back as `cursor` for the next page; null on the last")
+
+
 class LoginRequest(CamelModel):
     email: Annotated[str, StringConstraints(min_length=1, max_length=254, pattern=NO_CONTROL_CHARACTERS)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]

@@ -205,12 +205,54 @@ async def test_members_by_address_is_for_admins_and_services(
 ) -> None:
     region = f"region-{uuid.uuid4().hex[:6]}"
     members = [await register(client, address=region) for _ in range(3)]
+    members_answered = [{key: value for key, value in m.items() if key != "password"} for m in members]
     member_token = (await log_in(client, members[0]))["jwtToken"]
     assert_problem(await client.get(f"/membership/address/{region}", headers=bearer(member_token)), 403, "forbidden")
     service_token = token_for(data_dir, "money", auth.Role.SERVICE)
     for token in (admin_token, service_token):
         response = await client.get(f"/membership/address/{region}", headers=bearer(token))
-        assert sorted(m["membershipId"] for m in response.json()) == sorted(m["membershipId"] for m in members)
+        assert response.json()["items"] == sorted(members_answered, key=lambda m: m["membershipId"])
+        assert response.json()["nextCursor"] is None
+
+
+async def test_a_region_is_paged_by_cursor_without_dropping_or_repeating_a_member(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
+    region = f"region-{uuid.uuid4().hex[:6]}"
+    expected = sorted([(await register(client, address=region))["membershipId"] for _ in range(7)])
+    await register(client, address=f"{region}-next door")
+    for limit in (1, 2, 3, 6, 7, 8, 500):
+        seen: list[str] = []
+        pages = 0
+        query: dict[str, str | int] = {"limit": limit}
+        while True:
+            response = await client.get(f"/membership/address/{region}", params=query, headers=bearer(admin_token))
+            assert response.status_code == 200, response.text
+            page = response.json()
+            pages += 1
+            seen += [member["membershipId"] for member in page["items"]]
+            if page["nextCursor"] is None:
+                break
+            assert len(page["items"]) == limit
+            query = {"limit": limit, "cursor": page["nextCursor"]}
+        assert seen == expected, limit
+        assert pages == max(1, -(-len(expected) // limit)), limit
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"limit": 0}, {"limit": 501}, {"limit": "x"}, {"cursor": ""}, {"cursor": "a/b"}, {"cursor": "x" * 65}],
+)
+async def test_a_bad_page_of_a_region_is_refused(
+    client: httpx.AsyncClient, admin_token: str, query: dict[str, str | int]
+) -> None:
+    response = await client.get("/membership/address/강남구", params=query, headers=bearer(admin_token))
+    assert_problem(response, 422, "validation-error")
+
+
+async def test_an_unknown_region_is_an_empty_page(client: httpx.AsyncClient, admin_token: str) -> None:
+    response = await client.get(f"/membership/address/nowhere-{uuid.uuid4().hex[:6]}", headers=bearer(admin_token))
+    assert response.json() == {"items": [], "nextCursor": None}
 
 
 async def test_the_typed_client_reads_members_as_a_service(client: httpx.AsyncClient, data_dir: Path) -> None:
@@ -220,7 +262,9 @@ async def test_the_typed_client_reads_members_as_a_service(client: httpx.AsyncCl
         "http://testserver", token=token_for(data_dir, "money", auth.Role.SERVICE), transport=client._transport
     )
     async with service:
-        assert [found.membership_id for found in await service.members_by_address(region)] == [member["membershipId"]]
+        page = await service.members_by_address(region)
+        assert [found.membership_id for found in page.items] == [member["membershipId"]]
+        assert page.next_cursor is None
         assert (await service.get_member(member["membershipId"])).address == region
         with pytest.raises(NotFound):
             await service.get_member("nobody")

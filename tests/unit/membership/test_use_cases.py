@@ -9,6 +9,7 @@ from typing import Self
 import pytest
 
 from pay.membership.application import use_cases
+from pay.membership.application.ports import MemberPage
 from pay.membership.domain.model import (
     AdminEmailTaken,
     AdminMustStay,
@@ -23,6 +24,7 @@ from pay.membership.domain.model import (
     Role,
     email_key,
 )
+from pay.platform.paging import cut_page
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -47,8 +49,12 @@ class FakeMembers:
         found = [m for m in self.rows.values() if email_key(m.email) == email_key(email)]
         return replace(found[0], events=[]) if found else None
 
-    async def list_by_address(self, address: str) -> Sequence[Member]:
-        return [m for m in self.rows.values() if m.address == address]
+    async def page_by_address(self, address: str, after: str | None, limit: int) -> MemberPage:
+        found = sorted(
+            m.membership_id for m in self.rows.values() if m.address == address and m.membership_id > (after or "")
+        )
+        page, next_cursor = cut_page(found, limit, lambda membership_id: membership_id)
+        return MemberPage([self.rows[membership_id] for membership_id in page], next_cursor)
 
     async def in_an_old_email_form(self, after: str, limit: int) -> Sequence[Member]:
         return []

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from pay.contracts.messages import Message
 from pay.membership.adapters.messaging import to_message
 from pay.membership.adapters.security import EmailVault
+from pay.membership.application.ports import MemberPage
 from pay.membership.domain.model import EmailAlreadyRegistered, Member, RefreshToken, Role
 from pay.platform.db import SqlUnitOfWork, drain_events
+from pay.platform.paging import cut_page
 
 metadata = sa.MetaData()
 
@@ -79,10 +81,15 @@ class SqlMemberRepository:
         )
         return [self._member(row) for row in (await self._connection.execute(statement)).all()]
 
-    async def list_by_address(self, address: str) -> Sequence[Member]:
-        statement = members.select().where(members.c.address == address).order_by(members.c.membership_id)
+    async def page_by_address(self, address: str, after: str | None, limit: int) -> MemberPage:
+        # Keyset on the primary key: a member is on exactly one page however the pages are cut.
+        statement = members.select().where(members.c.address == address)
+        if after is not None:
+            statement = statement.where(members.c.membership_id > after)
+        statement = statement.order_by(members.c.membership_id).limit(limit + 1)
         rows = (await self._connection.execute(statement)).all()
-        return [self._member(row) for row in rows]
+        page, next_cursor = cut_page(rows, limit, lambda row: str(row.membership_id))
+        return MemberPage([self._member(row) for row in page], next_cursor)
 
     async def _write(self, statement: sa.Executable) -> None:
         try:

@@ -1,13 +1,13 @@
 """Membership's HTTP API (SPEC "Membership")."""
 
-from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from pay.contracts.membership import (
     LoginRequest,
     Member,
+    MemberPage,
     ModifyMemberRequest,
     RefreshTokenRequest,
     RegisterMemberRequest,
@@ -15,7 +15,7 @@ from pay.contracts.membership import (
     TokenValidateRequest,
     TokenValidation,
 )
-from pay.contracts.types import NO_CONTROL_CHARACTERS
+from pay.contracts.types import NO_CONTROL_CHARACTERS, URL_SEGMENT
 from pay.membership.application import use_cases
 from pay.membership.application.use_cases import Dependencies, IssuedTokens
 from pay.membership.domain import model
@@ -119,9 +119,15 @@ async def modify(body: ModifyMemberRequest, principal: CurrentPrincipal, deps: D
 
 @router.get("/address/{address}")
 async def by_address(
-    address: Annotated[str, Path(max_length=100, pattern=NO_CONTROL_CHARACTERS)], _: PrivilegedPrincipal, deps: Deps
-) -> Sequence[Member]:
-    return [_member(member) for member in await use_cases.members_by_address(deps, address)]
+    address: Annotated[str, Path(max_length=100, pattern=NO_CONTROL_CHARACTERS)],
+    _: PrivilegedPrincipal,
+    deps: Deps,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=64, pattern=URL_SEGMENT)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> MemberPage:
+    """The region's members, by membership id."""
+    page = await use_cases.members_by_address(deps, address, cursor, limit)
+    return MemberPage(items=[_member(member) for member in page.members], next_cursor=page.next_cursor)
 
 
 @router.get("/{membership_id}", responses=refusals(ERRORS, model.MemberNotFound))

@@ -1,11 +1,18 @@
 """What the membership use cases need from the outside world."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from pay.membership.domain.model import Member, RefreshToken, Role
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    members: Sequence[Member]
+    next_cursor: str | None
 
 
 class MemberRepository(Protocol):
@@ -16,7 +23,8 @@ class MemberRepository(Protocol):
 
     async def get_by_email(self, email: str) -> Member | None: ...
 
-    async def list_by_address(self, address: str) -> Sequence[Member]: ...
+    async def page_by_address(self, address: str, after: str | None, limit: int) -> MemberPage:
+        """The region's members by id, after the cursor (a membership id)."""
 
     async def in_an_old_email_form(self, after: str, limit: int) -> Sequence[Member]:
         """Members, by id after `after`, whose email was stored before emails had one normal form."""

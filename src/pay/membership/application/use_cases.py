@@ -4,11 +4,11 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pay.membership.application.ports import AccessTokens, Clock, PasswordHasher, UnitOfWork
+from pay.membership.application.ports import AccessTokens, Clock, MemberPage, PasswordHasher, UnitOfWork
 from pay.membership.domain.model import (
     AdminEmailTaken,
     EmailAlreadyRegistered,
@@ -137,9 +137,9 @@ async def get_member(deps: Dependencies, membership_id: str) -> Member:
     return member
 
 
-async def members_by_address(deps: Dependencies, address: str) -> Sequence[Member]:
+async def members_by_address(deps: Dependencies, address: str, after: str | None, limit: int) -> MemberPage:
     async with deps.uow() as uow:
-        return await uow.members.list_by_address(address)
+        return await uow.members.page_by_address(address, after, limit)
 
 
 async def modify_member(deps: Dependencies, command: ModifyMember) -> Member:
