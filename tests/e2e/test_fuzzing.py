@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 EXAMPLES_PER_OPERATION = 100
 SEED = 11
-SERVICES = ("membership", "banking", "money", "remittance", "franchise", "payment", "settlement", "bank")
+SERVICES = ("membership", "banking", "money", "remittance", "franchise", "payment", "settlement", "money-query", "bank")
 # The bank's fault switch would slow or refuse the other runs' bank calls: it is fuzzed on its own, last.
 FAULTS = "/bank/faults"
 RUNS = [
