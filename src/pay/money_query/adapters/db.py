@@ -42,7 +42,9 @@ class SqlMemberRepository:
         return {row.membership_id: _member(row) for row in await self._connection.execute(members.select())}
 
     async def keep_rebuilt(self, rebuilt: Iterable[MemberMoney]) -> None:
-        await self._connection.execute(rebuilt_members.delete())
+        # TRUNCATE, not DELETE: it locks the table, so two rebuilds at once replace it one after the other
+        # instead of inserting the same members side by side.
+        await self._connection.execute(sa.text("TRUNCATE rebuilt_members"))
         rows = [_columns(member) for member in rebuilt]
         if rows:
             await self._connection.execute(rebuilt_members.insert(), rows)
