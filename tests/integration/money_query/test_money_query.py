@@ -139,7 +139,8 @@ async def test_an_unknown_region_holds_nothing_a_long_address_is_refused_and_mem
     by_member = await client.get("/money/query/get-money-sum-by-address/Seoul", headers=member_headers)
     rebuild_by_member = await client.post("/money/query/rebuild", headers=member_headers)
 
-    assert too_long.status_code == 422
+    control = await client.get("/money/query/get-money-sum-by-address/Seoul%0A", headers=admin)
+    assert (too_long.status_code, control.status_code) == (422, 422)
     assert too_long.headers["content-type"].startswith("application/problem+json")
     assert (by_member.status_code, rebuild_by_member.status_code) == (403, 403)
 

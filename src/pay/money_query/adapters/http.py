@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 
 from pay.contracts import money_query as api
+from pay.contracts.types import NO_CONTROL_CHARACTERS
 from pay.money_query.adapters.messaging import export
 from pay.money_query.application import use_cases
 from pay.money_query.application.use_cases import Dependencies
@@ -26,11 +27,11 @@ async def _deps(request: Request) -> Dependencies:
 
 
 Deps = Annotated[Dependencies, Depends(_deps)]
-# As long as membership lets an address be; a slash is part of the address, not of the path.
-Address = Annotated[str, Path(min_length=1, max_length=100)]
+# As membership lets an address be, and as its `GET /membership/address/{address}` reads one.
+Address = Annotated[str, Path(min_length=1, max_length=100, pattern=NO_CONTROL_CHARACTERS)]
 
 
-@router.get("/get-money-sum-by-address/{address:path}")
+@router.get("/get-money-sum-by-address/{address}")
 async def money_sum_by_address(address: Address, _: PrivilegedPrincipal, deps: Deps) -> api.RegionMoney:
     """What the members living at the address can spend, from the read model; an address no one lives at
     holds 0 won and 0 members."""
