@@ -20,8 +20,16 @@ from rich.console import Console
 from rich.table import Table
 
 from pay.bank.settings import BankSettings
-from pay.contracts.clients import BankClient, MoneyClient, PaymentClient, RemittanceClient, SettlementClient
+from pay.contracts.clients import (
+    BankClient,
+    MoneyClient,
+    MoneyQueryClient,
+    PaymentClient,
+    RemittanceClient,
+    SettlementClient,
+)
 from pay.contracts.money import RebuildCheck
+from pay.contracts.money_query import QueryRebuild
 from pay.logs import Level, LogFilter, follow, pretty
 from pay.platform import auth
 from pay.platform.broker import BrokerUnreachable
@@ -43,6 +51,7 @@ SERVICES: dict[str, str] = {
     "franchise": "pay.franchise",
     "payment": "pay.payment",
     "settlement": "pay.settlement",
+    "money-query": "pay.money_query",
     "money-aggregation": "pay.money_aggregation",
 }
 SERVICE_TOKEN_TTL = timedelta(days=30)
@@ -254,6 +263,34 @@ def money_rebuild(data_dir: DataDir = Path(".pay"), port_offset: PortOffset = 0)
         f"the bank: {report.unbalanced_count} do not balance."
     )
     if report.differences or report.unbalanced_count:
+        raise typer.Exit(1)
+
+
+query_app = typer.Typer(help="Operator tools for the money-query read model.", no_args_is_help=True)
+app.add_typer(query_app, name="query")
+
+
+@query_app.command("rebuild")
+def query_rebuild(data_dir: DataDir = Path(".pay"), port_offset: PortOffset = 0) -> None:
+    """Replay every event the stream holds into a model of its own and report how the live read model differs."""
+    settings, credential = _operator_settings(data_dir, port_offset)
+
+    async def rebuild() -> QueryRebuild:
+        async with MoneyQueryClient(settings.url_of("money-query"), token=credential, timeout=300) as query:
+            return await query.rebuild()
+
+    report = asyncio.run(rebuild())
+    for difference in report.differences:
+        console.print(f"[red]{difference.membership_id}[/red]: live {difference.live}, rebuilt {difference.rebuilt}")
+    console.print(
+        f"{report.events_replayed} events replayed into {report.members_rebuilt} members: "
+        + (
+            "the rebuilt model equals the live one."
+            if not report.differences
+            else f"{len(report.differences)} members differ from the live model."
+        )
+    )
+    if report.differences:
         raise typer.Exit(1)
 
 

@@ -33,6 +33,7 @@ SERVICES = (
     "franchise",
     "payment",
     "settlement",
+    "money-query",
     "money-aggregation",
     "bank",
 )

@@ -42,6 +42,7 @@ from pay.contracts.money import (
     MoneySummary,
     RebuildCheck,
 )
+from pay.contracts.money_query import QueryRebuild, QueryStatus, RegionMoney
 from pay.contracts.payment import (
     FranchiseClaim,
     PaymentPage,
@@ -304,3 +305,14 @@ class PaymentClient(ServiceClient):
 class SettlementClient(ServiceClient):
     async def summary(self) -> SettlementSummary:
         return await self._get("/settlement/summary", SettlementSummary)
+
+
+class MoneyQueryClient(ServiceClient):
+    async def region_money(self, address: str) -> RegionMoney:
+        return await self._get(f"/money/query/get-money-sum-by-address/{_segment(address)}", RegionMoney)
+
+    async def status(self) -> QueryStatus:
+        return await self._get("/money/query/status", QueryStatus)
+
+    async def rebuild(self) -> QueryRebuild:
+        return await self._post("/money/query/rebuild", {}, QueryRebuild)

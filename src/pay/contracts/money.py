@@ -323,3 +323,18 @@ class LedgerTransactionFailed(Message):
     ledger_transaction_id: str
     kind: ChangingType
     reason: str
+
+
+class WalletChanged(Message):
+    """A wallet's standing after a transaction that changed it (opened, credited, debited, held, released, captured).
+
+    One per wallet and transaction, carrying the wallet's version then: a reader keeps the highest version it
+    heard of, so a duplicate or a late copy changes nothing.
+    """
+
+    subject = "pay.events.money.wallet-changed.v1"
+
+    membership_id: str
+    balance: int = Field(description="What the member can spend now, as `GET /money/{membershipId}` answers")
+    version: int
+    changed_at: datetime

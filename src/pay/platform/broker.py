@@ -21,6 +21,7 @@ from faststream import AckPolicy, BaseMiddleware
 from faststream.exceptions import NackMessage, RejectMessage
 from faststream.message import StreamMessage
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from nats.js import api as jetstream_api
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
 from nats.js.kv import KeyValue
@@ -39,6 +40,8 @@ _UNIQUE_VIOLATION = "23505"
 _PUBLISH_TIMEOUT_SECONDS = 5.0
 _GRACEFUL_SECONDS = 8.0
 _FOLLOWER_CONNECT_SECONDS = 2.0
+_REPLAY_BATCH = 500
+_REPLAY_WAIT_SECONDS = 1.0
 
 _log = structlog.get_logger()
 
@@ -150,6 +153,30 @@ class Broker:
     async def key_value(self, bucket: str) -> KeyValue:
         """A JetStream key-value bucket, created if missing, on this broker's connection (after `start()`)."""
         return await self._broker.key_value(bucket)
+
+    async def replay(self, message_type: type[MessageT]) -> AsyncIterator[MessageT]:
+        """After `start()`: every `message_type` the stream holds, oldest first, up to the last one stored when
+        the replay reached it. Through a consumer of its own that acknowledges nothing, so the service's
+        durable consumers go on as if it did not exist."""
+        jetstream = self._broker.config.connection_state.stream
+        config = jetstream_api.ConsumerConfig(
+            deliver_policy=jetstream_api.DeliverPolicy.ALL,
+            ack_policy=jetstream_api.AckPolicy.NONE,
+            inactive_threshold=30.0,
+        )
+        subscription = await jetstream.pull_subscribe(message_type.subject, stream=STREAM_NAME, config=config)
+        try:
+            while True:
+                try:
+                    batch = await subscription.fetch(_REPLAY_BATCH, timeout=_REPLAY_WAIT_SECONDS)
+                except TimeoutError:  # nats-py's own is a subclass: nothing more was stored
+                    return
+                for message in batch:
+                    yield message_type.from_payload(message.data)
+                if not batch or batch[-1].metadata.num_pending == 0:
+                    return
+        finally:
+            await subscription.unsubscribe()
 
     async def publish_log(self, line: bytes) -> None:
         await self._broker.publish(line, LOG_SUBJECT)

@@ -1,5 +1,6 @@
 """Money's unit of work: one transaction over its wallets, requests and sagas (SQLAlchemy Core on asyncpg).
-Its commit also sends what the sagas ask banking for and the answers to other services' ledger commands."""
+Its commit also sends what the sagas ask banking for, the answers to other services' ledger commands, and the
+standing of every wallet it changed."""
 
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
@@ -14,7 +15,7 @@ from pay.money.adapters.account_repository import SqlAccountRepository
 from pay.money.adapters.bank_leg_repository import SqlBankLegRepository
 from pay.money.adapters.journal_check import SqlJournalCheck
 from pay.money.adapters.member_repository import GUARDED_PARAMETER, NOT_DEACTIVATED_SQL, SqlMemberStandings
-from pay.money.adapters.messaging import firmbanking_command, ledger_answer
+from pay.money.adapters.messaging import firmbanking_command, ledger_answer, wallet_changed
 from pay.money.adapters.request_repository import REQUESTS_SQL, SqlRequestRepository, request_rows
 from pay.money.adapters.saga_repository import SqlSagaRepository
 from pay.money.adapters.wallet_cache import WalletCache
@@ -66,7 +67,9 @@ class MoneyUnitOfWork(SqlUnitOfWork):
 
     def _new_messages(self) -> Iterator[Message]:
         return chain(
-            drain_events(self.sagas.seen, firmbanking_command), drain_events(self.requests.seen, ledger_answer)
+            drain_events(self.sagas.seen, firmbanking_command),
+            drain_events(self.requests.seen, ledger_answer),
+            map(wallet_changed, self.wallets.drain_saved()),
         )
 
     async def commit(self) -> None:

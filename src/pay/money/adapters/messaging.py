@@ -1,5 +1,5 @@
 """Money on the broker: asks banking for transfers, hears its answers and members' registrations and changes,
-and applies the ledger commands of other services' sagas, answering each."""
+applies the ledger commands of other services' sagas, answering each, and tells what each change left in a wallet."""
 
 from pay.contracts.banking import RequestFirmbanking
 from pay.contracts.membership import MembershipModified, MembershipRegistered
@@ -18,7 +18,9 @@ from pay.contracts.money import (
     ReleaseHold,
     SettlePayable,
     TransferBetweenWallets,
+    WalletChanged,
 )
+from pay.money.adapters.wallet_repository import WalletSaved
 from pay.money.application import use_cases
 from pay.money.application.use_cases import Dependencies, LedgerOrder
 from pay.money.domain.requests import ChangeType, LedgerAnswer
@@ -61,6 +63,15 @@ def ledger_answer(answer: LedgerAnswer) -> LedgerTransactionSucceeded | LedgerTr
         )
     return LedgerTransactionFailed(
         correlation_id=answer.answer_to, ledger_transaction_id=answer.request_id, kind=kind, reason=answer.reason
+    )
+
+
+def wallet_changed(saved: WalletSaved) -> WalletChanged:
+    return WalletChanged(
+        membership_id=saved.membership_id,
+        balance=saved.available,
+        version=saved.version,
+        changed_at=saved.changed_at,
     )
 
 

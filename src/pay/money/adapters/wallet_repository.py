@@ -1,6 +1,7 @@
 """Wallets and their journal: read, locked, and written with the balances they lead to."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -76,6 +77,16 @@ _LOCK_WALLETS = _READ_WALLETS.with_for_update()
 _CONFLICTS = {"23505", "40P01"}
 
 
+@dataclass(frozen=True)
+class WalletSaved:
+    """A wallet as a write left it, for the event that tells other services."""
+
+    membership_id: str
+    available: int
+    version: int
+    changed_at: datetime
+
+
 class SqlWalletRepository:
     def __init__(self, connection: AsyncConnection, cache: WalletCache) -> None:
         self._connection = connection
@@ -84,6 +95,8 @@ class SqlWalletRepository:
         # write, for the cache to forget what was not committed.
         self.written: list[Wallet] = []
         self.tried: list[Wallet] = []
+        # The latest standing of every wallet written, taken before the write clears its changes.
+        self._saved: dict[str, WalletSaved] = {}
 
     async def add(self, wallet: Wallet) -> None:
         inserted = await self._connection.execute(
@@ -92,6 +105,7 @@ class SqlWalletRepository:
         if not inserted.rowcount:
             raise WalletAlreadyExists(wallet.membership_id)
         await self._connection.execute(_APPEND_EVENTS, {"events": _event_rows([wallet])})
+        self._remember_saved([wallet])
         self.tried.append(wallet)
         self.written.append(wallet)
 
@@ -128,8 +142,23 @@ class SqlWalletRepository:
             if getattr(error.orig, "sqlstate", None) in _CONFLICTS:
                 raise OptimisticConcurrencyConflict() from error
             raise
-        _check_saved(changed, set(result.scalars()))
+        updated = set(result.scalars())
+        if all(wallet.membership_id in updated for wallet in changed):
+            self._remember_saved(changed)
+        _check_saved(changed, updated)
         self.written += changed
+
+    def _remember_saved(self, wallets: Sequence[Wallet]) -> None:
+        for wallet in wallets:
+            if wallet.changes:
+                self._saved[wallet.membership_id] = WalletSaved(
+                    wallet.membership_id, wallet.available, wallet.version, wallet.changes[-1].occurred_at
+                )
+
+    def drain_saved(self) -> Iterator[WalletSaved]:
+        """Each wallet written since the last drain, once, as its last write left it."""
+        while self._saved:
+            yield self._saved.pop(next(iter(self._saved)))
 
     async def balances(self, membership_ids: Sequence[str]) -> Mapping[str, int]:
         statement = sa.select(wallets.c.membership_id, wallets.c.balance - wallets.c.held).where(

@@ -1,4 +1,4 @@
-"""The kernel's tables only: money aggregation keeps no data of its own (decision 27).
+"""The kernel's tables only: money aggregation keeps no data of its own (decision 30).
 
 Revision ID: 0001
 Revises:

@@ -1,0 +1,56 @@
+"""Money-query on the broker: hears wallet changes from money and registrations and moves from membership,
+live through its durable consumers, or all over again from the stream for a rebuild."""
+
+from collections.abc import AsyncIterator
+
+from prometheus_client import Gauge
+
+from pay.contracts.membership import MembershipModified, MembershipRegistered
+from pay.contracts.money import WalletChanged
+from pay.money_query.application import use_cases
+from pay.money_query.application.ports import EventReplay
+from pay.money_query.application.use_cases import Dependencies
+from pay.money_query.domain.projection import AddressChange, MoneyEvent, ProjectionStatus, WalletChange
+from pay.platform.broker import Broker
+
+LAG = Gauge(
+    "pay_money_query_lag_seconds", "How long after it happened the latest event the read model applied was applied"
+)
+EVENTS_APPLIED = Gauge("pay_money_query_events_applied", "Events the read model applied, each once")
+
+EventMessage = WalletChanged | MembershipRegistered | MembershipModified
+_SUBSCRIBED: tuple[type[EventMessage], ...] = (WalletChanged, MembershipRegistered, MembershipModified)
+
+
+def to_event(message: EventMessage) -> MoneyEvent:
+    match message:
+        case WalletChanged():
+            return WalletChange(message.membership_id, message.balance, message.version, message.changed_at)
+        case MembershipRegistered():
+            return AddressChange(message.membership_id, message.address, message.occurred_at)
+        case MembershipModified():
+            return AddressChange(message.membership_id, message.new_address, message.occurred_at)
+
+
+def export(status: ProjectionStatus) -> None:
+    LAG.set(status.lag_seconds)
+    EVENTS_APPLIED.set(status.events_applied)
+
+
+def subscribe(broker: Broker, deps: Dependencies) -> None:
+    async def on_event(message: EventMessage) -> None:
+        status = await use_cases.apply_event(deps, message.message_id, to_event(message))
+        if status is not None:
+            export(status)
+
+    for message_type in _SUBSCRIBED:
+        broker.subscribe(message_type, on_event)
+
+
+def replay_from(broker: Broker) -> EventReplay:
+    async def replay() -> AsyncIterator[MoneyEvent]:
+        for message_type in _SUBSCRIBED:
+            async for message in broker.replay(message_type):
+                yield to_event(message)
+
+    return replay
