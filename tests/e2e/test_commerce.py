@@ -63,6 +63,34 @@ def pay(
     return paid.json()
 
 
+def admin_headers(system: RunningSystem, http: httpx.Client) -> dict[str, str]:
+    token = http.post(f"{system.url('membership')}/membership/login", json=ADMIN).json()["jwtToken"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def settle_today(system: RunningSystem, http: httpx.Client, headers: dict[str, str]) -> str:
+    """Starts the settlement of today's payments (every franchise's: the system is shared) and gives its id."""
+    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
+    started = http.post(
+        f"{system.url('settlement')}/settlement/start", json={"from": today, "to": today}, headers=headers
+    )
+    assert started.status_code == 202, started.text
+    return str(started.json()["settlementId"])
+
+
+def line_of(
+    system: RunningSystem, http: httpx.Client, headers: dict[str, str], settlement_id: str, franchise_id: str
+) -> dict[str, Any]:
+    """The franchise's line of the run, once it has ended."""
+
+    def ended() -> dict[str, Any] | None:
+        lines = http.get(f"{system.url('settlement')}/settlement/{settlement_id}", headers=headers).json()["lines"]
+        line = next((line for line in lines if line["franchiseId"] == franchise_id), None)
+        return line if line is not None and line["status"] != "PENDING" else None
+
+    return until(ended, f"the line of {franchise_id} ended")
+
+
 def test_a_merchant_is_paid_gross_less_fee_once_and_conservation_holds(
     system: RunningSystem, http: httpx.Client
 ) -> None:
@@ -90,21 +118,8 @@ def test_a_merchant_is_paid_gross_less_fee_once_and_conservation_holds(
     assert wallet_of(system, http, payer)["balance"] == 10_000
     assert http.get(f"{payments}/{by_wallet['paymentId']}", headers=payer["headers"]).json()["fee"] == 700
 
-    admin = http.post(f"{system.url('membership')}/membership/login", json=ADMIN).json()["jwtToken"]
-    admin_headers = {"Authorization": f"Bearer {admin}"}
-    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
-    started = http.post(
-        f"{system.url('settlement')}/settlement/start", json={"from": today, "to": today}, headers=admin_headers
-    )
-    assert started.status_code == 202, started.text
-    run = f"{system.url('settlement')}/settlement/{started.json()['settlementId']}"
-
-    def line_of_the_shop() -> Any:
-        lines = http.get(run, headers=admin_headers).json()["lines"]
-        line = next((line for line in lines if line["franchiseId"] == shop["id"]), None)
-        return line if line is not None and line["status"] != "PENDING" else None
-
-    line = until(line_of_the_shop, "the shop's line settled")
+    admin = admin_headers(system, http)
+    line = line_of(system, http, admin, settle_today(system, http, admin), shop["id"])
     assert (line["status"], line["gross"], line["fee"], line["owed"], line["payout"]) == (
         "SUCCEEDED",
         30_000,
@@ -125,10 +140,7 @@ def test_a_merchant_is_paid_gross_less_fee_once_and_conservation_holds(
     assert after.json()["status"] == "SUCCEEDED", after.text
     assert after.json()["afterSettlement"] is True
     assert bank_balance(system, http, payer["account"]) == 62_000
-    again = http.post(
-        f"{system.url('settlement')}/settlement/start", json={"from": today, "to": today}, headers=admin_headers
-    )
-    assert again.status_code == 202
+    settle_today(system, http, admin)
     assert bank_balance(system, http, shop["account"]) == 28_950, "a settled payment is never paid twice"
 
     reconciled = system.cli("reconcile")
@@ -144,9 +156,7 @@ def test_a_refund_asked_while_its_payment_is_being_settled_is_refused_and_nothin
     wallet_of(system, http, payer)
     paid = pay(system, http, payer, shop["id"], 20_000, "WALLET")
     balance = wallet_of(system, http, payer)["balance"]
-    admin = http.post(f"{system.url('membership')}/membership/login", json=ADMIN).json()["jwtToken"]
-    admin_headers = {"Authorization": f"Bearer {admin}"}
-    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
+    admin = admin_headers(system, http)
     faults = f"{system.url('bank')}/bank/faults"
 
     def being_settled() -> bool:
@@ -156,10 +166,7 @@ def test_a_refund_asked_while_its_payment_is_being_settled_is_refused_and_nothin
     # A slow bank holds the line between payment's claim and its end: the window a refund used to slip into.
     http.put(faults, json={"latencyMs": 1_500, "errorRate": 0, "down": False})
     try:
-        started = http.post(
-            f"{system.url('settlement')}/settlement/start", json={"from": today, "to": today}, headers=admin_headers
-        )
-        assert started.status_code == 202, started.text
+        settlement_id = settle_today(system, http, admin)
         until(being_settled, "the payment claimed by the run")
         refused = http.post(
             f"{payments}/{paid['paymentId']}/cancel",
@@ -171,14 +178,7 @@ def test_a_refund_asked_while_its_payment_is_being_settled_is_refused_and_nothin
     assert (refused.status_code, refused.json()["code"]) == (409, "payment-being-settled"), refused.text
     assert wallet_of(system, http, payer)["balance"] == balance  # nothing given back
 
-    run = f"{system.url('settlement')}/settlement/{started.json()['settlementId']}"
-
-    def line_of_the_shop() -> Any:
-        lines = http.get(run, headers=admin_headers).json()["lines"]
-        line = next((line for line in lines if line["franchiseId"] == shop["id"]), None)
-        return line if line is not None and line["status"] != "PENDING" else None
-
-    line = until(line_of_the_shop, "the shop's line settled")
+    line = line_of(system, http, admin, settlement_id, shop["id"])
     assert (line["status"], line["gross"], line["fee"], line["payout"]) == ("SUCCEEDED", 20_000, 700, 19_300)
     assert bank_balance(system, http, shop["account"]) == 19_300
 
@@ -200,30 +200,11 @@ def test_a_refund_of_a_settled_payment_during_the_next_line_is_owed_and_nothing_
     shop = merchant(system, http)
     payer = member_with_bank_account(system, http, 100_000)
     wallet_of(system, http, payer)
-    admin = http.post(f"{system.url('membership')}/membership/login", json=ADMIN).json()["jwtToken"]
-    admin_headers = {"Authorization": f"Bearer {admin}"}
-    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
+    admin = admin_headers(system, http)
     faults = f"{system.url('bank')}/bank/faults"
 
-    def settle_today() -> dict[str, Any]:
-        started = http.post(
-            f"{system.url('settlement')}/settlement/start", json={"from": today, "to": today}, headers=admin_headers
-        )
-        assert started.status_code == 202, started.text
-        return dict(started.json())
-
-    def line_of_the_shop(started: dict[str, Any]) -> Any:
-        run = f"{system.url('settlement')}/settlement/{started['settlementId']}"
-
-        def ended() -> Any:
-            lines = http.get(run, headers=admin_headers).json()["lines"]
-            line = next((line for line in lines if line["franchiseId"] == shop["id"]), None)
-            return line if line is not None and line["status"] != "PENDING" else None
-
-        return until(ended, "the shop's line ended")
-
     earlier = pay(system, http, payer, shop["id"], 20_000, "WALLET")
-    assert line_of_the_shop(settle_today())["payout"] == 19_300
+    assert line_of(system, http, admin, settle_today(system, http, admin), shop["id"])["payout"] == 19_300
     later = pay(system, http, payer, shop["id"], 10_000, "WALLET")
 
     def being_settled() -> bool:
@@ -234,7 +215,7 @@ def test_a_refund_of_a_settled_payment_during_the_next_line_is_owed_and_nothing_
     # earlier, settled payment takes 15,000 from the payable in between, more than the later payment brought.
     http.put(faults, json={"latencyMs": 1_500, "errorRate": 0, "down": False})
     try:
-        started = settle_today()
+        settlement_id = settle_today(system, http, admin)
         until(being_settled, "the later payment claimed by the run")
         refunded = http.post(
             f"{payments}/{earlier['paymentId']}/cancel",
@@ -245,7 +226,7 @@ def test_a_refund_of_a_settled_payment_during_the_next_line_is_owed_and_nothing_
     finally:
         http.put(faults, json={"latencyMs": 0, "errorRate": 0, "down": False})
 
-    line = line_of_the_shop(started)
+    line = line_of(system, http, admin, settlement_id, shop["id"])
     assert (line["status"], line["gross"], line["fee"], line["owed"], line["payout"]) == (
         "SUCCEEDED",
         10_000,
@@ -259,7 +240,7 @@ def test_a_refund_of_a_settled_payment_during_the_next_line_is_owed_and_nothing_
 
     # The refund is owed: the shop's next payment pays it back before anything is paid out.
     pay(system, http, payer, shop["id"], 5_000, "WALLET")
-    line = line_of_the_shop(settle_today())
+    line = line_of(system, http, admin, settle_today(system, http, admin), shop["id"])
     assert (line["gross"], line["fee"], line["owed"], line["payout"]) == (5_000, 175, 15_000, 0)
     assert bank_balance(system, http, shop["account"]) == 19_300 + 9_650
     reconciled = system.cli("reconcile")
