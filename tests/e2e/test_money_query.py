@@ -1,6 +1,7 @@
 """Money per region through `pay up`: a member charges its wallet and the read model's region shows it; it
 moves and takes its money along; a replay of the stream gives the live model."""
 
+import re
 import uuid
 from typing import Any
 
@@ -82,7 +83,10 @@ def test_a_member_s_charge_shows_in_its_region_and_moves_with_it(system: Running
     assert http.get(f"{query}/get-money-sum-by-address/{jongno}", headers=kim["headers"]).status_code == 403
     status = http.get(f"{query}/status", headers=admin).json()
     assert status["eventsApplied"] >= 4 and status["lastEventAt"] is not None
-    assert "pay_money_query_lag_seconds" in http.get(f"{system.url('money-query')}/metrics").text
+    metrics = http.get(f"{system.url('money-query')}/metrics").text
+    assert "pay_money_query_lag_seconds" in metrics
+    observed = re.search(r"^pay_money_query_event_to_visible_seconds_count (\S+)$", metrics, re.MULTILINE)
+    assert observed is not None and float(observed.group(1)) >= 4, "each applied event's lag is observed"
 
     rebuilt = system.cli("query", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
