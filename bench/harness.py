@@ -6,6 +6,7 @@ import random
 import re
 import statistics
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -160,3 +161,15 @@ def rss_mb_listening_on(port: int) -> float:
 
 def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=1000)[int(share * 1000) - 1] if len(values) > 1 else values[0]
+
+
+def report_reconcile(data_dir: Path, port_offset: int) -> None:
+    """`pay reconcile` on the benchmarked system, its table printed and whether it came out clean."""
+    reconciled = subprocess.run(
+        [sys.executable, "-m", "pay.cli", "reconcile", "--data-dir", str(data_dir), "--port-offset", str(port_offset)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(reconciled.stdout.strip())
+    print(f"reconcile: {'clean' if reconciled.returncode == 0 else 'NOT clean'}")

@@ -41,8 +41,6 @@ import asyncio
 import base64
 import math
 import random
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -54,7 +52,17 @@ import asyncpg
 import httpx
 import uvloop
 from argon2 import PasswordHasher
-from harness import OPENING_BALANCE, PASSWORD, Member, drive, percentile, pgbench, prepare, rss_mb_listening_on
+from harness import (
+    OPENING_BALANCE,
+    PASSWORD,
+    Member,
+    drive,
+    percentile,
+    pgbench,
+    prepare,
+    report_reconcile,
+    rss_mb_listening_on,
+)
 from histogram import between, buckets, quantile
 from settlement import admin_headers, broker_url
 from transfers import transfer
@@ -297,13 +305,7 @@ def main(arguments: list[str] | None = None) -> None:
         f"money_query_rss_mb={query_rss:.0f}",
         flush=True,
     )
-    reconciled = subprocess.run(
-        [sys.executable, "-m", "pay.cli", "reconcile", "--data-dir", str(settings.data_dir),
-         "--port-offset", str(options.port_offset)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    print(reconciled.stdout.strip())
-    print(f"reconcile: {'clean' if reconciled.returncode == 0 else 'NOT clean'}")
+    report_reconcile(settings.data_dir, options.port_offset)
 
 
 if __name__ == "__main__":

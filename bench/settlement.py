@@ -28,11 +28,7 @@ Run it with `./pay bench settlement` (see `--help`).
 
 import argparse
 import asyncio
-import glob
-import json
 import random
-import subprocess
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -46,13 +42,13 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import psutil
-from harness import ADMIN
+from harness import ADMIN, report_reconcile
 from payments import open_franchises
 
 from pay.contracts.money import CreditPayable
 from pay.payment.domain.model import fee_for
 from pay.platform.broker import Broker
-from pay.platform.infra import EmbeddedPostgres
+from pay.platform.infra import EmbeddedNats, EmbeddedPostgres
 from pay.platform.settings import Settings
 
 FEE_RATE = Decimal("3")  # what `open_franchises` registers
@@ -101,11 +97,11 @@ async def admin_headers(http: httpx.AsyncClient, settings: Settings) -> dict[str
 
 
 def broker_url(data_dir: Path) -> str:
-    """The embedded NATS `pay up` started: the client URL from the ports file the server writes."""
-    found = sorted(glob.glob(str(data_dir / "nats" / "*.ports")), key=lambda path: Path(path).stat().st_mtime)
-    if not found:
-        raise SystemExit(f"no NATS ports file under {data_dir / 'nats'}: is `pay up` running there?")
-    return str(json.loads(Path(found[-1]).read_text())["nats"][0])
+    """The embedded NATS `pay up` started on `data_dir`."""
+    url = EmbeddedNats.running_url(data_dir)
+    if url is None:
+        raise SystemExit(f"no NATS running on {data_dir / 'nats'}: is `pay up` running there?")
+    return url
 
 
 async def load_into(settings: Settings, load: Load) -> None:
@@ -233,13 +229,7 @@ def main(arguments: list[str] | None = None) -> None:
         f"payment_rss_mb={payment_rss:.0f}",
         flush=True,
     )
-    reconciled = subprocess.run(
-        [sys.executable, "-m", "pay.cli", "reconcile", "--data-dir", str(settings.data_dir),
-         "--port-offset", str(options.port_offset)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    print(reconciled.stdout.strip())
-    print(f"reconcile: {'clean' if reconciled.returncode == 0 else 'NOT clean'}")
+    report_reconcile(settings.data_dir, options.port_offset)
 
 
 if __name__ == "__main__":
