@@ -3,6 +3,8 @@ from its bank account, gets part back, the platform settles the day, and the mer
 gross − fee; Conservation holds after, a refund made after settlement included."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +65,31 @@ def pay(
     return paid.json()
 
 
+def cancel(system: RunningSystem, http: httpx.Client, who: dict[str, Any], payment: dict[str, Any], amount: int) -> Any:
+    """`who` asks for `amount` of the payment back, under a fresh Idempotency-Key."""
+    return http.post(
+        f"{system.url('payment')}/payment/{payment['paymentId']}/cancel",
+        json={"amount": amount},
+        headers=who["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+
+
+def status_of(system: RunningSystem, http: httpx.Client, payer: dict[str, Any], payment: dict[str, Any]) -> str:
+    read = http.get(f"{system.url('payment')}/payment/{payment['paymentId']}", headers=payer["headers"]).json()
+    return str(read["status"])
+
+
+@contextmanager
+def slow_bank(system: RunningSystem, http: httpx.Client) -> Iterator[None]:
+    """Every bank call takes 1.5 s: a settlement line stays between payment's claim and its end that long."""
+    faults = f"{system.url('bank')}/bank/faults"
+    http.put(faults, json={"latencyMs": 1_500, "errorRate": 0, "down": False})
+    try:
+        yield
+    finally:
+        http.put(faults, json={"latencyMs": 0, "errorRate": 0, "down": False})
+
+
 def admin_headers(system: RunningSystem, http: httpx.Client) -> dict[str, str]:
     token = http.post(f"{system.url('membership')}/membership/login", json=ADMIN).json()["jwtToken"]
     return {"Authorization": f"Bearer {token}"}
@@ -108,11 +135,7 @@ def test_a_merchant_is_paid_gross_less_fee_once_and_conservation_holds(
     assert bank_balance(system, http, payer["account"]) == 60_000
     assert wallet_of(system, http, payer)["balance"] == 5_000
 
-    refunded = http.post(
-        f"{payments}/{by_wallet['paymentId']}/cancel",
-        json={"amount": 5_000},
-        headers=payer["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
-    )
+    refunded = cancel(system, http, payer, by_wallet, 5_000)
     assert refunded.status_code == 200, refunded.text
     assert refunded.json()["status"] == "SUCCEEDED"
     assert wallet_of(system, http, payer)["balance"] == 10_000
@@ -129,14 +152,9 @@ def test_a_merchant_is_paid_gross_less_fee_once_and_conservation_holds(
     )
     assert bank_balance(system, http, shop["account"]) == 28_950
     for payment in (by_wallet, by_bank):
-        read = http.get(f"{payments}/{payment['paymentId']}", headers=payer["headers"]).json()
-        assert read["status"] == "SETTLED"
+        assert status_of(system, http, payer, payment) == "SETTLED"
 
-    after = http.post(
-        f"{payments}/{by_bank['paymentId']}/cancel",
-        json={"amount": 2_000},
-        headers=shop["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
-    )
+    after = cancel(system, http, shop, by_bank, 2_000)
     assert after.json()["status"] == "SUCCEEDED", after.text
     assert after.json()["afterSettlement"] is True
     assert bank_balance(system, http, payer["account"]) == 62_000
@@ -150,31 +168,18 @@ def test_a_merchant_is_paid_gross_less_fee_once_and_conservation_holds(
 def test_a_refund_asked_while_its_payment_is_being_settled_is_refused_and_nothing_is_lost(
     system: RunningSystem, http: httpx.Client
 ) -> None:
-    payments = f"{system.url('payment')}/payment"
     shop = merchant(system, http)
     payer = member_with_bank_account(system, http, 100_000)
     wallet_of(system, http, payer)
     paid = pay(system, http, payer, shop["id"], 20_000, "WALLET")
     balance = wallet_of(system, http, payer)["balance"]
     admin = admin_headers(system, http)
-    faults = f"{system.url('bank')}/bank/faults"
-
-    def being_settled() -> bool:
-        found = http.get(f"{payments}/{paid['paymentId']}", headers=payer["headers"]).json()
-        return bool(found["status"] == "SETTLING")
 
     # A slow bank holds the line between payment's claim and its end: the window a refund used to slip into.
-    http.put(faults, json={"latencyMs": 1_500, "errorRate": 0, "down": False})
-    try:
+    with slow_bank(system, http):
         settlement_id = settle_today(system, http, admin)
-        until(being_settled, "the payment claimed by the run")
-        refused = http.post(
-            f"{payments}/{paid['paymentId']}/cancel",
-            json={"amount": 5_000},
-            headers=payer["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
-        )
-    finally:
-        http.put(faults, json={"latencyMs": 0, "errorRate": 0, "down": False})
+        until(lambda: status_of(system, http, payer, paid) == "SETTLING", "the payment claimed by the run")
+        refused = cancel(system, http, payer, paid, 5_000)
     assert (refused.status_code, refused.json()["code"]) == (409, "payment-being-settled"), refused.text
     assert wallet_of(system, http, payer)["balance"] == balance  # nothing given back
 
@@ -182,11 +187,7 @@ def test_a_refund_asked_while_its_payment_is_being_settled_is_refused_and_nothin
     assert (line["status"], line["gross"], line["fee"], line["payout"]) == ("SUCCEEDED", 20_000, 700, 19_300)
     assert bank_balance(system, http, shop["account"]) == 19_300
 
-    after = http.post(
-        f"{payments}/{paid['paymentId']}/cancel",
-        json={"amount": 5_000},
-        headers=payer["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
-    )
+    after = cancel(system, http, payer, paid, 5_000)
     assert (after.json()["status"], after.json()["afterSettlement"]) == ("SUCCEEDED", True), after.text
     assert wallet_of(system, http, payer)["balance"] == balance + 5_000
     reconciled = system.cli("reconcile")
@@ -196,35 +197,22 @@ def test_a_refund_asked_while_its_payment_is_being_settled_is_refused_and_nothin
 def test_a_refund_of_a_settled_payment_during_the_next_line_is_owed_and_nothing_is_stuck(
     system: RunningSystem, http: httpx.Client
 ) -> None:
-    payments = f"{system.url('payment')}/payment"
     shop = merchant(system, http)
     payer = member_with_bank_account(system, http, 100_000)
     wallet_of(system, http, payer)
     admin = admin_headers(system, http)
-    faults = f"{system.url('bank')}/bank/faults"
 
     earlier = pay(system, http, payer, shop["id"], 20_000, "WALLET")
     assert line_of(system, http, admin, settle_today(system, http, admin), shop["id"])["payout"] == 19_300
     later = pay(system, http, payer, shop["id"], 10_000, "WALLET")
 
-    def being_settled() -> bool:
-        found = http.get(f"{payments}/{later['paymentId']}", headers=payer["headers"]).json()
-        return bool(found["status"] == "SETTLING")
-
     # A slow bank holds the line between payment's claim and money's record of the payout; a refund of the
     # earlier, settled payment takes 15,000 from the payable in between, more than the later payment brought.
-    http.put(faults, json={"latencyMs": 1_500, "errorRate": 0, "down": False})
-    try:
+    with slow_bank(system, http):
         settlement_id = settle_today(system, http, admin)
-        until(being_settled, "the later payment claimed by the run")
-        refunded = http.post(
-            f"{payments}/{earlier['paymentId']}/cancel",
-            json={"amount": 15_000},
-            headers=payer["headers"] | {"Idempotency-Key": str(uuid.uuid4())},
-        )
+        until(lambda: status_of(system, http, payer, later) == "SETTLING", "the later payment claimed by the run")
+        refunded = cancel(system, http, payer, earlier, 15_000)
         assert (refunded.json()["status"], refunded.json()["afterSettlement"]) == ("SUCCEEDED", True), refunded.text
-    finally:
-        http.put(faults, json={"latencyMs": 0, "errorRate": 0, "down": False})
 
     line = line_of(system, http, admin, settlement_id, shop["id"])
     assert (line["status"], line["gross"], line["fee"], line["owed"], line["payout"]) == (
