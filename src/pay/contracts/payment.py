@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from pay.contracts.messages import CamelModel
+from pay.contracts.messages import CamelModel, Message
 from pay.contracts.types import URL_SEGMENT, Amount, Identifier, Instant
 
 # A merchant's own reference for the order a payment pays: shown back, never interpreted.
@@ -142,3 +142,37 @@ class PaymentSummary(CamelModel):
     model_config = ConfigDict(extra="ignore")
 
     unfinished_sagas: int
+
+
+class PaymentApproved(Message):
+    """The payment took the money: from the payer's wallet, or from its bank account, to the franchise's payable."""
+
+    subject = "pay.events.payment.approved.v1"
+
+    payment: Payment
+
+
+class PaymentFailed(Message):
+    """The payment moved nothing; `payment.reason` says why (the bank's own words for a BANK payment)."""
+
+    subject = "pay.events.payment.failed.v1"
+
+    payment: Payment
+
+
+class RefundSucceeded(Message):
+    """The refund gave `refund.amount` back to the payer (`payerMembershipId`)."""
+
+    subject = "pay.events.payment.refund-succeeded.v1"
+
+    refund: Refund
+    payer_membership_id: str
+
+
+class RefundFailed(Message):
+    """The refund moved nothing; `refund.reason` says why."""
+
+    subject = "pay.events.payment.refund-failed.v1"
+
+    refund: Refund
+    payer_membership_id: str

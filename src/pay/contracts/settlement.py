@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from pay.contracts.messages import CamelModel
+from pay.contracts.messages import CamelModel, Message
 
 # The longest period one run settles, both ends included.
 MAX_PERIOD_DAYS = 31
@@ -98,3 +98,21 @@ class SettlementPage(CamelModel):
     franchise_id: str
     items: list[Settlement]
     next_cursor: str | None = Field(description="Pass it back as `cursor` for the next page; null on the last")
+
+
+class SettlementLinePaid(Message):
+    """A franchise's line of a settlement ended SUCCEEDED: its fee is revenue, its payout is at its bank."""
+
+    subject = "pay.events.settlement.line-paid.v1"
+
+    settlement_id: str
+    line: SettlementLine
+
+
+class SettlementLineFailed(Message):
+    """A franchise's line of a settlement ended FAILED (`line.reason`); its payments stay unsettled."""
+
+    subject = "pay.events.settlement.line-failed.v1"
+
+    settlement_id: str
+    line: SettlementLine
