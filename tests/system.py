@@ -63,7 +63,11 @@ def _ports_free(offset: int) -> bool:
 
 
 def free_port_offset() -> int:
-    return next(offset for offset in range(20000, 40000, 100) if _ports_free(offset))
+    # Each test process starts looking at a place of its own, so two test sessions on one machine do not
+    # both find the same free offset before either of them binds it.
+    offsets = range(20000, 40000, 100)
+    start = os.getpid() % len(offsets)
+    return next(offset for offset in [*offsets[start:], *offsets[:start]] if _ports_free(offset))
 
 
 def start_system(data_dir: Path, port_offset: int, *, own_session: bool = False) -> RunningSystem:
