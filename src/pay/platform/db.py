@@ -141,6 +141,16 @@ class Outbox:
         self.written += 1
 
 
+_FIRST_DELIVERIES = sa.text(
+    """
+    INSERT INTO inbox (consumer, message_id, received_at)
+    SELECT :consumer, m.message_id, :now FROM json_to_recordset(CAST(:ids AS json)) AS m(message_id text)
+    ON CONFLICT DO NOTHING
+    RETURNING message_id
+    """
+).bindparams(rows_parameter("ids"))
+
+
 class Inbox:
     """Remembers which messages a consumer has applied, in the same transaction as the effect."""
 
@@ -154,6 +164,12 @@ class Inbox:
             .on_conflict_do_nothing()
         )
         return bool(result.rowcount)
+
+    async def first_deliveries(self, consumer: str, message_ids: Sequence[str]) -> set[str]:
+        """Those of a group of messages the consumer meets for the first time, in one statement."""
+        rows = as_rows([{"message_id": message_id} for message_id in sorted(set(message_ids))])
+        result = await self._connection.execute(_FIRST_DELIVERIES, {"consumer": consumer, "now": utcnow(), "ids": rows})
+        return set(result.scalars())
 
 
 class HasEvents(Protocol):

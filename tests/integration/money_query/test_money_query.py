@@ -97,6 +97,26 @@ async def test_duplicate_deliveries_count_once(
     assert await money_of(client, admin, address) == (7_000, 1)
 
 
+async def test_a_burst_of_events_and_their_copies_applied_in_groups_counts_each_once(
+    client: httpx.AsyncClient, publisher: Broker, admin: dict[str, str]
+) -> None:
+    address, members = region(), [str(uuid.uuid4()) for _ in range(20)]
+    before = await applied(client, admin)
+    events: list[Message] = [registered(member, address) for member in members]
+    events += [changed(member, 1_000 * version, version) for member in members for version in range(1, 11)]
+
+    # Published from several tasks at once, so that copies and members' events meet in the same groups.
+    await asyncio.gather(*(publish(publisher, *events[start::4], copies=2) for start in range(4)))
+
+    async def all_applied() -> bool:
+        return await applied(client, admin) >= before + len(events)
+
+    await eventually(all_applied)
+    await asyncio.sleep(0.5)
+    assert await applied(client, admin) == before + len(events)
+    assert await money_of(client, admin, address) == (20 * 10_000, 20)
+
+
 async def test_an_older_version_arriving_after_a_newer_one_changes_nothing(
     client: httpx.AsyncClient, publisher: Broker, admin: dict[str, str]
 ) -> None:

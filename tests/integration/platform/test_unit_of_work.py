@@ -62,3 +62,17 @@ async def test_a_failure_undone_by_its_savepoint_does_not_stop_the_commit(engine
         await uow.commit()
 
     assert await stored(engine, kept) == 1
+
+
+async def test_a_group_of_deliveries_names_only_the_messages_met_for_the_first_time(engine: AsyncEngine) -> None:
+    seen, new, repeated = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.inbox.first_delivery("test", seen)
+        await uow.commit()
+
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.inbox.first_deliveries("test", [seen, new, repeated, repeated]) == {new, repeated}
+        assert await uow.inbox.first_deliveries("test", [new, repeated]) == set()
+        await uow.commit()
+
+    assert await stored(engine, seen, new, repeated) == 3

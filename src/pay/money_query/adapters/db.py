@@ -1,35 +1,55 @@
 """Money-query's repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pay.money_query.adapters.tables import members, projection_status, rebuilt_members
 from pay.money_query.domain.projection import MemberMoney, ProjectionStatus, RegionMoney
-from pay.platform.db import SqlUnitOfWork
+from pay.platform.db import SqlUnitOfWork, as_rows, rows_parameter
 
 _STATUS_ROW = 1
+_OPEN_MEMBERS = sa.text(
+    """
+    INSERT INTO members (membership_id, balance, wallet_version)
+    SELECT m.membership_id, 0, 0 FROM json_to_recordset(CAST(:ids AS json)) AS m(membership_id text)
+    ON CONFLICT DO NOTHING
+    """
+).bindparams(rows_parameter("ids"))
+_SAVE_MEMBERS = sa.text(
+    """
+    UPDATE members
+    SET address = m.address, address_as_of = m.address_as_of, balance = m.balance, wallet_version = m.wallet_version
+    FROM json_populate_recordset(NULL::members, CAST(:members AS json)) AS m
+    WHERE members.membership_id = m.membership_id
+    """
+).bindparams(rows_parameter("members"))
 
 
 class SqlMemberRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def lock(self, membership_id: str) -> MemberMoney | None:
-        # An empty row first, so that two first events of one member wait for each other instead of racing.
-        await self._connection.execute(
-            insert(members).values(membership_id=membership_id, balance=0, wallet_version=0).on_conflict_do_nothing()
+    async def lock(self, membership_ids: Collection[str]) -> Mapping[str, MemberMoney]:
+        # Empty rows first, so that two first events of one member wait for each other instead of racing; and
+        # in one order, so that two groups naming the same members wait for each other instead of deadlocking.
+        ids = sorted(set(membership_ids))
+        await self._connection.execute(_OPEN_MEMBERS, {"ids": as_rows([{"membership_id": id_} for id_ in ids])})
+        statement = (
+            members.select()
+            .where(members.c.membership_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.String))))
+            .order_by(members.c.membership_id)
+            .with_for_update()
         )
-        statement = members.select().where(members.c.membership_id == membership_id).with_for_update()
-        return _member((await self._connection.execute(statement)).one())
+        return {row.membership_id: _member(row) for row in await self._connection.execute(statement, {"ids": ids})}
 
-    async def save(self, member: MemberMoney) -> None:
-        statement = members.update().where(members.c.membership_id == member.membership_id)
-        await self._connection.execute(statement.values(**_columns(member)))
+    async def save(self, changed: Collection[MemberMoney]) -> None:
+        if changed:
+            await self._connection.execute(_SAVE_MEMBERS, {"members": as_rows([_columns(m) for m in changed])})
 
     async def region(self, address: str) -> RegionMoney:
         statement = sa.select(sa.func.coalesce(sa.func.sum(members.c.balance), 0), sa.func.count()).where(
@@ -54,16 +74,20 @@ class SqlStatusRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def applied(self, occurred_at: datetime, applied_at: datetime) -> ProjectionStatus:
-        lag = max((applied_at - occurred_at).total_seconds(), 0.0)
+    async def applied(self, events: int, latest_occurred_at: datetime, applied_at: datetime) -> ProjectionStatus:
+        lag = max((applied_at - latest_occurred_at).total_seconds(), 0.0)
         first = insert(projection_status).values(
-            id=_STATUS_ROW, events_applied=1, last_event_at=occurred_at, last_applied_at=applied_at, lag_seconds=lag
+            id=_STATUS_ROW,
+            events_applied=events,
+            last_event_at=latest_occurred_at,
+            last_applied_at=applied_at,
+            lag_seconds=lag,
         )
         statement = first.on_conflict_do_update(
             index_elements=[projection_status.c.id],
             set_={
-                "events_applied": projection_status.c.events_applied + 1,
-                "last_event_at": sa.func.greatest(projection_status.c.last_event_at, occurred_at),
+                "events_applied": projection_status.c.events_applied + events,
+                "last_event_at": sa.func.greatest(projection_status.c.last_event_at, latest_occurred_at),
                 "last_applied_at": applied_at,
                 "lag_seconds": lag,
             },

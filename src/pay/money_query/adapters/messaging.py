@@ -2,6 +2,7 @@
 live through its durable consumers, or all over again from the stream for a rebuild."""
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 from prometheus_client import Gauge, Histogram
 
@@ -9,8 +10,9 @@ from pay.contracts.membership import MembershipModified, MembershipRegistered
 from pay.contracts.money import WalletChanged
 from pay.money_query.application import use_cases
 from pay.money_query.application.ports import EventReplay
-from pay.money_query.application.use_cases import Dependencies
+from pay.money_query.application.use_cases import Delivery, Dependencies
 from pay.money_query.domain.projection import AddressChange, MoneyEvent, ProjectionStatus, WalletChange
+from pay.platform.batching import Batcher
 from pay.platform.broker import Broker
 
 LAG = Gauge(
@@ -44,9 +46,12 @@ def export(status: ProjectionStatus) -> None:
 
 
 def subscribe(broker: Broker, deps: Dependencies) -> None:
+    # Events delivered while a group is being applied are applied together next, in one transaction.
+    applying: Batcher[Delivery, ProjectionStatus | None] = Batcher(partial(use_cases.apply_events, deps))
+
     async def on_event(message: EventMessage) -> None:
         event = to_event(message)
-        status = await use_cases.apply_event(deps, message.message_id, event)
+        status = await applying.submit(Delivery(message.message_id, event))
         if status is not None:
             # Read after the commit: from then on the region's sum includes the event.
             EVENT_TO_VISIBLE.observe(max((deps.clock() - event.occurred_at).total_seconds(), 0.0))

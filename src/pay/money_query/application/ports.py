@@ -1,6 +1,6 @@
 """What the money-query use cases need from the outside world."""
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -9,10 +9,10 @@ from pay.money_query.domain.projection import MemberMoney, MoneyEvent, Projectio
 
 
 class MemberRepository(Protocol):
-    async def lock(self, membership_id: str) -> MemberMoney | None:
-        """The member, locked until the transaction ends; None for one no event named yet."""
+    async def lock(self, membership_ids: Collection[str]) -> Mapping[str, MemberMoney]:
+        """These members, locked until the transaction ends; one no event named yet holds nothing, lives nowhere."""
 
-    async def save(self, member: MemberMoney) -> None: ...
+    async def save(self, members: Collection[MemberMoney]) -> None: ...
 
     async def region(self, address: str) -> RegionMoney: ...
 
@@ -23,14 +23,14 @@ class MemberRepository(Protocol):
 
 
 class StatusRepository(Protocol):
-    async def applied(self, occurred_at: datetime, applied_at: datetime) -> ProjectionStatus:
-        """Count one more event applied; the status after it."""
+    async def applied(self, events: int, latest_occurred_at: datetime, applied_at: datetime) -> ProjectionStatus:
+        """Count `events` more applied, the latest of which happened at `latest_occurred_at`; the status after."""
 
     async def current(self) -> ProjectionStatus: ...
 
 
 class Inbox(Protocol):
-    async def first_delivery(self, consumer: str, message_id: str) -> bool: ...
+    async def first_deliveries(self, consumer: str, message_ids: Sequence[str]) -> set[str]: ...
 
 
 class UnitOfWork(Protocol):

@@ -1,4 +1,4 @@
-"""The money-query operations, one function each: apply an event once, answer a region, rebuild and compare."""
+"""The money-query operations, one function each: apply events once, answer a region, rebuild and compare."""
 
 import asyncio
 from collections.abc import Callable, Sequence
@@ -29,17 +29,31 @@ class RebuildReport:
     differences: Sequence[Difference]
 
 
-async def apply_event(deps: Dependencies, message_id: str, event: MoneyEvent) -> ProjectionStatus | None:
-    """Apply the event to its member once, whatever the number of deliveries; None for a repeated delivery."""
+@dataclass(frozen=True)
+class Delivery:
+    message_id: str
+    event: MoneyEvent
+
+
+async def apply_events(deps: Dependencies, deliveries: Sequence[Delivery]) -> list[ProjectionStatus | None]:
+    """Apply a group of delivered events in one transaction, each once whatever the number of its deliveries.
+
+    For each delivery in order: the model's status once the group is applied, or None for one applied before.
+    """
     async with deps.uow() as uow:
-        if not await uow.inbox.first_delivery(CONSUMER, message_id):
-            return None
-        updated = projection.apply(await uow.members.lock(event.membership_id), event)
-        if updated is not None:
-            await uow.members.save(updated)
-        status = await uow.status.applied(event.occurred_at, deps.clock())
+        first = await uow.inbox.first_deliveries(CONSUMER, [delivery.message_id for delivery in deliveries])
+        # Two copies of one message may be in the same group: only the first copy counts.
+        applying = {d.message_id: index for index, d in reversed(list(enumerate(deliveries))) if d.message_id in first}
+        if not applying:
+            return [None] * len(deliveries)
+        new = [deliveries[index].event for index in applying.values()]
+        known = await uow.members.lock({event.membership_id for event in new})
+        after = projection.fold(new, known)
+        await uow.members.save([member for member_id, member in after.items() if member != known.get(member_id)])
+        status = await uow.status.applied(len(new), max(event.occurred_at for event in new), deps.clock())
         await uow.commit()
-    return status
+    counted = set(applying.values())
+    return [status if index in counted else None for index in range(len(deliveries))]
 
 
 async def region_money(deps: Dependencies, address: str) -> RegionMoney:

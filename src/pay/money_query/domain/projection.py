@@ -87,9 +87,9 @@ def apply(member: MemberMoney | None, event: MoneyEvent) -> MemberMoney | None:
             return address_set(member, event.membership_id, event.address, event.as_of)
 
 
-def fold(events: Iterable[MoneyEvent]) -> dict[str, MemberMoney]:
-    """Every member the events name, as the events leave them, whatever their order."""
-    members: dict[str, MemberMoney] = {}
+def fold(events: Iterable[MoneyEvent], known: Mapping[str, MemberMoney] | None = None) -> dict[str, MemberMoney]:
+    """The `known` members and every member the events name, as the events leave them, whatever their order."""
+    members = dict(known or {})
     for event in events:
         updated = apply(members.get(event.membership_id), event)
         if updated is not None:
