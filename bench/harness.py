@@ -72,7 +72,8 @@ async def prepare_member(http: httpx.AsyncClient, settings: Settings, admin: dic
         headers=member.headers,
     )
     linked.raise_for_status()
-    for _ in range(50):
+    # Money opens the wallet when it hears of the registration: on a loaded machine that can take seconds.
+    for _ in range(300):
         wallet = await http.get(f"{settings.url_of('money')}/money/{membership_id}", headers=member.headers)
         if wallet.status_code == 200:
             break
