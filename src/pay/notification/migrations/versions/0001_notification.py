@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_index("notifications_by_age", "notifications", ["recipient_id", "created_at"])
     op.create_table(
         "recipients",
         sa.Column("recipient_id", sa.String(64), primary_key=True),
@@ -56,5 +57,6 @@ def downgrade() -> None:
     op.drop_table("stream_tickets")
     op.drop_table("franchise_owners")
     op.drop_table("recipients")
+    op.drop_index("notifications_by_age", "notifications")
     op.drop_table("notifications")
     kernel_migrations.drop_outbox_inbox_and_idempotency_keys()
