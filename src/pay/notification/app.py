@@ -12,6 +12,7 @@ from pay.notification.adapters.db import NotificationUnitOfWork
 from pay.notification.adapters.http import ERRORS, router
 from pay.notification.adapters.live import LiveFeeds
 from pay.notification.application import use_cases
+from pay.notification.domain.model import AlertWindow
 from pay.notification.settings import NotificationSettings
 from pay.platform import http
 from pay.platform.kernel import Kernel
@@ -22,7 +23,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     kernel = Kernel(settings)
     assert kernel.broker is not None
     alert_client = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
-    alerts = WebhookAlerts(settings.alert_webhook_url, settings.alerts_per_minute, alert_client)
+    alerts = WebhookAlerts(settings.alert_webhook_url, AlertWindow(settings.alerts_per_minute), alert_client)
     live_feeds = LiveFeeds(settings.database_url)
     deps = use_cases.Dependencies(
         uow=partial(NotificationUnitOfWork, kernel.engine, kernel.on_outbox_commit),

@@ -36,7 +36,7 @@ def test_a_ticket_expires_after_its_lifetime() -> None:
 
 
 def test_alerts_beyond_the_minutes_share_are_held_back_and_counted_once_the_minute_is_over() -> None:
-    window = AlertWindow(per_minute=2)
+    window = AlertWindow(at_most=2)
 
     assert [window.admit(t) for t in (0.0, 1.0, 2.0, 3.0, 4.0)] == [True, True, False, False, False]
     assert window.close(59.0) == 0

@@ -23,9 +23,9 @@ _POSTING = RetryPolicy(
 
 
 class WebhookAlerts:
-    def __init__(self, url: str | None, per_minute: int, client: httpx.AsyncClient) -> None:
+    def __init__(self, url: str | None, window: AlertWindow, client: httpx.AsyncClient) -> None:
         self._url = url
-        self._window = AlertWindow(per_minute)
+        self._window = window
         self._client = client
         self._queue: asyncio.Queue[str] = asyncio.Queue(_QUEUED_AT_MOST)
         self._retrying = _POSTING.retrying(_worth_retrying)
@@ -43,10 +43,11 @@ class WebhookAlerts:
     def _summarize(self, now: float) -> None:
         held_back = self._window.close(now)
         if held_back:
+            text = summary(held_back, self._window.seconds)
             try:
-                self._queue.put_nowait(summary(held_back))
+                self._queue.put_nowait(text)
             except asyncio.QueueFull:
-                _log.warning("alert_dropped", text=summary(held_back), reason="queue full")
+                _log.warning("alert_dropped", text=text, reason="queue full")
 
     async def run(self) -> None:
         """Post what is queued; when a minute that held alerts back is over, post its summary."""

@@ -110,37 +110,39 @@ class Ticket:
 
 
 class AlertWindow:
-    """At most `per_minute` alerts in each minute; the others of that minute are only counted, and said in one
-    summary when the minute is over, so that an outage does not flood the operators' channel."""
+    """At most `at_most` alerts in each window of `seconds` (a minute); the others of that window are only counted,
+    and said in one summary when it is over, so that an outage does not flood the operators' channel."""
 
-    def __init__(self, per_minute: int) -> None:
-        self._per_minute = per_minute
+    def __init__(self, at_most: int, seconds: float = 60.0) -> None:
+        self._at_most = at_most
+        self.seconds = seconds
         self._started: float | None = None
         self._sent = 0
         self._held_back = 0
 
     def admit(self, now: float) -> bool:
         """Whether an alert arriving at `now` (seconds) is posted; if not, it counts toward the summary."""
-        if self._started is None or now - self._started >= 60:
+        if self._started is None or now - self._started >= self.seconds:
             # A summary still owed is taken by `close` first: the caller asks it before each alert.
             self._started, self._sent = now, 0
-        if self._sent < self._per_minute:
+        if self._sent < self._at_most:
             self._sent += 1
             return True
         self._held_back += 1
         return False
 
     def close(self, now: float) -> int:
-        """How many alerts were held back in the minute that is over at `now` (0 while it lasts), once."""
-        if self._started is None or now - self._started < 60:
+        """How many alerts were held back in the window that is over at `now` (0 while it lasts), once."""
+        if self._started is None or now - self._started < self.seconds:
             return 0
         held_back, self._held_back, self._started = self._held_back, 0, None
         return held_back
 
     def closes_at(self) -> float | None:
-        """When the current minute ends, if it held alerts back: its summary is due then."""
-        return self._started + 60 if self._started is not None and self._held_back else None
+        """When the current window ends, if it held alerts back: its summary is due then."""
+        return self._started + self.seconds if self._started is not None and self._held_back else None
 
 
-def summary(held_back: int) -> str:
-    return f"…and {held_back} more failures in the last minute (not posted one by one)"
+def summary(held_back: int, seconds: float) -> str:
+    within = "the last minute" if seconds == 60 else f"the last {seconds:g} s"
+    return f"…and {held_back} more failures in {within} (not posted one by one)"
