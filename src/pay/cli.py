@@ -53,6 +53,7 @@ SERVICES: dict[str, str] = {
     "settlement": "pay.settlement",
     "money-query": "pay.money_query",
     "money-aggregation": "pay.money_aggregation",
+    "notification": "pay.notification",
 }
 SERVICE_TOKEN_TTL = timedelta(days=30)
 

@@ -338,3 +338,50 @@ class WalletChanged(Message):
     balance: int = Field(description="What the member can spend now, as `GET /money/{membershipId}` answers")
     version: int
     changed_at: datetime
+
+
+# Outcomes a member is told of (notifications, SPEC "Notifications and webhooks"): one per money changing
+# request of a recharge, a withdrawal or a transfer, in the transaction that ends it.
+
+
+class MoneyChangingEnded(Message):
+    money_changing_request_id: str
+    membership_id: str = Field(description="Whose wallet it charged, paid out of, or sent from")
+    amount: int
+
+
+class RechargeSucceeded(MoneyChangingEnded):
+    """The member's bank account paid `amount` into its wallet."""
+
+    subject = "pay.events.money.recharge-succeeded.v1"
+
+
+class RechargeFailed(MoneyChangingEnded):
+    """The recharge moved nothing, for `reason`."""
+
+    subject = "pay.events.money.recharge-failed.v1"
+
+    reason: str
+
+
+class WithdrawalSucceeded(MoneyChangingEnded):
+    """`amount` left the member's wallet for its linked bank account."""
+
+    subject = "pay.events.money.withdrawal-succeeded.v1"
+
+
+class WithdrawalFailed(MoneyChangingEnded):
+    """The withdrawal moved nothing (a hold was released), for `reason`."""
+
+    subject = "pay.events.money.withdrawal-failed.v1"
+
+    reason: str
+
+
+class MoneyTransferred(MoneyChangingEnded):
+    """`amount` went from the wallet of `membershipId` to that of `toMembershipId`, by a transfer or a
+    remittance's ledger transaction; a refused transfer moves nothing and is told of by no event."""
+
+    subject = "pay.events.money.transferred.v1"
+
+    to_membership_id: str

@@ -6,7 +6,7 @@ from enum import StrEnum
 from pydantic import ConfigDict, Field, model_validator
 
 from pay.contracts.banking import FirmbankingRequest
-from pay.contracts.messages import CamelModel
+from pay.contracts.messages import CamelModel, Message
 from pay.contracts.money import MoneyChangingRequest
 from pay.contracts.types import Amount, BankAccountNumber, BankName, Identifier
 
@@ -80,3 +80,28 @@ class RemittanceSummary(CamelModel):
     model_config = ConfigDict(extra="ignore")
 
     unfinished_sagas: int
+
+
+class RemittanceEnded(Message):
+    remittance_request_id: str
+    from_membership_id: str
+    to_membership_id: str | None = Field(description="The receiving member of a MEMBERSHIP remittance")
+    to_bank_name: str | None
+    to_bank_account_number: str | None
+    remittance_type: RemittanceType
+    amount: int
+    recharged_amount: int
+
+
+class RemittanceSucceeded(RemittanceEnded):
+    """The amount reached the receiving member's wallet or the target bank account."""
+
+    subject = "pay.events.remittance.succeeded.v1"
+
+
+class RemittanceFailed(RemittanceEnded):
+    """Nothing was sent, for `reason`; a recharge made for it stays in the sender's wallet."""
+
+    subject = "pay.events.remittance.failed.v1"
+
+    reason: str

@@ -11,6 +11,8 @@ from pay.remittance.domain.model import (
     RECHARGE_STEP,
     DailyLimitExceeded,
     Remittance,
+    RemittanceEnded,
+    RemittanceStatus,
     SendingToOneself,
     business_day,
     ensure_within_daily_limit,
@@ -51,3 +53,16 @@ def test_the_daily_limit_admits_up_to_it_and_no_more() -> None:
 def test_a_member_cannot_send_to_itself() -> None:
     with pytest.raises(SendingToOneself):
         Remittance.to_member("r", "alice", "alice", 1_000, date(2026, 12, 2), datetime(2026, 12, 2, tzinfo=UTC))
+
+
+def test_a_remittance_records_how_it_ended_once() -> None:
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    remittance = Remittance.to_member("r-1", "alice", "bob", 5_000, now.date(), now)
+    assert remittance.events == []
+    remittance.end("insufficient-balance", 0, now)
+    [ended] = remittance.events
+    assert isinstance(ended, RemittanceEnded)
+    assert (ended.remittance.status, ended.remittance.reason) == (RemittanceStatus.FAILED, "insufficient-balance")
+    with pytest.raises(ValueError, match="already ended"):
+        remittance.end(None, 0, now)
+    assert len(remittance.events) == 1

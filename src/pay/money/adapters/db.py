@@ -15,7 +15,7 @@ from pay.money.adapters.account_repository import SqlAccountRepository
 from pay.money.adapters.bank_leg_repository import SqlBankLegRepository
 from pay.money.adapters.journal_check import SqlJournalCheck
 from pay.money.adapters.member_repository import GUARDED_PARAMETER, NOT_DEACTIVATED_SQL, SqlMemberStandings
-from pay.money.adapters.messaging import firmbanking_command, ledger_answer, wallet_changed
+from pay.money.adapters.messaging import firmbanking_command, request_event, wallet_changed
 from pay.money.adapters.request_repository import REQUESTS_SQL, SqlRequestRepository, request_rows
 from pay.money.adapters.saga_repository import SqlSagaRepository
 from pay.money.adapters.wallet_cache import WalletCache
@@ -68,7 +68,7 @@ class MoneyUnitOfWork(SqlUnitOfWork):
     def _new_messages(self) -> Iterator[Message]:
         return chain(
             drain_events(self.sagas.seen, firmbanking_command),
-            drain_events(self.requests.seen, ledger_answer),
+            drain_events(self.requests.seen, request_event),
             map(wallet_changed, self.wallets.drain_saved()),
         )
 
@@ -110,3 +110,5 @@ class MoneyUnitOfWork(SqlUnitOfWork):
             "guarded": orjson.dumps(list(guarded)).decode(),
         }
         await self.wallets.write(_SAVE_TRANSFERS, values, changed)
+        # Written by the statement above, not by the repository: their events are sent all the same.
+        self.requests.seen.extend(added)

@@ -3,6 +3,7 @@ applies the ledger commands of other services' sagas, answering each, and tells 
 
 from pay.contracts.banking import RequestFirmbanking
 from pay.contracts.membership import MembershipModified, MembershipRegistered
+from pay.contracts.messages import Message
 from pay.contracts.money import (
     CaptureHold,
     ChangingType,
@@ -11,7 +12,11 @@ from pay.contracts.money import (
     LedgerCommand,
     LedgerTransactionFailed,
     LedgerTransactionSucceeded,
+    MoneyChangingEnded,
+    MoneyTransferred,
     PayFromWallet,
+    RechargeFailed,
+    RechargeSucceeded,
     RechargeWallet,
     RefundFromPayable,
     RefundToWallet,
@@ -19,11 +24,13 @@ from pay.contracts.money import (
     SettlePayable,
     TransferBetweenWallets,
     WalletChanged,
+    WithdrawalFailed,
+    WithdrawalSucceeded,
 )
 from pay.money.adapters.wallet_repository import WalletSaved
 from pay.money.application import use_cases
 from pay.money.application.use_cases import Dependencies, LedgerOrder
-from pay.money.domain.requests import ChangeType, LedgerAnswer
+from pay.money.domain.requests import ChangeType, LedgerAnswer, RequestEnded
 from pay.money.domain.sagas import FirmBankingRequested
 from pay.platform.answers import hear_transfer_answers
 from pay.platform.broker import Broker
@@ -64,6 +71,30 @@ def ledger_answer(answer: LedgerAnswer) -> LedgerTransactionSucceeded | LedgerTr
     return LedgerTransactionFailed(
         correlation_id=answer.answer_to, ledger_transaction_id=answer.request_id, kind=kind, reason=answer.reason
     )
+
+
+def request_event(event: LedgerAnswer | RequestEnded) -> Message:
+    return ledger_answer(event) if isinstance(event, LedgerAnswer) else request_ended(event)
+
+
+def request_ended(ended: RequestEnded) -> MoneyChangingEnded:
+    common = {
+        "money_changing_request_id": ended.request_id,
+        "membership_id": ended.membership_id,
+        "amount": ended.amount,
+    }
+    match ended.change_type, ended.reason:
+        case ChangeType.INCREASE, None:
+            return RechargeSucceeded(**common)
+        case ChangeType.INCREASE, reason:
+            return RechargeFailed(**common, reason=reason)
+        case ChangeType.DECREASE, None:
+            return WithdrawalSucceeded(**common)
+        case ChangeType.DECREASE, reason:
+            return WithdrawalFailed(**common, reason=reason)
+        case ChangeType.TRANSFER, None if ended.counterpart is not None:
+            return MoneyTransferred(**common, to_membership_id=ended.counterpart)
+    raise ValueError(f"members are not told of a {ended.change_type} ending {ended.reason}")
 
 
 def wallet_changed(saved: WalletSaved) -> WalletChanged:

@@ -67,11 +67,29 @@ class LedgerAnswer:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class RequestEnded:
+    """A member's recharge or withdrawal ended (`reason` None when it succeeded), or a transfer moved money from
+    `membership_id` to `counterpart`: the members are told (notifications)."""
+
+    request_id: str
+    change_type: ChangeType
+    membership_id: str
+    amount: int
+    reason: str | None
+    counterpart: str | None = None
+
+
+# The requests whose end members are told of; a transfer only when it moved money.
+_TOLD_ENDS = (ChangeType.INCREASE, ChangeType.DECREASE)
+
+
 @dataclass
 class MoneyChangingRequest:
     """`answer_to` is the correlation id of the saga that sent it as a ledger command, if one did: each
     time the request ends, or is asked for again once ended, it records a `LedgerAnswer` for it.
-    `events` is a list of what it records."""
+    `events` is a list of what it records: those answers, and for a member's recharge, withdrawal or transfer,
+    how it ended (`RequestEnded`)."""
 
     request_id: str
     change_type: ChangeType
@@ -84,7 +102,7 @@ class MoneyChangingRequest:
     reason: str | None = None
     answer_to: str | None = None
     franchise_id: str | None = None
-    events: list[LedgerAnswer] = field(default_factory=list, repr=False, compare=False)
+    events: list[LedgerAnswer | RequestEnded] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def new(
@@ -160,3 +178,20 @@ class MoneyChangingRequest:
             raise ValueError(f"request {self.request_id} already ended {self.status}")
         self.status, self.reason, self.updated_at = status, reason, now
         self._record_end()
+        self._tell_members()
+
+    def _tell_members(self) -> None:
+        if self.target_membership_id is None:
+            return
+        moved = self.change_type is ChangeType.TRANSFER and self.status is ChangeStatus.SUCCEEDED
+        if self.change_type in _TOLD_ENDS or moved:
+            self.events.append(
+                RequestEnded(
+                    self.request_id,
+                    self.change_type,
+                    self.target_membership_id,
+                    self.amount,
+                    self.reason,
+                    self.counterpart_membership_id,
+                )
+            )

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import date
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from pay.platform.db import SqlUnitOfWork, drain_events
 from pay.platform.idempotency.kept import KeptAnswers
 from pay.platform.paging import cut_page
 from pay.platform.saga import SagaRecord, SagaRepository
-from pay.remittance.adapters.messaging import to_message
+from pay.remittance.adapters.messaging import remittance_ended, to_message
 from pay.remittance.adapters.tables import daily_totals, remittances
 from pay.remittance.application.ports import HistoryPage
 from pay.remittance.domain.model import BankTarget, Remittance, RemittanceStatus, RemittanceType
@@ -26,6 +27,8 @@ REMITTANCE_SAGA = "remittance"
 class SqlRemittanceRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        # What this unit of work saved: their recorded events are sent when it commits.
+        self.seen: list[Remittance] = []
 
     async def add(self, remittance: Remittance) -> None:
         await self._connection.execute(remittances.insert().values(**_columns(remittance)))
@@ -38,6 +41,7 @@ class SqlRemittanceRepository:
     async def save(self, remittance: Remittance) -> None:
         statement = remittances.update().where(remittances.c.remittance_id == remittance.remittance_id)
         await self._connection.execute(statement.values(**_columns(remittance)))
+        self.seen.append(remittance)
 
     async def of_member(self, membership_id: str, before: int | None, limit: int) -> HistoryPage:
         statement = (
@@ -184,7 +188,7 @@ class RemittanceUnitOfWork(SqlUnitOfWork):
         self._answers = KeptAnswers(self.connection)
 
     def _new_messages(self) -> Iterator[Message]:
-        return drain_events(self.sagas.seen, to_message)
+        return chain(drain_events(self.sagas.seen, to_message), drain_events(self.remittances.seen, remittance_ended))
 
     async def earlier_answer(self, key: object) -> object | None:
         return await self._answers.earlier_one(key)

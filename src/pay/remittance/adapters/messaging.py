@@ -11,10 +11,12 @@ from pay.contracts.money import (
     ReleaseHold,
     TransferBetweenWallets,
 )
+from pay.contracts.remittance import RemittanceFailed, RemittanceSucceeded
 from pay.platform.answers import hear_ledger_answers, hear_transfer_answers
 from pay.platform.broker import Broker
 from pay.remittance.application import use_cases
 from pay.remittance.application.use_cases import Dependencies
+from pay.remittance.domain.model import RemittanceEnded
 from pay.remittance.domain.saga import LedgerCommandSent, LedgerKind, PayoutRequested, SagaEvent
 
 
@@ -30,6 +32,23 @@ def to_message(event: SagaEvent) -> Message:
             money_amount=event.amount,
         )
     return _ledger_command(event)
+
+
+def remittance_ended(event: RemittanceEnded) -> RemittanceSucceeded | RemittanceFailed:
+    remittance = event.remittance
+    common = {
+        "remittance_request_id": remittance.remittance_id,
+        "from_membership_id": remittance.from_membership_id,
+        "to_membership_id": remittance.to_membership_id,
+        "to_bank_name": remittance.to_bank.bank_name if remittance.to_bank else None,
+        "to_bank_account_number": remittance.to_bank.account_number if remittance.to_bank else None,
+        "remittance_type": remittance.remittance_type.value,
+        "amount": remittance.amount,
+        "recharged_amount": remittance.recharged_amount,
+    }
+    if remittance.reason is None:
+        return RemittanceSucceeded(**common)
+    return RemittanceFailed(**common, reason=remittance.reason)
 
 
 def _ledger_command(event: LedgerCommandSent) -> Message:

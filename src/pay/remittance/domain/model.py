@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from enum import StrEnum
 
@@ -59,8 +59,17 @@ class BankTarget:
     account_number: str
 
 
+@dataclass(frozen=True)
+class RemittanceEnded:
+    """The remittance ended (its `status` and `reason` tell how): sender and receiver are told (notifications)."""
+
+    remittance: Remittance
+
+
 @dataclass
 class Remittance:
+    """`events` is a list of what it records: how it ended."""
+
     remittance_id: str
     from_membership_id: str
     remittance_type: RemittanceType
@@ -73,6 +82,7 @@ class Remittance:
     to_bank: BankTarget | None = None
     recharged_amount: int = 0
     reason: str | None = None
+    events: list[RemittanceEnded] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def to_member(
@@ -122,6 +132,7 @@ class Remittance:
             raise ValueError(f"remittance {self.remittance_id} already ended {self.status}")
         self.status = RemittanceStatus.SUCCEEDED if failure is None else RemittanceStatus.FAILED
         self.reason, self.recharged_amount, self.updated_at = failure, recharged, now
+        self.events.append(RemittanceEnded(replace(self, events=[])))
 
 
 def business_day(now: datetime, timezone: tzinfo) -> date:
