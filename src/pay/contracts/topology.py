@@ -12,4 +12,5 @@ DEFAULT_PORTS: dict[str, int] = {
     "settlement": 8088,
     "money-aggregation": 8089,
     "bank": 8090,
+    "notification": 8091,
 }
