@@ -282,7 +282,13 @@ def main(arguments: list[str] | None = None) -> None:
     print(f"{options.clients} clients send transfers for {options.seconds} s…", flush=True)
     started = time.perf_counter()
     results = uvloop.run(
-        drive(settings.host, settings.port_of("money"), options.clients, options.seconds, transfer(settings, members))
+        drive(
+            settings.host,
+            settings.port_of("money"),
+            options.clients,
+            options.seconds,
+            transfer(settings, settings.port_of("money"), members),
+        )
     )
     elapsed = time.perf_counter() - started
     lag = between(before, buckets(asyncio.run(settled_metrics(settings)), LAG_HISTOGRAM))

@@ -55,13 +55,17 @@ SERVICES: dict[str, str] = {
     "money-aggregation": "pay.money_aggregation",
     "notification": "pay.notification",
 }
+# The one origin in front of the services: it keeps no data, so it has no database, and `pay up` starts it
+# once every service it forwards to is ready.
+GATEWAY = "gateway"
+SERVED: dict[str, str] = {**SERVICES, GATEWAY: "pay.gateway"}
 SERVICE_TOKEN_TTL = timedelta(days=30)
 
 app = typer.Typer(help="Pay: a simple-payment platform as Python microservices.", no_args_is_help=True)
 console = Console()
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Where keys, databases, broker state and logs live.")]
-ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
+ServiceName = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVED)}")]
 
 
 @contextmanager
@@ -114,7 +118,7 @@ def up(
     _quiet_logs()
     started = time.monotonic()
     settings = Settings(data_dir=data_dir.resolve(), port_offset=port_offset)
-    if taken := [service for service in SERVICES if _is_listened_on(settings.host, settings.port_of(service))]:
+    if taken := [service for service in SERVED if _is_listened_on(settings.host, settings.port_of(service))]:
         port = settings.port_of(taken[0])
         console.print(
             f"[red]Port {port}, {taken[0]}'s, is taken: is another `pay up` running? Stop it, or move every "
@@ -140,17 +144,18 @@ def up(
                 env={
                     "PAY_SERVICE": service,
                     "PAY_DATA_DIR": str(data_dir),
-                    "PAY_DATABASE_URL": database_urls[service],
+                    "PAY_DATABASE_URL": database_urls.get(service, ""),
                     "PAY_BROKER_URL": broker,
                     "PAY_PORT_OFFSET": str(port_offset),
                     "PAY_SERVICE_TOKEN": issuer.issue(service, auth.Role.SERVICE),
                     "PAY_WORKERS": str(processes.get(service, 1)),
                 },
             )
-            for service in SERVICES
+            for service in SERVED
         ]
         try:
-            supervisor.start_all(specs)
+            supervisor.start_all([spec for spec in specs if spec.name != GATEWAY])
+            supervisor.start_all([spec for spec in specs if spec.name == GATEWAY])
         except StartupInterrupted:
             return
         except ServiceStartError as error:
@@ -173,7 +178,7 @@ def parse_workers(options: list[str]) -> dict[str, int]:
     counts = {}
     for option in options:
         service, _, count = option.partition("=")
-        if service not in SERVICES or not count.isdigit() or not 1 <= int(count) <= 16:
+        if service not in SERVED or not count.isdigit() or not 1 <= int(count) <= 16:
             raise typer.BadParameter(f"{option!r}: expected SERVICE=N with a known service and 1 <= N <= 16")
         counts[service] = int(count)
     return counts
@@ -186,7 +191,7 @@ def _print_ready(specs: list[ServiceProcessSpec], data_dir: Path, seconds: float
     for spec in specs:
         base = f"http://127.0.0.1:{spec.port}"
         rss = psutil.Process(pids[spec.name]).memory_info().rss / 2**20 if spec.name in pids else 0.0
-        table.add_row(spec.name, base, f"{base}/docs", f"{rss:.0f}")
+        table.add_row(spec.name, base, "" if spec.name == GATEWAY else f"{base}/docs", f"{rss:.0f}")
     console.print(table)
     console.print(f"Logs: {data_dir / 'logs'}. Press Ctrl-C to stop.")
 
@@ -197,10 +202,10 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Defaults to the service's SPEC port plus PAY_PORT_OFFSET.")] = None,
 ) -> None:
     """Run one service (what a container runs). Settings come from PAY_* variables."""
-    if service not in SERVICES:
+    if service not in SERVED:
         raise typer.BadParameter(f"unknown service {service!r}")
     settings = Settings(service=service)
-    serve_service(SERVICES[service], settings, port or settings.port_of(service))
+    serve_service(SERVED[service], settings, port or settings.port_of(service))
 
 
 @app.command()
