@@ -73,3 +73,26 @@ def test_the_bank_simulator_moves_money_once_per_transfer_id(system: RunningSyst
     assert overdraft.json()["status"] == "FAILED"
     corporate = http.get(f"{bank}/bank/accounts/PAYBANK/100-0000-0001")
     assert corporate.status_code == 200
+
+
+def test_the_gateway_is_one_origin_for_the_services_and_hides_the_bank(
+    system: RunningSystem, http: httpx.Client
+) -> None:
+    gateway = system.url("gateway")
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    registered = http.post(
+        f"{gateway}/membership/register",
+        json={"name": "홍길동", "email": email, "address": "강남구", "password": "hunter2-hunter2"},
+        headers={"X-Request-ID": "walkthrough-gateway-1"},
+    )
+    assert registered.status_code == 201, registered.text
+    assert registered.headers["x-request-id"] == "walkthrough-gateway-1"
+    member = registered.json()["membershipId"]
+    tokens = http.post(f"{gateway}/membership/login", json={"email": email, "password": "hunter2-hunter2"}).json()
+    headers = {"Authorization": f"Bearer {tokens['jwtToken']}"}
+
+    assert http.get(f"{gateway}/membership/me", headers=headers).json()["membershipId"] == member
+    assert http.get(f"{gateway}/money/query/status", headers=headers).status_code == 200
+    assert http.get(f"{gateway}/notifications", headers=headers).status_code == 200
+    hidden = http.get(f"{gateway}/bank/accounts")
+    assert hidden.status_code == 404 and hidden.json()["code"] == "not-found"
