@@ -116,7 +116,13 @@ async def measure(
     followers = [asyncio.create_task(stream.follow(deliveries)) for stream in opened]
     print(f"{len(opened)} streams open; {clients} clients send transfers for {seconds} s…", flush=True)
     started = time.perf_counter()
-    results = await drive(settings.host, settings.port_of("money"), clients, seconds, transfer(settings, members))
+    results = await drive(
+        settings.host,
+        settings.port_of("money"),
+        clients,
+        seconds,
+        transfer(settings, settings.port_of("money"), members),
+    )
     elapsed = time.perf_counter() - started
     sent = results.outcomes.get("200", 0)
     deliveries.expected = sent
