@@ -3,10 +3,16 @@ answers the statuses it is told to, in turn (then 200)."""
 
 import hashlib
 import hmac
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import uvicorn
 from fastapi import FastAPI, Request, Response
+
+from support import free_port
 
 
 def verify_signature(secret: str, header: str, body: bytes, tolerance_seconds: int = 300) -> bool:
@@ -36,3 +42,20 @@ class Receiver:
             return Response(status_code=self.answers.pop(0) if self.answers else 200)
 
         return app
+
+
+@contextmanager
+def receiving(receiver: Receiver) -> Iterator[str]:
+    """The receiver on a free port of 127.0.0.1, in a thread of its own, for tests that are not async; yields the
+    URL to register."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(receiver.app(), host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, name="webhook-receiver", daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/hooks"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

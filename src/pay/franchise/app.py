@@ -43,6 +43,7 @@ def create_app(settings: FranchiseSettings | None = None) -> FastAPI:
         await webhooks.advance_delivery(webhook_deps, delivery_id)
 
     timer = SagaTimer(kernel.engine, advance)
+    tries = webhooks.TriesUnderWay(settings.webhook_tries_at_once)
     webhook_deps = WebhookDependencies(
         franchise=deps,
         sender=sender,
@@ -52,6 +53,7 @@ def create_app(settings: FranchiseSettings | None = None) -> FastAPI:
         ),
         lease=timedelta(seconds=2 * settings.webhook_timeout_seconds + 5),
         wake_timer=timer.wake,
+        tries=tries,
     )
     messaging.subscribe(kernel.broker, webhook_deps)
 
@@ -59,6 +61,7 @@ def create_app(settings: FranchiseSettings | None = None) -> FastAPI:
         kernel.run_in_background(timer.run(), "webhook-deliveries")
 
     async def close_clients() -> None:
+        await tries.stop()
         for client in (membership, banking):
             await client.aclose()
         await sender.aclose()

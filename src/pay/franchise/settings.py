@@ -19,6 +19,9 @@ class FranchiseSettings(Settings):
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, le=60, description="Longest one webhook try may take: connect, send and hear the answer"
     )
+    webhook_tries_at_once: int = Field(
+        default=64, ge=1, le=1024, description="Webhook tries this process sends at the same time"
+    )
     webhook_retry_first_seconds: float = Field(
         default=10.0, gt=0, description="Pause after a webhook try that failed; it doubles with each failure"
     )

@@ -266,3 +266,38 @@ async def test_a_receiver_that_does_not_answer_in_time_is_a_failed_try(receiver_
         await sender.aclose()
     assert sent.status_code is None and sent.error == "no answer within 0.5 s"
     assert 400 <= sent.duration_ms < 2_000
+
+
+async def test_a_receiver_that_hangs_holds_up_no_other_franchise_s_delivery(
+    hooks_client: httpx.AsyncClient,
+    publisher: Broker,
+    receiver: Receiver,
+    receiver_url: str,
+    member: Member,
+    account: Account,
+) -> None:
+    hanging = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    hanging_url = f"http://127.0.0.1:{hanging.sockets[0].getsockname()[1]}/hooks"
+    try:
+        slow, _, slow_headers = await register(hooks_client, member, account, hanging_url)
+        fast, secret, fast_headers = await register(hooks_client, member, account, receiver_url)
+        receiver.secret, receiver.answers = secret, []
+        await publisher.publish_message(approved(slow))
+
+        async def slow_under_way() -> bool:
+            items = (await hooks_client.get(f"/franchise/{slow}/webhook-deliveries", headers=slow_headers)).json()
+            return bool(items["items"])
+
+        await eventually(slow_under_way)
+        await asyncio.sleep(0.3)  # its try has started and hangs (for 2 s, the timeout)
+        await publisher.publish_message(approved(fast))
+
+        async def fast_delivered() -> bool:
+            items = (await hooks_client.get(f"/franchise/{fast}/webhook-deliveries", headers=fast_headers)).json()
+            return bool(items["items"]) and items["items"][0]["status"] == "DELIVERED"
+
+        await eventually(fast_delivered, seconds=1.5)
+        still = (await hooks_client.get(f"/franchise/{slow}/webhook-deliveries", headers=slow_headers)).json()
+        assert still["items"][0]["attempts"] == [], "the hanging try has not ended yet"
+    finally:
+        hanging.close()

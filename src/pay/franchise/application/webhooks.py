@@ -6,10 +6,14 @@ log, redelivery and the rotation of the signing secret.
 otherwise); None for an admin or a service.
 """
 
+import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+
+import structlog
 
 from pay.franchise.application.ports import DeliveryPage, Sent, WebhookSender
 from pay.franchise.application.use_cases import Dependencies
@@ -19,9 +23,12 @@ from pay.franchise.domain.webhooks import (
     Backoff,
     Delivery,
     DeliveryNotFound,
+    SendCall,
     new_secret,
     signature,
 )
+
+_log = structlog.get_logger()
 
 # The consumer name of franchise's inbox for the events it makes deliveries of.
 EVENTS_CONSUMER = "franchise-webhook-events"
@@ -39,6 +46,7 @@ class WebhookDependencies:
     # How long a try may take before the timer takes the delivery up again: longer than the sender's timeout.
     lease: timedelta
     wake_timer: Callable[[], None]
+    tries: "TriesUnderWay"
 
 
 @dataclass(frozen=True)
@@ -74,28 +82,83 @@ async def event_happened(deps: WebhookDependencies, event: WebhookEvent) -> None
         deps.wake_timer()
 
 
+@dataclass(frozen=True)
+class Try:
+    """A try taken under its lease: what to send, where, signed with what."""
+
+    delivery: Delivery
+    call: SendCall
+    url: str | None
+    secret: str | None
+
+
+class TriesUnderWay:
+    """Tries being sent, at most `limit` at once. The timer hands each try over and goes on to the next due
+    delivery, so a slow receiver holds up only its own deliveries; with every slot taken, the timer waits for one."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, work: Coroutine[Any, Any, None]) -> None:
+        await self._slots.acquire()
+        task = asyncio.create_task(self._run(work), name="webhook-try")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception:
+            # The lease runs out and the timer tries again.
+            _log.exception("webhook_try_failed")
+        finally:
+            self._slots.release()
+
+    async def stop(self) -> None:
+        """Tries cut short are tried again when their lease runs out, by whichever instance runs then."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 async def advance_delivery(deps: WebhookDependencies, delivery_id: str) -> None:
-    """The delivery's time has come: take a lease for a try, send it with no lock held, record what came of it."""
+    """The delivery's time has come: take a lease for a try, and hand the try over to be sent with no lock held."""
+    taken = await _take_try(deps, delivery_id)
+    if taken is not None:
+        await deps.tries.start(_make_try(deps, taken))
+
+
+async def _take_try(deps: WebhookDependencies, delivery_id: str) -> Try | None:
     clock = deps.franchise.clock
     async with deps.franchise.uow() as uow:
         delivery = await uow.deliveries.lock(delivery_id, skip_locked=True)
         if delivery is None or not delivery.is_due(clock()):
-            return
+            return None
         call = delivery.send(clock(), deps.lease)
         franchise = await uow.franchises.get(delivery.franchise_id)
         secret = await uow.webhook_secrets.get(delivery.franchise_id)
         await uow.deliveries.save(delivery)
         await uow.commit()
+    return Try(delivery, call, franchise.webhook_url if franchise is not None else None, secret)
+
+
+async def _make_try(deps: WebhookDependencies, taken: Try) -> None:
+    """Post the delivery, then record what came of it, if its try still counts."""
+    clock, body = deps.franchise.clock, taken.delivery.body
     started = clock()
-    url = franchise.webhook_url if franchise is not None else None
-    if url is None or secret is None:
+    if taken.url is None:
         sent = Sent(None, "the franchise has no webhook URL now", 0)
+    elif taken.secret is None:
+        # Registered before webhooks were signed: the owner rotates a secret in, and the next try is sent.
+        sent = Sent(None, "no webhook secret: rotate one in", 0)
     else:
-        sent = await deps.sender.send(url, delivery.body, signature(secret, int(started.timestamp()), delivery.body))
+        sent = await deps.sender.send(taken.url, body, signature(taken.secret, int(started.timestamp()), body))
+    attempt = Attempt(taken.call.number, started, sent.status_code, sent.error, sent.duration_ms)
     async with deps.franchise.uow() as uow:
-        locked = await uow.deliveries.lock(delivery_id)
-        assert locked is not None, f"delivery {delivery_id} vanished"
-        locked.sent(Attempt(call.number, started, sent.status_code, sent.error, sent.duration_ms), clock(), deps.retry)
+        locked = await uow.deliveries.lock(taken.delivery.delivery_id)
+        assert locked is not None, f"delivery {taken.delivery.delivery_id} vanished"
+        locked.sent(attempt, clock(), deps.retry)
         await uow.deliveries.save(locked)
         await uow.commit()
 
