@@ -52,8 +52,13 @@ class HttpWebhookSender:
     def __init__(self, timeout_seconds: float, *, loopback_allowed: bool) -> None:
         self._timeout = timeout_seconds
         self._loopback_allowed = loopback_allowed
+        # No connection is kept for another try: it is known by the address only, and two merchants' hosts may share
+        # one address, each with its own name for TLS.
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_seconds), follow_redirects=False, trust_env=False
+            timeout=httpx.Timeout(timeout_seconds),
+            limits=httpx.Limits(max_keepalive_connections=0),
+            follow_redirects=False,
+            trust_env=False,
         )
 
     async def aclose(self) -> None:
