@@ -1,6 +1,7 @@
 """Franchise's public API models and events (SPEC "Franchise")."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
@@ -60,6 +61,57 @@ class Franchise(CamelModel):
     is_valid: bool
     created_at: datetime
     updated_at: datetime
+
+
+class RegisteredFranchise(Franchise):
+    webhook_secret: str = Field(
+        description="Signs every webhook delivery (`Pay-Signature`). Shown in this answer only: keep it; "
+        "`POST /franchise/{franchiseId}/webhook-secret` replaces it"
+    )
+
+
+class WebhookSecret(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    webhook_secret: str = Field(description="The new signing secret, in force now; shown in this answer only")
+
+
+class WebhookDeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    GAVE_UP = "GAVE_UP"
+
+
+class WebhookAttempt(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    attempt: int = Field(description="The try's number within its delivery")
+    at: datetime
+    status_code: int | None = Field(description="What the receiver answered; null when no answer came")
+    error: str | None = Field(description="Why no answer came: a timeout, a refused address, a connection error")
+    duration_ms: int
+
+
+class WebhookDelivery(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    delivery_id: str
+    event_id: str = Field(description="The `id` in the posted body: the same in every try and redelivery")
+    event_type: str
+    status: WebhookDeliveryStatus = Field(
+        description="PENDING while it is tried (again), DELIVERED on a 2xx, GAVE_UP after a day without one"
+    )
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    attempts: list[WebhookAttempt] = Field(description="Every try, oldest first")
+
+
+class WebhookDeliveryPage(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[WebhookDelivery] = Field(description="Newest first")
+    next_cursor: str | None = Field(description="Pass it back as `cursor` for the next page; null on the last")
 
 
 class FranchisePage(CamelModel):

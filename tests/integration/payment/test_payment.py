@@ -9,13 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pay.contracts.money import ChangingType, CreditPayable, LedgerTransactionFailed, LedgerTransactionSucceeded
+from pay.contracts.payment import PaymentApproved, PaymentFailed, RefundSucceeded
 from pay.payment.adapters.db import PaymentUnitOfWork
 from pay.payment.domain.model import fee_for
 from pay.platform.broker import Broker
+from pay.platform.db import outbox
 from payment_support import FakeWorld
 
 from support import serving
@@ -629,3 +632,38 @@ async def test_a_payment_with_a_refund_under_way_is_left_for_a_later_run(
     assert (await client.get(status_url, headers=headers)).json()["afterSettlement"] is False
     line = (await claim(client, service, "s-later", since))[shop]
     assert (line["gross"], line["paymentCount"], line["owed"]) == (7_500, 1, 0)
+
+
+async def told(database_url: str, subject: str, key: str, value: str) -> list[dict[str, Any]]:
+    """The payloads of `subject` payment recorded in its outbox whose `key` object has that id, in order."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                sa.select(outbox.c.payload)
+                .where(outbox.c.subject == subject, outbox.c.payload[key].astext.contains(value))
+                .order_by(outbox.c.position)
+            )
+            return [payload for (payload,) in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_how_a_payment_and_its_refund_ended_is_told_once_in_the_transaction_that_ended_them(
+    client: httpx.AsyncClient, world: FakeWorld, member: Maker, franchise: Maker, database_url: str
+) -> None:
+    (alice, headers), (shop, _) = member(10_000), franchise("3.5")
+    pid = (await pay(client, headers, order(alice, shop, 4_000)))["paymentId"]
+    refund = (await client.post(f"/payment/{pid}/cancel", json={"amount": 1_000}, headers=headers)).json()
+    world.refuse["PayFromWallet"] = "member-deactivated"
+    try:
+        failed = (await client.post("/payment/request", json=order(alice, shop, 1_000), headers=headers)).json()
+    finally:
+        del world.refuse["PayFromWallet"]
+
+    approved = await told(database_url, PaymentApproved.subject, "payment", pid)
+    assert [(told_["payment"]["status"], told_["payment"]["franchiseId"]) for told_ in approved] == [("APPROVED", shop)]
+    refunded = await told(database_url, RefundSucceeded.subject, "refund", refund["refundId"])
+    assert [(told_["refund"]["amount"], told_["payerMembershipId"]) for told_ in refunded] == [(1_000, alice)]
+    refused = await told(database_url, PaymentFailed.subject, "payment", failed["paymentId"])
+    assert [told_["payment"]["reason"] for told_ in refused] == ["member-deactivated"]

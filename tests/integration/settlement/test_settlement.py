@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from pay.contracts.settlement import SettlementLineFailed, SettlementLinePaid
+from pay.platform.db import outbox
 from pay.settlement.adapters.tables import settlements
 from settlement_support import SEOUL, FakeWorld, fresh_days
 
@@ -347,3 +349,36 @@ async def test_the_schedule_settles_the_previous_business_day_on_the_saga_timer(
     assert line_of(settled, shop)["payout"] == 1_940
     assert row.data["nextDay"] == (yesterday + timedelta(days=1)).isoformat()
     assert row.wake_at == datetime.combine(yesterday + timedelta(days=2), datetime.min.time(), tzinfo=SEOUL)
+
+
+async def test_how_each_line_ended_is_told_once_in_the_transaction_that_ended_it(
+    client: httpx.AsyncClient, world: FakeWorld, admin: Headers, database_url: str
+) -> None:
+    d1, *_ = fresh_days()
+    frozen, fine = world.franchise(), world.franchise()
+    world.pay(frozen, 10_000, 300, d1)
+    world.pay(fine, 1_000, 30, d1)
+    world.refusing[world.account_of(frozen)] = "account frozen"
+    try:
+        settlement_id = (await run(client, admin, d1, d1))["settlementId"]
+    finally:
+        del world.refusing[world.account_of(frozen)]
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                sa.select(outbox.c.subject, outbox.c.payload)
+                .where(outbox.c.payload["settlementId"].astext == settlement_id)
+                .order_by(outbox.c.position)
+            )
+            told = {payload["line"]["franchiseId"]: (subject, payload["line"]) for subject, payload in rows}
+    finally:
+        await engine.dispose()
+    assert set(told) == {frozen, fine}
+    assert (told[frozen][0], told[frozen][1]["reason"]) == (SettlementLineFailed.subject, "account frozen")
+    assert (told[fine][0], told[fine][1]["payout"], told[fine][1]["status"]) == (
+        SettlementLinePaid.subject,
+        970,
+        "SUCCEEDED",
+    )

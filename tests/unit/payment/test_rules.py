@@ -1,5 +1,6 @@
 """The payment's own rules: the fee, the recharge of a shortfall, refunds within the price, a settlement's claim."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -16,11 +17,13 @@ from pay.payment.domain.model import (
     NoLinkedAccount,
     Payment,
     PaymentBeingSettled,
+    PaymentEnded,
     PaymentFailed,
     PaymentMethod,
     PaymentNotApproved,
     PaymentStatus,
     PeriodReversed,
+    RefundEnded,
     RefundExceedsPayment,
     RefundStatus,
     SettlementLineReleased,
@@ -211,3 +214,21 @@ def test_a_period_starts_before_it_ends() -> None:
     ensure_period(NOW, NOW)
     with pytest.raises(PeriodReversed):
         ensure_period(NOW.replace(day=3), NOW)
+
+
+def test_a_payment_that_ends_records_how_and_a_refund_that_ends_records_whom_it_gave_back_to() -> None:
+    payment = approved()
+    failed = Payment.request("p2", "bob", "f1", 1_000, PaymentMethod.WALLET, Decimal("1"), NOW)
+    failed.end("wallet frozen", NOW)
+    assert [
+        (event.payment.payment_id, event.payment.status) for event in payment.events if isinstance(event, PaymentEnded)
+    ] == [("p1", PaymentStatus.APPROVED)]
+    assert failed.events == [PaymentEnded(replace(failed, events=[]))]
+    assert failed.events[0].payment.reason == "wallet frozen"
+    payment.events.clear()
+    refund = payment.start_refund("r1", 4_000, NOW)
+    refund.end(None, NOW)
+    payment.refund_ended(refund, NOW)
+    assert payment.events == [RefundEnded(refund, "alice")]
+    refund.amount = 1  # the event keeps the refund as it ended
+    assert isinstance(payment.events[0], RefundEnded) and payment.events[0].refund.amount == 4_000

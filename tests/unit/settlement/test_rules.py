@@ -12,6 +12,7 @@ from pay.settlement.domain.model import (
     Claimed,
     InvalidPeriod,
     Line,
+    LineEnded,
     LineStatus,
     LineSums,
     Period,
@@ -131,3 +132,12 @@ def test_the_schedule_runs_daily_in_the_business_time_zone_or_not_at_all() -> No
             Schedule.parse(bad)
     # A day on which clocks change would still start at 00:30 local time (Seoul keeps one offset all year).
     assert daily.run_time(date(2026, 11, 30), SEOUL) == datetime(2026, 12, 1, 0, 30, tzinfo=SEOUL)
+
+
+def test_a_line_that_ends_records_it_once() -> None:
+    line = Line("st-1", "f1", LineSums(10, 1, 0, 9, 0), 2)
+    line.end("bank refused")
+    assert [(event.line.status, event.line.reason) for event in line.events] == [(LineStatus.FAILED, "bank refused")]
+    assert line.events == [
+        LineEnded(Line("st-1", "f1", LineSums(10, 1, 0, 9, 0), 2, LineStatus.FAILED, "bank refused"))
+    ]

@@ -10,10 +10,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from pay.contracts import franchise as api
 from pay.contracts.types import URL_SEGMENT
-from pay.franchise.application import use_cases
+from pay.franchise.application import use_cases, webhooks
 from pay.franchise.application.ports import DownstreamUnavailable
 from pay.franchise.application.use_cases import Dependencies, Modification, Registration
+from pay.franchise.application.webhooks import WebhookDependencies
 from pay.franchise.domain import model
+from pay.franchise.domain.webhooks import Delivery, DeliveryNotFound, WebhookUrlRefused
 from pay.platform.auth import CurrentPrincipal, Principal, ensure_may_act_for
 from pay.platform.idempotency.kept import KeptInTransaction
 from pay.platform.idempotency.keys import StoredResponse
@@ -34,6 +36,13 @@ ERRORS: ErrorMap = {
     model.ValidityAdminOnly: ProblemSpec(
         403, "validity-admin-only", "Only an admin makes a franchise valid or invalid"
     ),
+    WebhookUrlRefused: ProblemSpec(
+        422, "webhook-url-refused", "Webhooks are sent over https to public hosts only, without credentials"
+    ),
+    DeliveryNotFound: ProblemSpec(404, "webhook-delivery-not-found", "No such delivery of this franchise"),
+    webhooks.NotTheOwner: ProblemSpec(
+        403, "not-the-franchise-owner", "Only the franchise's owner or an admin reaches its webhooks"
+    ),
     DownstreamUnavailable: ProblemSpec(
         503,
         "downstream-unavailable",
@@ -51,6 +60,15 @@ async def _deps(request: Request) -> Dependencies:
 
 
 Deps = Annotated[Dependencies, Depends(_deps)]
+
+
+async def _webhook_deps(request: Request) -> WebhookDependencies:
+    deps: WebhookDependencies = request.app.state.webhooks
+    return deps
+
+
+WebhookDeps = Annotated[WebhookDependencies, Depends(_webhook_deps)]
+DeliveryId = Annotated[str, Path(max_length=64)]
 FranchiseId = Annotated[str, Path(max_length=64)]
 
 
@@ -75,16 +93,17 @@ def _franchise(found: model.Franchise) -> api.Franchise:
 
 
 def _created(outcome: object) -> StoredResponse:
-    """The answer kept with the key in the transaction that records the franchise."""
-    assert isinstance(outcome, model.Franchise), outcome
-    body = _franchise(outcome).model_dump_json(by_alias=True).encode()
-    headers = {"content-type": "application/json", "location": f"{router.prefix}/{outcome.franchise_id}"}
-    return StoredResponse(status.HTTP_201_CREATED, body, headers)
+    """The answer kept with the key in the transaction that records the franchise: with its webhook secret, so
+    that a retry of a registration whose answer was lost still learns it."""
+    assert isinstance(outcome, use_cases.Registered), outcome
+    shown = api.RegisteredFranchise(**_franchise(outcome.franchise).model_dump(), webhook_secret=outcome.webhook_secret)
+    headers = {"content-type": "application/json", "location": f"{router.prefix}/{outcome.franchise.franchise_id}"}
+    return StoredResponse(status.HTTP_201_CREATED, shown.model_dump_json(by_alias=True).encode(), headers)
 
 
 @router.post(
     "/register",
-    response_model=api.Franchise,
+    response_model=api.RegisteredFranchise,
     status_code=status.HTTP_201_CREATED,
     responses=refusals(
         ERRORS,
@@ -92,6 +111,7 @@ def _created(outcome: object) -> StoredResponse:
         model.OwnerInvalid,
         model.NotACorporateMember,
         model.BankAccountUnknown,
+        WebhookUrlRefused,
         DownstreamUnavailable,
     ),
 )
@@ -99,7 +119,8 @@ async def register(
     body: api.RegisterFranchiseRequest, principal: CurrentPrincipal, deps: Deps, claim: ClaimedKey
 ) -> Response:
     """Register a franchise of a corporate member (the member itself, or an admin), settled to a bank account the
-    bank confirms. Send an `Idempotency-Key` to retry safely: a retry answers the franchise registered first."""
+    bank confirms. The answer carries the franchise's webhook signing secret, shown this once. Send an
+    `Idempotency-Key` to retry safely: a retry answers the franchise registered first."""
     ensure_may_act_for(principal, body.owner_membership_id)
     registration = Registration(
         body.owner_membership_id,
@@ -111,7 +132,7 @@ async def register(
     )
     key = KeptInTransaction(claim, _created) if claim is not None else None
     outcome = await use_cases.register_franchise(deps, registration, key)
-    if isinstance(outcome, model.Franchise):
+    if isinstance(outcome, use_cases.Registered):
         return answered(key.kept if key is not None and key.kept is not None else _created(outcome))
     assert isinstance(outcome, StoredResponse)
     return replayed(outcome)
@@ -161,6 +182,7 @@ async def get_franchise(franchise_id: FranchiseId, principal: CurrentPrincipal, 
         model.FeeRateAdminOnly,
         model.ValidityAdminOnly,
         model.BankAccountUnknown,
+        WebhookUrlRefused,
         DownstreamUnavailable,
     ),
 )
@@ -180,3 +202,68 @@ async def modify(
     )
     changed = await use_cases.modify_franchise(deps, franchise_id, modification, _acting_member(principal))
     return _franchise(changed)
+
+
+def _delivery(found: Delivery) -> api.WebhookDelivery:
+    return api.WebhookDelivery(
+        delivery_id=found.delivery_id,
+        event_id=found.event_id,
+        event_type=found.event_type,
+        status=api.WebhookDeliveryStatus(found.status.value),
+        next_attempt_at=found.wake_at if not found.is_finished else None,
+        created_at=found.created_at,
+        updated_at=found.updated_at,
+        attempts=[
+            api.WebhookAttempt(
+                attempt=attempt.number,
+                at=attempt.at,
+                status_code=attempt.status_code,
+                error=attempt.error,
+                duration_ms=attempt.duration_ms,
+            )
+            for attempt in found.attempts
+        ],
+    )
+
+
+_WEBHOOK_REFUSALS = refusals(ERRORS, model.FranchiseNotFound, webhooks.NotTheOwner)
+
+
+@router.get("/{franchise_id}/webhook-deliveries", responses=_WEBHOOK_REFUSALS)
+async def webhook_deliveries(
+    franchise_id: FranchiseId,
+    principal: CurrentPrincipal,
+    deps: WebhookDeps,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> api.WebhookDeliveryPage:
+    """The franchise's webhook deliveries, newest first, each with every try (the owner or an admin)."""
+    page = await webhooks.deliveries(
+        deps, franchise_id, _acting_member(principal), int(cursor) if cursor else None, limit
+    )
+    return api.WebhookDeliveryPage(
+        items=[_delivery(found) for found in page.deliveries],
+        next_cursor=str(page.next_cursor) if page.next_cursor is not None else None,
+    )
+
+
+@router.post(
+    "/{franchise_id}/webhook-deliveries/{delivery_id}/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=refusals(ERRORS, model.FranchiseNotFound, webhooks.NotTheOwner, DeliveryNotFound),
+)
+async def redeliver(
+    franchise_id: FranchiseId, delivery_id: DeliveryId, principal: CurrentPrincipal, deps: WebhookDeps
+) -> api.WebhookDelivery:
+    """Send the delivery again now, whatever became of it, and keep trying for a day; its tries are added to its
+    log. The body is the same as before, signed afresh."""
+    return _delivery(await webhooks.redeliver(deps, franchise_id, delivery_id, _acting_member(principal)))
+
+
+@router.post("/{franchise_id}/webhook-secret", responses=_WEBHOOK_REFUSALS)
+async def rotate_webhook_secret(
+    franchise_id: FranchiseId, principal: CurrentPrincipal, deps: Deps
+) -> api.WebhookSecret:
+    """A new webhook signing secret in place of the old one, shown in this answer only; every delivery sent from
+    now on is signed with it (the owner or an admin)."""
+    return api.WebhookSecret(webhook_secret=await webhooks.rotate_secret(deps, franchise_id, _acting_member(principal)))

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from pay.franchise.domain.model import BankAccount, Franchise, Owner
+from pay.franchise.domain.webhooks import Delivery
 
 
 class DownstreamUnavailable(Exception):
@@ -42,6 +43,51 @@ class FranchiseRepository(Protocol):
         """The owner's franchises (everyone's for None), in the order they were registered, after the cursor."""
 
 
+class WebhookSecrets(Protocol):
+    async def put(self, franchise_id: str, secret: str) -> None:
+        """The franchise's signing secret from now on, in place of any it had."""
+
+    async def get(self, franchise_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    deliveries: Sequence[Delivery]
+    next_cursor: int | None
+
+
+class DeliveryRepository(Protocol):
+    async def add(self, delivery: Delivery) -> None: ...
+
+    async def lock(self, delivery_id: str, *, skip_locked: bool = False) -> Delivery | None:
+        """The delivery, its saga's row locked until the transaction ends; with `skip_locked`, None if another
+        holds it."""
+
+    async def save(self, delivery: Delivery) -> None:
+        """Its state, and the tries it was given since it was read."""
+
+    async def page(self, franchise_id: str, after: int | None, limit: int) -> DeliveryPage:
+        """The franchise's deliveries, newest first, after the cursor, with their tries."""
+
+
+class Inbox(Protocol):
+    async def first_delivery(self, consumer: str, message_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a receiver answered (`status_code`), or why no answer came (`error`), and how long it took."""
+
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class WebhookSender(Protocol):
+    async def send(self, url: str, body: bytes, signature: str) -> Sent:
+        """POST the body, signed, to the URL: never raises, whatever the receiver does."""
+
+
 class RequestKey(Protocol):
     """A client's Idempotency-Key, as the inbound adapter passed it on: opaque here."""
 
@@ -55,6 +101,15 @@ class UnitOfWork(Protocol):
 
     @property
     def franchises(self) -> FranchiseRepository: ...
+
+    @property
+    def webhook_secrets(self) -> WebhookSecrets: ...
+
+    @property
+    def deliveries(self) -> DeliveryRepository: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
 
     async def earlier_answer(self, key: RequestKey) -> PriorAnswer | None: ...
 

@@ -26,6 +26,7 @@ from pay.franchise.domain.model import (
     FranchiseNotFound,
     Unchanged,
 )
+from pay.franchise.domain.webhooks import ensure_webhook_url, new_secret
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Dependencies:
     owners: Owners
     bank_accounts: BankAccounts
     clock: Clock
+    # Development: webhooks may go to this machine (see `FranchiseSettings.webhooks_to_loopback`).
+    webhooks_to_loopback: bool
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,27 @@ class Modification:
     is_valid: bool | None = None
 
 
+@dataclass(frozen=True)
+class Registered:
+    """A franchise just registered, and its webhook signing secret: shown this once."""
+
+    franchise: Franchise
+    webhook_secret: str
+
+
+def _checked_webhook_url(deps: Dependencies, url: str | Unchanged | None) -> str | Unchanged | None:
+    return (
+        url if url is None or url is UNCHANGED else ensure_webhook_url(url, loopback_allowed=deps.webhooks_to_loopback)
+    )
+
+
 async def register_franchise(
     deps: Dependencies, registration: Registration, key: RequestKey | None = None
-) -> Franchise | PriorAnswer:
-    """Check the owner and the settlement account, then record the franchise in one transaction with its
-    Idempotency-Key. A key used before gets its earlier answer and records nothing."""
+) -> Registered | PriorAnswer:
+    """Check the webhook URL, the owner and the settlement account, then record the franchise and its new webhook
+    secret in one transaction with its Idempotency-Key. A key used before gets its earlier answer and records
+    nothing."""
+    _checked_webhook_url(deps, registration.webhook_url)
     if key is not None:
         async with deps.uow() as uow:
             if (earlier := await uow.earlier_answer(key)) is not None:
@@ -81,12 +100,14 @@ async def register_franchise(
     )
     (await deps.owners.owner(registration.owner_membership_id)).ensure_may_own_franchise()
     await deps.bank_accounts.ensure_usable(registration.settlement_account)
+    registered = Registered(franchise, new_secret())
     async with deps.uow() as uow:
         await uow.franchises.add(franchise)
+        await uow.webhook_secrets.put(franchise.franchise_id, registered.webhook_secret)
         if key is not None:
-            await uow.keep_answer(key, franchise)
+            await uow.keep_answer(key, registered)
         await uow.commit()
-    return franchise
+    return registered
 
 
 async def get_franchise(deps: Dependencies, franchise_id: str, acting_member: str | None) -> Franchise:
@@ -111,6 +132,7 @@ async def modify_franchise(
     """Refuse what the caller may not change before asking the bank about a new settlement account, then
     apply the change to the franchise as it stands, under its row lock (the bank is not asked under it)."""
     privileged = acting_member is None
+    _checked_webhook_url(deps, modification.webhook_url)
     current = await get_franchise(deps, franchise_id, acting_member)
     account = current.new_settlement_account(modification.bank_name, modification.bank_account_number)
     changes = FranchiseChanges(

@@ -3,5 +3,6 @@
 from pay.franchise.adapters.tables import metadata
 from pay.platform.db import KERNEL_METADATA
 from pay.platform.migrations import run_migrations
+from pay.platform.saga import SAGA_METADATA
 
-run_migrations(metadata, KERNEL_METADATA)
+run_migrations(metadata, KERNEL_METADATA, SAGA_METADATA)

@@ -8,12 +8,10 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from pay.membership.domain.model import Role, email_key
 from pay.platform import auth
-
-_NONCE_SIZE = 12
+from pay.platform.sealing import Sealer
 
 
 class EmailVault:
@@ -21,15 +19,14 @@ class EmailVault:
     through a keyed blind index, so the database never holds a readable or guessable address."""
 
     def __init__(self, encryption_key: bytes, index_key: bytes) -> None:
-        self._aead = AESGCM(encryption_key)
+        self._sealer = Sealer(encryption_key)
         self._index_key = index_key
 
     def encrypt(self, email: str, membership_id: str) -> bytes:
-        nonce = os.urandom(_NONCE_SIZE)
-        return nonce + self._aead.encrypt(nonce, email.encode(), membership_id.encode())
+        return self._sealer.seal(email.encode(), membership_id)
 
     def decrypt(self, sealed: bytes, membership_id: str) -> str:
-        return self._aead.decrypt(sealed[:_NONCE_SIZE], sealed[_NONCE_SIZE:], membership_id.encode()).decode()
+        return self._sealer.open(sealed, membership_id).decode()
 
     def index(self, email: str) -> bytes:
         return hmac.new(self._index_key, email_key(email).encode(), hashlib.sha256).digest()

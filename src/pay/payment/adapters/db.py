@@ -1,5 +1,6 @@
 """Payment's repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pay.contracts.messages import Message
-from pay.payment.adapters.messaging import to_message
+from pay.payment.adapters.messaging import outcome_message, to_message
 from pay.payment.adapters.tables import payments, refunds, settlement_claims
 from pay.payment.application.ports import ClaimContended, Page, RefundPage
 from pay.payment.domain.model import (
@@ -38,6 +39,8 @@ _MICROSECOND = timedelta(microseconds=1)
 class SqlPaymentRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        # Every payment saved, for the unit of work to send the events it recorded when it commits.
+        self.seen: list[Payment] = []
 
     async def add(self, payment: Payment) -> None:
         await self._connection.execute(payments.insert().values(**_payment_columns(payment)))
@@ -50,6 +53,7 @@ class SqlPaymentRepository:
     async def save(self, payment: Payment) -> None:
         statement = payments.update().where(payments.c.payment_id == payment.payment_id)
         await self._connection.execute(statement.values(**_payment_columns(payment)))
+        self.seen.append(payment)
 
     async def approved_between(
         self, start: datetime, end: datetime, franchise_id: str | None, after: str | None, limit: int
@@ -440,7 +444,9 @@ class PaymentUnitOfWork(SqlUnitOfWork):
         self._answers = KeptAnswers(self.connection)
 
     def _new_messages(self) -> Iterator[Message]:
-        return drain_events(self.sagas.seen, to_message)
+        return itertools.chain(
+            drain_events(self.sagas.seen, to_message), drain_events(self.payments.seen, outcome_message)
+        )
 
     async def earlier_answer(self, key: object) -> object | None:
         return await self._answers.earlier_one(key)

@@ -6,13 +6,13 @@ the franchise's owner and admins may read and cancel a payment (anyone else is a
 act for anyone. Periods are instants (RFC 3339 with offset), `from` included and `to` excluded.
 """
 
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from pay.contracts import payment as api
 from pay.contracts.types import URL_SEGMENT, Instant
+from pay.payment.adapters.views import PATH_PREFIX, payment_view, refund_view
 from pay.payment.application import use_cases
 from pay.payment.application.ports import ClaimContended, DownstreamUnavailable
 from pay.payment.application.use_cases import Dependencies, PaymentOrder
@@ -67,7 +67,7 @@ ERRORS: ErrorMap = {
     ),
 }
 
-router = APIRouter(prefix="/payment", tags=["payment"])
+router = APIRouter(prefix=PATH_PREFIX, tags=["payment"])
 
 PaymentId = Annotated[str, Path(max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -83,55 +83,13 @@ async def _deps(request: Request) -> Dependencies:
 Deps = Annotated[Dependencies, Depends(_deps)]
 
 
-def _rate(rate: Decimal) -> str:
-    return format(rate.normalize(), "f")
-
-
-def _payment(found: model.Payment) -> api.Payment:
-    return api.Payment(
-        payment_id=found.payment_id,
-        request_membership_id=found.payer,
-        franchise_id=found.franchise_id,
-        request_price=found.price,
-        method=api.PaymentMethod(found.method.value),
-        fee_rate=_rate(found.fee_rate),
-        fee=found.fee,
-        refunded_amount=found.refunded_amount,
-        status=api.PaymentStatus(found.status.value),
-        reason=found.reason,
-        approved_at=found.approved_at,
-        settled_at=found.settled_at,
-        settlement_id=found.settlement_id,
-        order_id=found.order_id,
-        created_at=found.created_at,
-        updated_at=found.updated_at,
-        status_url=f"{router.prefix}/{found.payment_id}",
-    )
-
-
-def _refund(found: model.Refund) -> api.Refund:
-    return api.Refund(
-        refund_id=found.refund_id,
-        payment_id=found.payment_id,
-        franchise_id=found.franchise_id,
-        amount=found.amount,
-        status=api.RefundStatus(found.status.value),
-        reason=found.reason,
-        after_settlement=found.after_settlement,
-        deducted_by_settlement_id=found.deducted_by,
-        created_at=found.created_at,
-        updated_at=found.updated_at,
-        status_url=f"{router.prefix}/{found.payment_id}/refunds/{found.refund_id}",
-    )
-
-
 def _stored_payment(found: model.Payment) -> StoredResponse:
-    body = _payment(found)
+    body = payment_view(found)
     return long_running_answer(body, found.is_final, body.status_url)
 
 
 def _stored_refund(found: model.Refund) -> StoredResponse:
-    body = _refund(found)
+    body = refund_view(found)
     return long_running_answer(body, found.is_final, body.status_url)
 
 
@@ -259,7 +217,7 @@ async def settled_by(
     """The payments the settlement holds (SETTLING) or settled, franchise by franchise (admins and services): the
     rows of its report. A failed line's payments were given back and are not listed."""
     page = await use_cases.settled_by(deps, settlement_id, cursor, limit)
-    return api.PaymentPage(items=[_payment(found) for found in page.payments], next_cursor=page.next_cursor)
+    return api.PaymentPage(items=[payment_view(found) for found in page.payments], next_cursor=page.next_cursor)
 
 
 @router.get("/summary")
@@ -283,7 +241,7 @@ async def period(
     model.ensure_period(since, until)
     await _ensure_sees_franchise(deps, principal, franchise_id)
     page = await use_cases.approved_between(deps, since, until, franchise_id, cursor, limit)
-    return api.PaymentPage(items=[_payment(found) for found in page.payments], next_cursor=page.next_cursor)
+    return api.PaymentPage(items=[payment_view(found) for found in page.payments], next_cursor=page.next_cursor)
 
 
 @router.get("/normal-status", responses=refusals(ERRORS, model.PeriodReversed, DownstreamUnavailable))
@@ -302,7 +260,7 @@ async def normal_status(
         model.ensure_period(since, until)
     await _ensure_sees_franchise(deps, principal, franchise_id)
     page = await use_cases.unsettled(deps, franchise_id, since, until, cursor, limit)
-    return api.PaymentPage(items=[_payment(found) for found in page.payments], next_cursor=page.next_cursor)
+    return api.PaymentPage(items=[payment_view(found) for found in page.payments], next_cursor=page.next_cursor)
 
 
 @router.get("/owed-refunds")
@@ -316,12 +274,12 @@ async def owed_refunds(
     """Succeeded refunds of payments a settlement had counted, that no settlement has deducted yet: what each
     franchise owes (admins and services)."""
     page = await use_cases.owed_refunds(deps, franchise_id, cursor, limit)
-    return api.RefundPage(items=[_refund(found) for found in page.refunds], next_cursor=page.next_cursor)
+    return api.RefundPage(items=[refund_view(found) for found in page.refunds], next_cursor=page.next_cursor)
 
 
 @router.get("/{payment_id}", responses=refusals(ERRORS, model.PaymentNotFound, DownstreamUnavailable))
 async def get_payment(payment_id: PaymentId, principal: CurrentPrincipal, deps: Deps) -> api.Payment:
-    return _payment(await _readable(deps, principal, payment_id))
+    return payment_view(await _readable(deps, principal, payment_id))
 
 
 @router.get("/{payment_id}/refunds", responses=refusals(ERRORS, model.PaymentNotFound, DownstreamUnavailable))
@@ -331,7 +289,7 @@ async def refunds(
     """The payment's refunds, oldest first."""
     await _readable(deps, principal, payment_id)
     page = await use_cases.refunds_of(deps, payment_id, cursor, limit)
-    return api.RefundPage(items=[_refund(found) for found in page.refunds], next_cursor=page.next_cursor)
+    return api.RefundPage(items=[refund_view(found) for found in page.refunds], next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -348,7 +306,7 @@ async def get_refund(
     found = await use_cases.get_refund(deps, refund_id)
     if found.payment_id != payment_id:
         raise model.RefundNotFound(refund_id)
-    return _refund(found)
+    return refund_view(found)
 
 
 @router.post(

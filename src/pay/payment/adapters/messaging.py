@@ -1,4 +1,5 @@
-"""Payment on the broker: sends its sagas' commands to money and banking, and hears their answers."""
+"""Payment on the broker: sends its sagas' commands to money and banking, hears their answers, and says how
+payments and refunds ended."""
 
 from functools import partial
 
@@ -11,8 +12,11 @@ from pay.contracts.money import (
     RefundFromPayable,
     RefundToWallet,
 )
+from pay.contracts.payment import PaymentApproved, PaymentFailed, RefundFailed, RefundSucceeded
+from pay.payment.adapters.views import payment_view, refund_view
 from pay.payment.application import use_cases
 from pay.payment.application.use_cases import Dependencies
+from pay.payment.domain.model import PaymentEnded, PaymentEvent, PaymentStatus, RefundStatus
 from pay.payment.domain.saga import FirmBankingRequested, LedgerCommandSent, LedgerKind, SagaEvent
 from pay.platform.answers import hear_ledger_answers, hear_transfer_answers
 from pay.platform.broker import Broker
@@ -58,6 +62,18 @@ def _ledger_command(event: LedgerCommandSent) -> Message:
             return RefundFromPayable(
                 **common, franchise_id=event.franchise_id, amount=event.amount, bank_transfer_id=event.bank_transfer_id
             )
+
+
+def outcome_message(event: PaymentEvent) -> Message:
+    """How a payment or a refund ended, for notifications and merchant webhooks."""
+    if isinstance(event, PaymentEnded):
+        approved = event.payment.status is not PaymentStatus.FAILED
+        event_type = PaymentApproved if approved else PaymentFailed
+        return event_type(correlation_id=event.payment.payment_id, payment=payment_view(event.payment))
+    refund_type = RefundSucceeded if event.refund.status is RefundStatus.SUCCEEDED else RefundFailed
+    return refund_type(
+        correlation_id=event.refund.payment_id, refund=refund_view(event.refund), payer_membership_id=event.payer
+    )
 
 
 def subscribe(broker: Broker, deps: Dependencies) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
@@ -137,6 +137,24 @@ class Refund:
         self.reason, self.updated_at = failure, now
 
 
+@dataclass(frozen=True)
+class PaymentEnded:
+    """The payment's saga ended: `payment` as it ended, APPROVED or FAILED (with its reason)."""
+
+    payment: Payment
+
+
+@dataclass(frozen=True)
+class RefundEnded:
+    """A refund of the payment ended, SUCCEEDED or FAILED; `payer` is whom it gave back to."""
+
+    refund: Refund
+    payer: str
+
+
+PaymentEvent = PaymentEnded | RefundEnded
+
+
 @dataclass
 class Payment:
     payment_id: str
@@ -158,6 +176,7 @@ class Payment:
     approved_at: datetime | None = None
     settled_at: datetime | None = None
     settlement_id: str | None = None
+    events: list[PaymentEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def request(
@@ -212,6 +231,7 @@ class Payment:
         else:
             self.status, self.reason = PaymentStatus.FAILED, failure
         self.updated_at = now
+        self.events.append(PaymentEnded(replace(self, events=[])))
 
     def start_refund(self, refund_id: str, amount: int | None, now: datetime) -> Refund:
         """Reserve `amount` (all that is left when None) for a new refund. A refund of a settled payment is owed
@@ -253,6 +273,7 @@ class Payment:
             if self.refunded_amount == self.price:
                 self.status = PaymentStatus.CANCELLED
         self.updated_at = now
+        self.events.append(RefundEnded(replace(refund), self.payer))
 
 
 class ClaimStatus(StrEnum):

@@ -135,5 +135,18 @@ def _canonical(body: bytes) -> bytes:
         return body
 
 
+# The longest scope the key store keeps (`idempotency_keys.scope`).
+MAX_SCOPE_LENGTH = 200
+
+
+def key_scope(caller: str, path: str) -> str:
+    """Whose key, on which path: `caller:path`, or, for a path too long to be kept as it is (a path parameter the
+    route will refuse, say), `caller:sha256:<digest of the path>`."""
+    scope = f"{caller}:{path}"
+    if len(scope) <= MAX_SCOPE_LENGTH:
+        return scope
+    return f"{caller}:sha256:{hashlib.sha256(path.encode()).hexdigest()}"
+
+
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + _canonical(body)).hexdigest()

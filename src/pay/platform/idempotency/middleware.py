@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pay.platform.auth import bearer_principal
 from pay.platform.bodies import read_body, replaying
-from pay.platform.idempotency.keys import KeyClaim, KeyRefused, StoredResponse, request_fingerprint
+from pay.platform.idempotency.keys import KeyClaim, KeyRefused, StoredResponse, key_scope, request_fingerprint
 from pay.platform.idempotency.store import IdempotencyStore
 from pay.platform.problems import Problem, problem_response
 
@@ -70,7 +70,9 @@ class IdempotencyMiddleware:
         body = await read_body(receive)
         caller = principal.subject if principal is not None else "anonymous"
         claim = KeyClaim(
-            f"{caller}:{scope['path']}", raw_key.decode(), request_fingerprint(scope["method"], scope["path"], body)
+            key_scope(caller, scope["path"]),
+            raw_key.decode(),
+            request_fingerprint(scope["method"], scope["path"], body),
         )
         if self._keeps_answers(scope):
             scope[_CLAIM] = claim

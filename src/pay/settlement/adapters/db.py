@@ -1,5 +1,6 @@
 """Settlement's repositories and unit of work (SQLAlchemy Core on asyncpg)."""
 
+import itertools
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -13,7 +14,7 @@ from pay.platform.db import SqlUnitOfWork, drain_events
 from pay.platform.idempotency.kept import KeptAnswers
 from pay.platform.paging import cut_page
 from pay.platform.saga import SagaRecord, SagaRepository
-from pay.settlement.adapters.messaging import to_message
+from pay.settlement.adapters.messaging import outcome_message, to_message
 from pay.settlement.adapters.tables import carried_debts, settlement_lines, settlements
 from pay.settlement.application.ports import SettlementPage
 from pay.settlement.domain.model import (
@@ -40,6 +41,8 @@ AnySaga = LineSaga | RunSaga | ScheduleSaga
 class SqlSettlementRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        # Every line saved, for the unit of work to send the events it recorded when it commits.
+        self.seen_lines: list[Line] = []
 
     async def add(self, settlement: Settlement) -> None:
         await self._connection.execute(settlements.insert().values(**_run_columns(settlement)))
@@ -89,6 +92,7 @@ class SqlSettlementRepository:
             settlement_lines.c.franchise_id == line.franchise_id,
         )
         await self._connection.execute(statement.values(**_line_columns(line)))
+        self.seen_lines.append(line)
 
     async def under_way(self) -> tuple[int, int]:
         running = sa.select(sa.func.count()).where(settlements.c.status == SettlementStatus.RUNNING.value)
@@ -285,7 +289,10 @@ class SettlementUnitOfWork(SqlUnitOfWork):
 
     def _new_messages(self) -> Iterator[Message]:
         # Only a line's saga sends commands; a run's and the schedule's call services themselves.
-        return drain_events((saga for saga in self.sagas.seen if isinstance(saga, LineSaga)), to_message)
+        return itertools.chain(
+            drain_events((saga for saga in self.sagas.seen if isinstance(saga, LineSaga)), to_message),
+            drain_events(self.settlements.seen_lines, outcome_message),
+        )
 
     async def earlier_answer(self, key: object) -> object | None:
         return await self._answers.earlier_one(key)

@@ -20,6 +20,7 @@ from pay.platform.idempotency.kept import KeptInTransaction
 from pay.platform.idempotency.keys import StoredResponse, long_running_answer
 from pay.platform.idempotency.middleware import ClaimedKey, answered, replayed
 from pay.platform.problems import ErrorMap, ProblemSpec, refusals
+from pay.settlement.adapters.messaging import line_view
 from pay.settlement.application import use_cases
 from pay.settlement.application.ports import DownstreamUnavailable, ReportRow
 from pay.settlement.application.use_cases import Dependencies
@@ -54,20 +55,7 @@ def _settlement(found: model.Settlement) -> api.Settlement:
         period_from=found.period.first,
         period_to=found.period.last,
         status=api.SettlementStatus(found.status.value),
-        lines=[
-            api.SettlementLine(
-                franchise_id=line.franchise_id,
-                gross=line.sums.gross,
-                fee=line.sums.fee,
-                owed=line.sums.owed,
-                payout=line.sums.payout,
-                carried=line.sums.carried,
-                status=api.LineStatus(line.status.value),
-                reason=line.reason,
-                payment_count=line.payment_count,
-            )
-            for line in found.lines
-        ],
+        lines=[line_view(line) for line in found.lines],
         created_at=found.created_at,
         updated_at=found.updated_at,
         status_url=f"{router.prefix}/{found.settlement_id}",

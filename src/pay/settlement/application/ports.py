@@ -139,7 +139,8 @@ class PriorAnswer(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction. Its commit also sends the commands the sagas it handled asked for."""
+    """One transaction. Its commit also sends the commands the sagas it handled asked for, and the events the
+    lines it saved recorded."""
 
     @property
     def settlements(self) -> SettlementRepository: ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
@@ -126,6 +126,13 @@ def line_key(settlement_id: str, franchise_id: str) -> str:
     return f"{settlement_id}-{hashlib.sha256(franchise_id.encode()).hexdigest()[:24]}"
 
 
+@dataclass(frozen=True)
+class LineEnded:
+    """A line ended, SUCCEEDED (its payout is at the franchise's bank) or FAILED (with its reason)."""
+
+    line: Line
+
+
 @dataclass
 class Line:
     """What one franchise is settled in one run."""
@@ -136,6 +143,7 @@ class Line:
     payment_count: int
     status: LineStatus = LineStatus.PENDING
     reason: str | None = None
+    events: list[LineEnded] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -146,6 +154,7 @@ class Line:
             raise ValueError(f"line {self.key} already ended {self.status}")
         self.status = LineStatus.SUCCEEDED if failure is None else LineStatus.FAILED
         self.reason = failure
+        self.events.append(LineEnded(replace(self, events=[])))
 
 
 @dataclass
