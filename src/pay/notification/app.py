@@ -27,6 +27,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     live_feeds = LiveFeeds(settings.database_url)
     deps = use_cases.Dependencies(
         uow=partial(NotificationUnitOfWork, kernel.engine, kernel.on_outbox_commit),
+        announcer=live_feeds,
         alerts=alerts,
         clock=partial(datetime.now, UTC),
         retention=timedelta(hours=settings.feed_retention_hours),

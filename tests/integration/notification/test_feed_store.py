@@ -2,7 +2,7 @@
 forgotten when the recipient's feed grows, and a recipient's numbering goes on after them."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -12,10 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pay.notification.adapters.db import NotificationUnitOfWork
 from pay.notification.application import use_cases
 from pay.notification.application.use_cases import Delivery, Dependencies
-from pay.notification.domain.model import Notice, Told
+from pay.notification.domain.model import Entry, Notice, Told
 from pay.platform.db import create_engine
 
 T0 = datetime(2026, 12, 2, 9, tzinfo=UTC)
+
+
+class Announced:
+    """This process's streams, told of the entries once their transaction committed."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+
+    def recorded(self, entries: Sequence[Entry]) -> None:
+        self.entries += entries
 
 
 class Silent:
@@ -45,8 +55,10 @@ def received(recipient: str, amount: int, at: datetime) -> Delivery:
 
 async def test_entries_past_the_retention_are_forgotten_and_the_numbering_goes_on(engine: AsyncEngine) -> None:
     clock = Clock()
+    announced = Announced()
     deps = Dependencies(
         uow=partial(NotificationUnitOfWork, engine),
+        announcer=announced,
         alerts=Silent(),
         clock=clock,
         retention=timedelta(hours=24),
@@ -58,6 +70,8 @@ async def test_entries_past_the_retention_are_forgotten_and_the_numbering_goes_o
         True,
         True,
     ]
+
+    assert [(entry.recipient, entry.seq) for entry in announced.entries] == [(alice, 1), (bob, 1), (alice, 2)]
 
     clock.now = T0 + timedelta(hours=25)
     await use_cases.record(deps, [received(alice, 4, clock.now)])

@@ -166,6 +166,22 @@ async def test_a_stream_delivers_within_a_second_and_resumes_after_the_last_even
         assert [(await stream.next_event())[0] for _ in range(6)] == [2, 3, 4, 5, 6, 7]
 
 
+async def test_a_stream_gets_every_entry_once_in_order_whichever_process_recorded_it(
+    running: Running, publisher: Broker, bearer: Bearer
+) -> None:
+    alice = member()
+    # Two processes share the consumers: the entries one records reach the other's stream through the database.
+    async with (
+        running(stream_heartbeat_seconds=30) as first,
+        running(stream_heartbeat_seconds=30),
+        streaming(first, bearer(alice)) as stream,
+    ):
+        for amount in range(1, 21):
+            await publish(publisher, recharged(alice, amount))
+        seen = [(await stream.next_event(seconds=10))[0] for _ in range(20)]
+    assert seen == list(range(1, 21))
+
+
 async def test_a_ticket_opens_its_members_stream_once_and_a_forged_or_expired_one_none(
     client: httpx.AsyncClient, publisher: Broker, bearer: Bearer
 ) -> None:

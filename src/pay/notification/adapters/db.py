@@ -40,9 +40,13 @@ _RAISE_LAST_SEQS = sa.text(
     WHERE recipients.recipient_id = r.recipient_id
     """
 ).bindparams(rows_parameter("last"))
-_WAKE_STREAMS = sa.text(f"SELECT pg_notify('{CHANNEL}', r) FROM unnest(CAST(:ids AS text[])) AS r").bindparams(
-    sa.bindparam("ids", type_=_IDS)
-)
+# Each recipient's new last entry number and id ("7 <recipient>"), so a stream that has it already reads nothing.
+_WAKE_STREAMS = sa.text(
+    f"""
+    SELECT pg_notify('{CHANNEL}', r.last_seq || ' ' || r.recipient_id)
+    FROM json_to_recordset(CAST(:last AS json)) AS r(recipient_id text, last_seq bigint)
+    """
+).bindparams(rows_parameter("last"))
 
 
 class SqlFeedRepository:
@@ -67,8 +71,8 @@ class SqlFeedRepository:
         for entry in entries:
             last[entry.recipient] = max(last.get(entry.recipient, 0), entry.seq)
         await self._connection.execute(_ADD_ENTRIES, {"entries": as_rows([_columns(entry) for entry in entries])})
-        rows = [{"recipient_id": recipient, "last_seq": seq} for recipient, seq in last.items()]
-        await self._connection.execute(_RAISE_LAST_SEQS, {"last": as_rows(rows)})
+        rows = as_rows([{"recipient_id": recipient, "last_seq": seq} for recipient, seq in last.items()])
+        await self._connection.execute(_RAISE_LAST_SEQS, {"last": rows})
         ids = sorted(last)
         await self._connection.execute(
             notifications.delete().where(
@@ -77,7 +81,7 @@ class SqlFeedRepository:
             ),
             {"ids": ids},
         )
-        await self._connection.execute(_WAKE_STREAMS, {"ids": ids})
+        await self._connection.execute(_WAKE_STREAMS, {"last": rows})
 
     async def after(self, recipient: str, seq: int, limit: int) -> list[Entry]:
         statement = (

@@ -138,17 +138,25 @@ async def _events(
 ) -> AsyncIterator[str]:
     yield f"retry: {_RECONNECT_MS}\n\n"
     with live.watching(recipient) as woken:
+        # The first round, and each after a heartbeat, reads the database: entries committed before the stream
+        # was watched, or whose wake-up was lost, are found there.
+        read_feed = True
         while True:
             # Cleared before reading: an entry committed while the feed is read wakes the next round.
             woken.clear()
-            entries = await use_cases.entries_after(deps, recipient, after, _READ_AT_ONCE)
+            entries = None if read_feed else live.news_after(recipient, after)
+            if entries is None:
+                entries = await use_cases.entries_after(deps, recipient, after, _READ_AT_ONCE)
+                live.read_up_to(recipient, entries[-1].seq if entries else after)
             for entry in entries:
                 yield _frame(entry)
                 after = entry.seq
-            if len(entries) == _READ_AT_ONCE:
+            if len(entries) >= _READ_AT_ONCE:
+                read_feed = True
                 continue
             await wait_at_most(woken, heartbeat)
-            if not woken.is_set():
+            read_feed = not woken.is_set()
+            if read_feed:
                 yield ": heartbeat\n\n"
 
 

@@ -67,6 +67,11 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
 
+class Announcer(Protocol):
+    def recorded(self, entries: Sequence[Entry]) -> None:
+        """Entries whose transaction has just committed: this process's open streams may send them as they are."""
+
+
 class Alerts(Protocol):
     def tell(self, text: str) -> None:
         """Post it to the operators' channel, if one is set, without waiting for it."""

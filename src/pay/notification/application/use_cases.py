@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pay.notification.application.ports import Alerts, Clock, UnitOfWork
+from pay.notification.application.ports import Alerts, Announcer, Clock, UnitOfWork
 from pay.notification.domain.model import (
     Entry,
     FranchiseOwner,
@@ -28,6 +28,7 @@ _TICKET_BYTES = 32
 @dataclass(frozen=True)
 class Dependencies:
     uow: Callable[[], UnitOfWork]
+    announcer: Announcer
     alerts: Alerts
     clock: Clock
     retention: timedelta
@@ -66,10 +67,13 @@ async def record(deps: Dependencies, deliveries: Sequence[Delivery]) -> list[boo
             for delivery in recording.values()
             for notice in delivery.told.notices
         ]
+        entries = []
         if notices:
             last = await uow.feed.last_seqs({notice.recipient for notice in notices if notice.recipient is not None})
-            await uow.feed.add(numbered(notices, last, now), now - deps.retention)
+            entries = numbered(notices, last, now)
+            await uow.feed.add(entries, now - deps.retention)
         await uow.commit()
+    deps.announcer.recorded(entries)
     for delivery in recording.values():
         if delivery.told.alert is not None:
             deps.alerts.tell(delivery.told.alert)
