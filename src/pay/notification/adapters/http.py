@@ -138,8 +138,7 @@ async def _events(
 ) -> AsyncIterator[str]:
     yield f"retry: {_RECONNECT_MS}\n\n"
     with live.watching(recipient) as woken:
-        # The first round, and each after a heartbeat, reads the database: entries committed before the stream
-        # was watched, or whose wake-up was lost, are found there.
+        # The first round reads the database: entries committed before the stream was watched are found there.
         read_feed = True
         while True:
             # Cleared before reading: an entry committed while the feed is read wakes the next round.
@@ -151,12 +150,11 @@ async def _events(
             for entry in entries:
                 yield _frame(entry)
                 after = entry.seq
-            if len(entries) >= _READ_AT_ONCE:
-                read_feed = True
+            read_feed = len(entries) >= _READ_AT_ONCE
+            if read_feed:
                 continue
             await wait_at_most(woken, heartbeat)
-            read_feed = not woken.is_set()
-            if read_feed:
+            if not woken.is_set():
                 yield ": heartbeat\n\n"
 
 

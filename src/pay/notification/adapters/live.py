@@ -6,7 +6,7 @@ and its last entry number. The entries this process stored itself are handed ove
 transaction committed, and kept a little while for the recipients with a stream open here: a stream then sends
 them without reading the database, and reads it only for entries another process stored. A stream that misses a
 wake-up (the listening connection was lost meanwhile) loses nothing: it reads its feed again when the connection
-is back, and after each heartbeat.
+is back.
 """
 
 import asyncio
