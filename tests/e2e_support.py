@@ -43,7 +43,8 @@ def member_with_bank_account(
 
 
 def wallet_of(system: RunningSystem, http: httpx.Client, member: dict[str, Any]) -> dict[str, Any]:
-    for _ in range(50):
+    # Money opens the wallet when it hears of the registration: seconds on a loaded machine.
+    for _ in range(300):
         response = http.get(f"{system.url('money')}/money/{member['id']}", headers=member["headers"])
         if response.status_code == 200:
             return dict(response.json())

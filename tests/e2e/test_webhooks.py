@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from e2e.test_commerce import admin_headers, cancel, line_of, pay, settle_today
-from e2e_support import PASSWORD, member_with_bank_account, until
+from e2e_support import PASSWORD, member_with_bank_account, until, wallet_of
 from webhook_receiver import Receiver, receiving
 
 from system import RunningSystem
@@ -68,6 +68,7 @@ def test_payment_refund_and_settlement_events_reach_the_merchant_signed_and_a_50
     shop = merchant_with_webhook(system, http, receiver_url)
     receiver.secret = shop["secret"]
     payer = member_with_bank_account(system, http, 100_000)
+    wallet_of(system, http, payer)  # money opens it when it hears of the registration
     paid = pay(system, http, payer, shop["id"], 20_000, "WALLET")
     assert paid["status"] == "APPROVED"
     assert cancel(system, http, payer, paid, 5_000).json()["status"] == "SUCCEEDED"
