@@ -21,8 +21,9 @@ pytestmark = pytest.mark.e2e
 ADMIN = {"email": "admin@pay.local", "password": "pay-admin-local"}
 
 
-def merchant(system: RunningSystem, http: httpx.Client) -> dict[str, Any]:
-    """A corporate member with a franchise at 3.5 %, paid into a KB account of its own."""
+def merchant(system: RunningSystem, http: httpx.Client, webhook_url: str | None = None) -> dict[str, Any]:
+    """A corporate member with a franchise at 3.5 %, paid into a KB account of its own; with `webhook_url`, its
+    events are posted there, signed with `secret`."""
     email = f"{uuid.uuid4().hex[:10]}@example.com"
     owner = http.post(
         f"{system.url('membership')}/membership/register",
@@ -46,11 +47,18 @@ def merchant(system: RunningSystem, http: httpx.Client) -> dict[str, Any]:
             "bankName": "KB",
             "bankAccountNumber": account,
             "feeRate": "3.5",
+            "webhookUrl": webhook_url,
         },
         headers=headers,
     )
     assert registered.status_code == 201, registered.text
-    return {"id": registered.json()["franchiseId"], "headers": headers, "account": account}
+    franchise = registered.json()
+    return {
+        "id": franchise["franchiseId"],
+        "headers": headers,
+        "account": account,
+        "secret": franchise["webhookSecret"],
+    }
 
 
 def pay(

@@ -3,15 +3,14 @@ machine; a payment, its refund and the settlement of the day reach the receiver 
 registration; the receiver's first 500 is tried again; the log shows every try and a redelivery sends one again."""
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from e2e.test_commerce import admin_headers, cancel, line_of, pay, settle_today
-from e2e_support import PASSWORD, member_with_bank_account, until, wallet_of
+from e2e.test_commerce import admin_headers, cancel, line_of, merchant, pay, settle_today
+from e2e_support import member_with_bank_account, until, wallet_of
 from webhook_receiver import Receiver, receiving
 
 from system import RunningSystem
@@ -30,42 +29,10 @@ def receiver_url(receiver: Receiver) -> Iterator[str]:
         yield url
 
 
-def merchant_with_webhook(system: RunningSystem, http: httpx.Client, webhook_url: str) -> dict[str, Any]:
-    email = f"{uuid.uuid4().hex[:10]}@example.com"
-    owner = http.post(
-        f"{system.url('membership')}/membership/register",
-        json={"name": "Hook Corp", "email": email, "address": "중구", "password": PASSWORD, "isCorp": True},
-    ).json()
-    token = http.post(
-        f"{system.url('membership')}/membership/login", json={"email": email, "password": PASSWORD}
-    ).json()["jwtToken"]
-    account = f"E2E-{uuid.uuid4().hex[:10]}"
-    http.post(
-        f"{system.url('bank')}/bank/accounts",
-        json={"bankName": "KB", "bankAccountNumber": account, "holderName": "Hook Corp", "balance": 0},
-    )
-    headers = {"Authorization": f"Bearer {token}"}
-    registered = http.post(
-        f"{system.url('franchise')}/franchise/register",
-        json={
-            "ownerMembershipId": owner["membershipId"],
-            "name": "Hook Coffee",
-            "contact": "02-555-0101",
-            "bankName": "KB",
-            "bankAccountNumber": account,
-            "feeRate": "3.5",
-            "webhookUrl": webhook_url,
-        },
-        headers=headers,
-    )
-    assert registered.status_code == 201, registered.text
-    return {"id": registered.json()["franchiseId"], "headers": headers, "secret": registered.json()["webhookSecret"]}
-
-
 def test_payment_refund_and_settlement_events_reach_the_merchant_signed_and_a_500_is_tried_again(
     system: RunningSystem, http: httpx.Client, receiver: Receiver, receiver_url: str
 ) -> None:
-    shop = merchant_with_webhook(system, http, receiver_url)
+    shop = merchant(system, http, receiver_url)
     receiver.secret = shop["secret"]
     payer = member_with_bank_account(system, http, 100_000)
     wallet_of(system, http, payer)  # money opens it when it hears of the registration
