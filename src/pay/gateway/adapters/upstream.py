@@ -29,6 +29,8 @@ _HOP_BY_HOP = frozenset(
 )
 # Made anew for the outgoing request, from its target and its body.
 _REQUEST_OWN = frozenset({"host", "content-length"})
+# Passed on in the gateway's own words: the request id it logs under, the caller's address appended.
+_REPLACED = frozenset({"x-request-id", "x-forwarded-for"})
 # Set by the gateway's own stack on the way out; a service's copy would make them twice.
 _SET_HERE = frozenset({"x-request-id", "date", "server"})
 
@@ -90,11 +92,10 @@ def _request_headers(request: Request) -> list[tuple[str, str]]:
     headers = [
         (name, value)
         for name, value in request.headers.items()
-        if _passes(name) and name not in _REQUEST_OWN and name != "x-request-id"
+        if _passes(name) and name not in _REQUEST_OWN and name not in _REPLACED
     ]
-    headers.append(("x-request-id", structlog.contextvars.get_contextvars()["request_id"]))
     client = request.client.host if request.client else ""
     forwarded_for = request.headers.get("x-forwarded-for")
-    headers = [(name, value) for name, value in headers if name != "x-forwarded-for"]
+    headers.append(("x-request-id", structlog.contextvars.get_contextvars()["request_id"]))
     headers.append(("x-forwarded-for", f"{forwarded_for}, {client}" if forwarded_for else client))
     return headers
