@@ -4,6 +4,7 @@ The gateway keeps no state of its own besides the allowances, so it has no datab
 ready as soon as it listens, and a service that is down makes only that service's paths answer 503.
 """
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
-from pay.gateway.adapters.http import FORWARDED_METHODS, Forwarder, SecurityHeadersMiddleware, monotonic_clock
+from pay.gateway.adapters.http import FORWARDED_METHODS, Forwarder, SecurityHeadersMiddleware
 from pay.gateway.adapters.upstream import Upstreams
 from pay.gateway.domain.allowance import Allowance
 from pay.gateway.domain.routes import SERVICES, Limit
@@ -30,8 +31,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         timeout=settings.upstream_timeout_seconds,
     )
     allowances = {
-        Limit.LOGIN: Allowance(settings.login_attempts_per_minute, monotonic_clock),
-        Limit.MONEY_MOVING: Allowance(settings.money_moving_calls_per_minute, monotonic_clock),
+        Limit.LOGIN: Allowance(settings.login_attempts_per_minute, time.monotonic),
+        Limit.MONEY_MOVING: Allowance(settings.money_moving_calls_per_minute, time.monotonic),
     }
     verifier = TokenVerifier(read_public_key(settings.keys_dir, settings.jwt_public_key))
 

@@ -2,7 +2,6 @@
 (a malformed path, a path no public service answers, a client over its allowance), with security headers on
 every answer."""
 
-import time
 from collections.abc import Mapping
 
 from starlette.requests import Request
@@ -88,7 +87,3 @@ class Forwarder:
             return address
         principal = bearer_principal(request.scope, self._verifier)
         return f"member:{principal.subject}" if principal is not None else address
-
-
-def monotonic_clock() -> float:
-    return time.monotonic()

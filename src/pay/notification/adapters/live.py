@@ -84,10 +84,6 @@ class LiveFeeds:
             last = self._last_seq.get(recipient, 0)
             self._last_seq[recipient] = seq if last == _UNKNOWN else max(last, seq)
 
-    @property
-    def open_streams(self) -> int:
-        return sum(len(streams) for streams in self._streams.values())
-
     def _heard_of(self, recipient: str, seq: int) -> None:
         if recipient in self._streams:
             self._last_seq[recipient] = max(self._last_seq.get(recipient, 0), seq)
