@@ -17,7 +17,7 @@ SETTINGS_END = "<!-- end of the settings reference -->"
 
 
 class MissingSection(Exception):
-    """The operations guide has no place marked for the settings reference."""
+    """The operations guide is missing, or has no place marked for the settings reference."""
 
 
 def documents(root: Path, served: Mapping[str, str]) -> dict[Path, str]:
@@ -26,7 +26,10 @@ def documents(root: Path, served: Mapping[str, str]) -> dict[Path, str]:
         generated = {API / f"{name}.json": as_json(document) for name, document in openapi_documents(apps).items()}
         generated[API / "README.md"] = api_index(apps)
         generated[ASYNCAPI] = as_yaml(asyncapi_document(served, apps))
-    generated[OPERATIONS] = with_settings_reference((root / OPERATIONS).read_text(encoding="utf-8"), served)
+    guide = root / OPERATIONS
+    if not guide.is_file():
+        raise MissingSection(f"{guide} is missing: is {root} a checkout of Pay?")
+    generated[OPERATIONS] = with_settings_reference(guide.read_text(encoding="utf-8"), served)
     return generated
 
 
