@@ -22,14 +22,15 @@ class MissingSection(Exception):
 
 def documents(root: Path, served: Mapping[str, str]) -> dict[Path, str]:
     """What each generated document under `root` should hold, from the code of the services in `served`."""
+    guide = root / OPERATIONS
+    if not guide.is_file():
+        raise MissingSection(f"{guide} is missing: is {root} a checkout of Pay?")
+    operations = with_settings_reference(guide.read_text(encoding="utf-8"), served)
     with composed_apps(served) as apps:
         generated = {API / f"{name}.json": as_json(document) for name, document in openapi_documents(apps).items()}
         generated[API / "README.md"] = api_index(apps)
         generated[ASYNCAPI] = as_yaml(asyncapi_document(served, apps))
-    guide = root / OPERATIONS
-    if not guide.is_file():
-        raise MissingSection(f"{guide} is missing: is {root} a checkout of Pay?")
-    generated[OPERATIONS] = with_settings_reference(guide.read_text(encoding="utf-8"), served)
+    generated[OPERATIONS] = operations
     return generated
 
 
