@@ -19,7 +19,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from pay.contracts.topology import DEFAULT_PORTS
 
-
 FILE_SUFFIX = "_FILE"
 
 
