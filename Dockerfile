@@ -27,6 +27,7 @@ COPY --from=build /opt/pay /opt/pay
 ENV PATH=/opt/pay/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PAY_HOST=0.0.0.0
+# Not writable by the service: a key that is not given makes it fail at start, not make a key of its own.
 WORKDIR /home/pay
 USER 10001:10001
 EXPOSE 8080-8091

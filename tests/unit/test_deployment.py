@@ -8,6 +8,7 @@ and secret against the code that `pay up` and the services run.
 import base64
 import importlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,21 @@ def test_compose_runs_every_service_pay_up_runs_with_its_command_port_and_secret
         assert migration["command"] == ["migrate", service]
         assert services[service]["depends_on"][f"migrate-{service}"]["condition"] == "service_completed_successfully"
     assert services[GATEWAY]["ports"] == [f"${{PAY_GATEWAY_PORT:-8080}}:{DEFAULT_PORTS[GATEWAY]}"]
+
+
+def test_the_image_installs_the_lock_and_runs_pay_as_a_user_with_no_secret_inside() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    instructions = [line.split(maxsplit=1) for line in dockerfile.replace("\\\n", " ").splitlines()]
+    instructions = [parts for parts in instructions if parts and not parts[0].startswith("#")]
+    stages = [index for index, (instruction, *_) in enumerate(instructions) if instruction == "FROM"]
+    assert len(stages) >= 2
+    runtime = instructions[stages[-1] :]
+    (user,) = (argument for instruction, argument in runtime if instruction == "USER")
+    assert user.split(":")[0] not in {"0", "root"}
+    assert ["ENTRYPOINT", '["pay"]'] in runtime
+    assert "uv sync --frozen --no-dev" in dockerfile
+    settings = [argument for instruction, argument in instructions if instruction in {"ENV", "ARG"}]
+    assert not [s for s in settings if re.search(r"KEY|TOKEN|PASSWORD|SECRET", s)]
+    # The build context is only what the image is built from: no data directory, key or local secret.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ignored[ignored.index("*") + 1 :][:4] == ["!pyproject.toml", "!uv.lock", "!README.md", "!src/"]

@@ -11,13 +11,13 @@ from pay.platform.settings import Settings
 
 def test_a_setting_comes_from_the_file_its_file_variable_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "token").write_text("eyJ.service.token\n")
-    (tmp_path / "url").write_text("postgresql+asyncpg://pay:s3cret@db/pay_money")
+    (tmp_path / "url").write_text("postgresql+asyncpg://pay:secret@db/pay_money")
     monkeypatch.setenv("PAY_SERVICE_TOKEN_FILE", str(tmp_path / "token"))
     monkeypatch.setenv("PAY_DATABASE_URL_FILE", str(tmp_path / "url"))
     settings = Settings()
     assert settings.service_token is not None
     assert settings.service_token.get_secret_value() == "eyJ.service.token"
-    assert settings.database_url == "postgresql+asyncpg://pay:s3cret@db/pay_money"
+    assert settings.database_url == "postgresql+asyncpg://pay:secret@db/pay_money"
 
 
 def test_a_service_s_own_settings_and_structured_ones_come_from_files_too(
