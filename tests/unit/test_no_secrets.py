@@ -2,6 +2,7 @@
 `pay keys` or `pay up` writes, and the local default admin password only where it is the local default."""
 
 import re
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -85,4 +86,5 @@ def test_the_shapes_recognise_the_secrets_pay_keys_writes(tmp_path: Path) -> Non
     assert CliRunner().invoke(app, ["keys", str(tmp_path)]).exit_code == 0
     assert SECRET_SHAPES["a private key"].search((tmp_path / "jwt-private.pem").read_text())
     assert SECRET_SHAPES["a signed JWT"].search((tmp_path / "money.token").read_text())
-    assert URL_CREDENTIALS.findall("postgresql+asyncpg://pay:Xk2v9q@postgres:5432/pay_money") == ["Xk2v9q"]
+    password = secrets.token_hex(8)
+    assert URL_CREDENTIALS.findall(f"postgresql+asyncpg://pay:{password}@postgres:5432/pay_money") == [password]
