@@ -24,9 +24,9 @@ SECRET_SHAPES = {
 # A password in a URL is a secret unless it is plainly an example.
 URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://[\w.-]+:([^@\s/'\"]+)@")
 EXAMPLE_PASSWORDS = {"secret", "pass", "password"}
-# Where the local default admin password may stand: where it is defined, documented as the local default, and
-# in the tests and benchmarks that drive a local `pay up`.
-LOCAL_DEFAULT_PLACES = ("src/pay/membership/settings.py", "README.md", "tests/", "bench/")
+# Where the local default admin password may stand: where it is defined, documented as the local default (the
+# README, the settings reference), and in the tests and benchmarks that drive a local `pay up`.
+LOCAL_DEFAULT_PLACES = ("src/pay/membership/settings.py", "README.md", "docs/operations.md", "tests/", "bench/")
 
 
 def _tracked() -> dict[str, str]:
