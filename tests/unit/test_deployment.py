@@ -179,10 +179,16 @@ def test_every_secret_file_a_pod_reads_names_a_setting_and_is_mounted_from_a_gen
             container = _pay_container(manifest)
             (mount,) = (m for m in container["volumeMounts"] if m["name"] == "secrets")
             (volume,) = (v for v in _pod_spec(manifest)["volumes"] if v["name"] == "secrets")
+            # A Job's secret volume is a plain one: kustomize renames generated Secrets there, not in projections.
+            sources = (
+                [(source["secret"]["name"], source["secret"]["items"]) for source in volume["projected"]["sources"]]
+                if kind == "Deployment"
+                else [(volume["secret"]["secretName"], volume["secret"]["items"])]
+            )
             mounted = set()
-            for source in volume["projected"]["sources"]:
-                for item in source["secret"]["items"]:
-                    assert item["key"] in secrets[source["secret"]["name"]], (service, item)
+            for secret, items in sources:
+                for item in items:
+                    assert item["key"] in secrets[secret], (service, item)
                     mounted.add(f"{mount['mountPath']}/{item['path']}")
             files = {v["name"]: v["value"] for v in container["env"] if v["name"].endswith(FILE_SUFFIX)}
             assert set(files.values()) == mounted, service
