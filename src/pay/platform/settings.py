@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # The platform's own account at the bank, which every flow that reaches a bank moves money through.
     corporate_bank_name: str = Field(default="PAYBANK", min_length=1, max_length=50)
     corporate_bank_account_number: str = Field(default="100-0000-0001", pattern=r"^[0-9A-Za-z-]{1,40}$")
+    # The bank seeds the account with it; reconciliation counts from it.
+    corporate_seed_balance: int = Field(default=0, ge=0, description="What the corporate account holds when created")
 
     cache_url: str | None = Field(
         default=None,
