@@ -1,0 +1,208 @@
+// A corporate member's franchises: registering one (its webhook secret shown once), and for each its payments
+// by period with refunds, its settlements, and its webhook deliveries with redelivery.
+
+import { currentSession, get, post, untilEnded } from "../api.js";
+import { actionForm, card, h, loaded, pagedTable, problemView, statusView, table } from "../dom.js";
+import { moment, t, won } from "../i18n.js";
+import { businessToday, periodInstants } from "../period.js";
+
+export function merchantView() {
+  const me = currentSession().membershipId;
+  const detail = h("div", { class: "card wide", hidden: true });
+  const franchises = loaded(
+    () => get("/franchise", { ownerMembershipId: me, limit: 100 }),
+    (page) =>
+      page.items.length === 0
+        ? h("p", { class: "muted" }, t("merchant.none"))
+        : table(
+            [
+              { key: "column.franchise", value: (franchise) => franchise.name },
+              { key: "column.franchiseId", value: (franchise) => h("span", { class: "id" }, franchise.franchiseId) },
+              { key: "column.feeRate", class: "amount", value: (franchise) => `${franchise.feeRate} %` },
+              {
+                key: "column.open",
+                value: (franchise) =>
+                  h(
+                    "button",
+                    { type: "button", class: "secondary", onclick: () => showFranchise(detail, franchise) },
+                    t("merchant.open"),
+                  ),
+              },
+            ],
+            page.items,
+          ),
+  );
+  return [
+    card("merchant.franchises", franchises),
+    card("merchant.register", registerForm(me, () => franchises.reload())),
+    detail,
+  ];
+}
+
+function registerForm(me, registered) {
+  return actionForm({
+    fields: [
+      { name: "name", label: "field.franchiseName" },
+      { name: "contact", label: "field.contact" },
+      { name: "bankName", label: "field.bankName", value: "KB" },
+      { name: "bankAccountNumber", label: "field.bankAccountNumber" },
+      { name: "feeRate", label: "field.feeRate", value: "3.5" },
+      { name: "webhookUrl", label: "field.webhookUrl", type: "url", required: false },
+    ],
+    submit: "merchant.registerButton",
+    busyKey: "busy.askingBank",
+    run: async ({ webhookUrl, ...franchise }, key) => {
+      const body = { ownerMembershipId: me, ...franchise, ...(webhookUrl ? { webhookUrl } : {}) };
+      const answer = await post("/franchise/register", body, key);
+      registered();
+      return answer;
+    },
+    show: (franchise) =>
+      h(
+        "div",
+        { class: "secret" },
+        h(
+          "p",
+          {},
+          t("merchant.registered"),
+          " ",
+          h("span", { class: "id", "data-franchise-id": franchise.franchiseId }, franchise.franchiseId),
+        ),
+        h("p", {}, t("merchant.secretOnce")),
+        h("code", { class: "id", "data-webhook-secret": "" }, franchise.webhookSecret),
+      ),
+  });
+}
+
+function showFranchise(detail, franchise) {
+  detail.hidden = false;
+  detail.replaceChildren(
+    h("h2", {}, franchise.name, " ", h("span", { class: "id" }, franchise.franchiseId)),
+    h("div", { class: "side-by-side" }, paymentsPart(franchise), settlementsPart(franchise)),
+    deliveriesPart(franchise),
+  );
+  detail.scrollIntoView({ block: "start" });
+}
+
+function paymentsPart(franchise) {
+  const results = h("div");
+  const today = businessToday();
+  return h(
+    "div",
+    { "data-part": "payments" },
+    h("h3", {}, t("merchant.payments")),
+    actionForm({
+      fields: [
+        { name: "from", label: "field.from", type: "date", value: today },
+        { name: "to", label: "field.to", type: "date", value: today },
+      ],
+      submit: "merchant.showPayments",
+      run: async ({ from, to }) => {
+        const period = periodInstants(from, to);
+        results.replaceChildren(
+          pagedTable(
+            [
+              { key: "column.when", value: (payment) => moment(payment.approvedAt) },
+              { key: "column.payment", value: (payment) => h("span", { class: "id" }, payment.paymentId) },
+              { key: "column.price", class: "amount", value: (payment) => won(payment.requestPrice) },
+              { key: "column.refunded", class: "amount", value: (payment) => won(payment.refundedAmount) },
+              { key: "column.fee", class: "amount", value: (payment) => won(payment.fee) },
+              { key: "column.status", value: (payment) => statusView(payment.status) },
+              { key: "column.refund", value: (payment) => refundForm(payment) },
+            ],
+            (cursor) => get("/payment/period", { ...period, franchiseId: franchise.franchiseId, cursor, limit: 20 }),
+            "merchant.noPayments",
+          ),
+        );
+      },
+    }),
+    results,
+  );
+}
+
+function refundForm(payment) {
+  return actionForm({
+    fields: [{ name: "amount", label: "field.refundAmount", type: "amount", required: false }],
+    submit: "pay.refund",
+    run: async ({ amount }, key) =>
+      untilEnded(await post(`/payment/${payment.paymentId}/cancel`, amount === "" ? {} : { amount }, key)),
+    show: (refund) => h("span", { "data-outcome": refund.status }, statusView(refund.status, refund.reason)),
+  });
+}
+
+function settlementsPart(franchise) {
+  return h(
+    "div",
+    { "data-part": "settlements" },
+    h("h3", {}, t("merchant.settlements")),
+    h("p", { class: "help" }, t("merchant.reportHelp")),
+    pagedTable(
+      [
+        { key: "column.period", value: (run) => `${run.from} – ${run.to}` },
+        { key: "column.gross", class: "amount", value: (run) => won(lineOf(run, franchise).gross) },
+        { key: "column.fee", class: "amount", value: (run) => won(lineOf(run, franchise).fee) },
+        { key: "column.owed", class: "amount", value: (run) => won(lineOf(run, franchise).owed) },
+        {
+          key: "column.payout",
+          class: "amount",
+          value: (run) => h("span", { "data-payout": lineOf(run, franchise).payout }, won(lineOf(run, franchise).payout)),
+        },
+        { key: "column.status", value: (run) => statusView(lineOf(run, franchise).status, lineOf(run, franchise).reason) },
+      ],
+      (cursor) => get("/settlement", { franchiseId: franchise.franchiseId, cursor, limit: 20 }),
+      "merchant.noSettlements",
+    ),
+  );
+}
+
+function lineOf(run, franchise) {
+  return run.lines.find((line) => line.franchiseId === franchise.franchiseId);
+}
+
+function deliveriesPart(franchise) {
+  return h(
+    "div",
+    { "data-part": "deliveries" },
+    h("h3", {}, t("merchant.deliveries")),
+    franchise.webhookUrl
+      ? h("p", { class: "help" }, t("merchant.webhookTo", { url: franchise.webhookUrl }))
+      : h("p", { class: "help" }, t("merchant.noWebhook")),
+    pagedTable(
+      [
+        { key: "column.when", value: (delivery) => moment(delivery.createdAt) },
+        { key: "column.event", value: (delivery) => delivery.eventType },
+        { key: "column.status", value: (delivery) => statusView(delivery.status) },
+        { key: "column.lastTry", value: (delivery) => lastTry(delivery) },
+        { key: "column.redeliver", value: (delivery) => redeliverButton(franchise, delivery) },
+      ],
+      (cursor) => get(`/franchise/${franchise.franchiseId}/webhook-deliveries`, { cursor, limit: 20 }),
+      "merchant.noDeliveries",
+    ),
+  );
+}
+
+function lastTry(delivery) {
+  const attempt = delivery.attempts.at(-1);
+  if (!attempt) return "";
+  return `${moment(attempt.at)} · ${attempt.statusCode ?? attempt.error}`;
+}
+
+function redeliverButton(franchise, delivery) {
+  const outcome = h("span", { class: "outcome" });
+  const button = h("button", { type: "button", class: "secondary" }, t("merchant.redeliver"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    outcome.replaceChildren(h("span", { class: "busy muted" }, t("busy.working")));
+    try {
+      const again = await post(
+        `/franchise/${franchise.franchiseId}/webhook-deliveries/${delivery.deliveryId}/redeliver`,
+      );
+      outcome.replaceChildren(statusView(again.status));
+    } catch (problem) {
+      outcome.replaceChildren(problemView(problem));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("span", {}, button, " ", outcome);
+}
