@@ -87,6 +87,29 @@ function showFranchise(detail, franchise) {
 function paymentsPart(franchise) {
   const results = h("div");
   const today = businessToday();
+  const showPeriod = (from, to) =>
+    results.replaceChildren(
+      pagedTable(
+        [
+          { key: "column.when", value: (payment) => moment(payment.approvedAt) },
+          { key: "column.payment", value: (payment) => h("span", { class: "id" }, payment.paymentId) },
+          { key: "column.price", class: "amount", value: (payment) => won(payment.requestPrice) },
+          { key: "column.refunded", class: "amount", value: (payment) => won(payment.refundedAmount) },
+          { key: "column.fee", class: "amount", value: (payment) => won(payment.fee) },
+          { key: "column.status", value: (payment) => statusView(payment.status) },
+          { key: "column.refund", value: (payment) => refundForm(payment) },
+        ],
+        (cursor) =>
+          get("/payment/period", {
+            ...periodInstants(from, to),
+            franchiseId: franchise.franchiseId,
+            cursor,
+            limit: 20,
+          }),
+        "merchant.noPayments",
+      ),
+    );
+  showPeriod(today, today);
   return h(
     "div",
     { "data-part": "payments" },
@@ -97,24 +120,7 @@ function paymentsPart(franchise) {
         { name: "to", label: "field.to", type: "date", value: today },
       ],
       submit: "merchant.showPayments",
-      run: async ({ from, to }) => {
-        const period = periodInstants(from, to);
-        results.replaceChildren(
-          pagedTable(
-            [
-              { key: "column.when", value: (payment) => moment(payment.approvedAt) },
-              { key: "column.payment", value: (payment) => h("span", { class: "id" }, payment.paymentId) },
-              { key: "column.price", class: "amount", value: (payment) => won(payment.requestPrice) },
-              { key: "column.refunded", class: "amount", value: (payment) => won(payment.refundedAmount) },
-              { key: "column.fee", class: "amount", value: (payment) => won(payment.fee) },
-              { key: "column.status", value: (payment) => statusView(payment.status) },
-              { key: "column.refund", value: (payment) => refundForm(payment) },
-            ],
-            (cursor) => get("/payment/period", { ...period, franchiseId: franchise.franchiseId, cursor, limit: 20 }),
-            "merchant.noPayments",
-          ),
-        );
-      },
+      run: async ({ from, to }) => showPeriod(from, to),
     }),
     results,
   );
