@@ -207,6 +207,11 @@ def test_a_day_of_the_platform_in_the_console(system: RunningSystem, browser: Br
 
     shop.card("merchant.franchises").get_by_role("button").first.click()
     expect(shop.page.locator('[data-part="settlements"] [data-payout="9650"]')).to_be_visible()
+    with shop.page.expect_download() as downloaded:
+        shop.page.locator('[data-part="settlements"] [data-report]').click()
+    report = Path(downloaded.value.path()).read_text().splitlines()
+    assert report[0] == "settlementId,franchiseId,paymentId,price,refunded,fee"
+    assert [row.split(",")[3:] for row in report[1:]] == [["12000", "2000", "350"]]
     deliveries = shop.page.locator('[data-part="deliveries"]')
     approved = deliveries.locator("tbody tr", has_text="payment.approved")
     expect(deliveries.locator("tbody tr", has_text="settlement.line-paid")).to_be_visible()

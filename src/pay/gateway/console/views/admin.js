@@ -29,17 +29,18 @@ function settlementCard() {
 }
 
 function settlementView(run) {
-  const report = h("button", { type: "button", class: "secondary" }, t("admin.report"));
+  const reportButton = h("button", { type: "button", class: "secondary" }, t("admin.report"));
   const reportOutcome = h("span", { class: "outcome" });
-  report.addEventListener("click", async () => {
-    report.disabled = true;
+  reportButton.addEventListener("click", async () => {
+    reportButton.disabled = true;
     try {
-      download(`settlement-${run.settlementId}.csv`, await text(`/settlement/${run.settlementId}/report.csv`), "text/csv");
+      const report = await text(`/settlement/${run.settlementId}/report.csv`);
+      download(`settlement-${run.settlementId}.csv`, report, "text/csv");
       reportOutcome.replaceChildren();
     } catch (problem) {
       reportOutcome.replaceChildren(problemView(problem));
     } finally {
-      report.disabled = false;
+      reportButton.disabled = false;
     }
   });
   return h(
@@ -60,7 +61,7 @@ function settlementView(run) {
           ],
           run.lines,
         ),
-    report,
+    reportButton,
     reportOutcome,
   );
 }
@@ -69,7 +70,12 @@ function reconcileCard() {
   return card(
     "admin.reconcile",
     h("p", { class: "help" }, t("admin.reconcileHelp")),
-    actionForm({ submit: "admin.runReconcile", busyKey: "busy.reconciling", run: () => get("/reconcile"), show: reconciliationView }),
+    actionForm({
+      submit: "admin.runReconcile",
+      busyKey: "busy.reconciling",
+      run: () => get("/reconcile"),
+      show: reconciliationView,
+    }),
   );
 }
 

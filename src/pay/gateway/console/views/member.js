@@ -195,7 +195,8 @@ function chargeCard(me, moved) {
 
 function sendCard(me, moved) {
   const remit = (body) => async (values, key) => {
-    const remittance = await untilEnded(await post("/remittance/request", { fromMembershipId: me, ...body(values) }, key));
+    const answer = await post("/remittance/request", { fromMembershipId: me, ...body(values) }, key);
+    const remittance = await untilEnded(answer);
     moved();
     return remittance;
   };

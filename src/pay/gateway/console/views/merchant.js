@@ -2,7 +2,7 @@
 // by period with refunds, its settlements, and its webhook deliveries with redelivery.
 
 import { currentSession, get, post, untilEnded } from "../api.js";
-import { actionForm, card, h, loaded, pagedTable, problemView, statusView, table } from "../dom.js";
+import { actionForm, card, download, h, loaded, pagedTable, problemView, statusView, table } from "../dom.js";
 import { moment, t, won } from "../i18n.js";
 import { businessToday, periodInstants } from "../period.js";
 
@@ -137,6 +137,15 @@ function refundForm(payment) {
 }
 
 function settlementsPart(franchise) {
+  // Each run with this franchise's line of it.
+  const runsPage = async (cursor) => {
+    const page = await get("/settlement", { franchiseId: franchise.franchiseId, cursor, limit: 20 });
+    const items = page.items.map((run) => ({
+      run,
+      line: run.lines.find((line) => line.franchiseId === franchise.franchiseId),
+    }));
+    return { items, nextCursor: page.nextCursor };
+  };
   return h(
     "div",
     { "data-part": "settlements" },
@@ -144,25 +153,66 @@ function settlementsPart(franchise) {
     h("p", { class: "help" }, t("merchant.reportHelp")),
     pagedTable(
       [
-        { key: "column.period", value: (run) => `${run.from} – ${run.to}` },
-        { key: "column.gross", class: "amount", value: (run) => won(lineOf(run, franchise).gross) },
-        { key: "column.fee", class: "amount", value: (run) => won(lineOf(run, franchise).fee) },
-        { key: "column.owed", class: "amount", value: (run) => won(lineOf(run, franchise).owed) },
+        { key: "column.period", value: ({ run }) => `${run.from} – ${run.to}` },
+        { key: "column.gross", class: "amount", value: ({ line }) => won(line.gross) },
+        { key: "column.fee", class: "amount", value: ({ line }) => won(line.fee) },
+        { key: "column.owed", class: "amount", value: ({ line }) => won(line.owed) },
         {
           key: "column.payout",
           class: "amount",
-          value: (run) => h("span", { "data-payout": lineOf(run, franchise).payout }, won(lineOf(run, franchise).payout)),
+          value: ({ line }) => h("span", { "data-payout": line.payout }, won(line.payout)),
         },
-        { key: "column.status", value: (run) => statusView(lineOf(run, franchise).status, lineOf(run, franchise).reason) },
+        { key: "column.status", value: ({ line }) => statusView(line.status, line.reason) },
+        { key: "column.report", value: ({ run }) => reportButton(run, franchise) },
       ],
-      (cursor) => get("/settlement", { franchiseId: franchise.franchiseId, cursor, limit: 20 }),
+      runsPage,
       "merchant.noSettlements",
     ),
   );
 }
 
-function lineOf(run, franchise) {
-  return run.lines.find((line) => line.franchiseId === franchise.franchiseId);
+// The columns of settlement's own report (`GET /settlement/{id}/report.csv`, for admins), for this franchise's rows.
+const REPORT_COLUMNS = ["settlementId", "franchiseId", "paymentId", "price", "refunded", "fee"];
+const REPORT_PAGE = 500;
+
+// The run's payments of this franchise, as the merchant may read them: those approved in the run's period that
+// the run settled.
+async function franchiseReport(run, franchise) {
+  const settled = [];
+  let cursor = null;
+  do {
+    const page = await get("/payment/period", {
+      ...periodInstants(run.from, run.to),
+      franchiseId: franchise.franchiseId,
+      cursor,
+      limit: REPORT_PAGE,
+    });
+    settled.push(...page.items.filter((payment) => payment.settlementId === run.settlementId));
+    cursor = page.nextCursor;
+  } while (cursor);
+  const rows = settled.map(({ paymentId, requestPrice, refundedAmount, fee }) =>
+    [run.settlementId, franchise.franchiseId, paymentId, requestPrice, refundedAmount, fee].join(","),
+  );
+  return [REPORT_COLUMNS.join(","), ...rows].join("\n") + "\n";
+}
+
+function reportButton(run, franchise) {
+  const outcome = h("span", { class: "outcome" });
+  const button = h("button", { type: "button", class: "secondary", "data-report": run.settlementId }, "CSV");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    outcome.replaceChildren(h("span", { class: "busy muted" }, t("busy.loading")));
+    try {
+      const name = `settlement-${run.settlementId}-${franchise.franchiseId}.csv`;
+      download(name, await franchiseReport(run, franchise), "text/csv");
+      outcome.replaceChildren();
+    } catch (problem) {
+      outcome.replaceChildren(problemView(problem));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("span", {}, button, " ", outcome);
 }
 
 function deliveriesPart(franchise) {
