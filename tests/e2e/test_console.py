@@ -1,6 +1,7 @@
 """The web console in Chromium, through the gateway only (issue 16): two members sign up, link their bank
 accounts, charge and send; one pays at a merchant, the merchant refunds part of it, the admin settles the day
-and the merchant sees its payout; the admin reconciles and compares money per region. Also: an expired access
+and the merchant sees its payout, its CSV and its webhook deliveries; the admin reconciles and compares money per
+region; the other member pays and takes it all back. Also: an expired access
 token is renewed once, then the console asks to log in again; the language switch changes the words.
 
 Every page is saved as a screenshot under the test's directory, to read when a step fails; with
@@ -218,6 +219,15 @@ def test_a_day_of_the_platform_in_the_console(system: RunningSystem, browser: Br
     approved.get_by_role("button", name="Send again").click()
     expect(approved.locator(".outcome")).to_contain_text("Pending", timeout=SLOW_MS)
     publish(shop.shot("payout"), "console-merchant.png")
+    kim_pays = kim.card("pay.title").locator("form").first
+    kim.fill(kim_pays, franchiseId=franchise_id, requestPrice="5000")
+    kim.submit(kim_pays, "APPROVED")
+    expect(kim.page.locator('[data-wallet-balance="15000"]')).to_be_visible()
+    kim.card("pay.title").locator("tbody form").locator('button[type="submit"]').click()
+    expect(kim.card("pay.title").locator("tbody")).to_contain_text("Cancelled (refunded)", timeout=SLOW_MS)
+    expect(kim.page.locator('[data-wallet-balance="20000"]')).to_be_visible()
+    kim.shot("refunded")
+
     assert [console.refused for console in (hong, kim, shop, admin)] == [[], [], [], []]
     for context in people.values():
         context.close()

@@ -5,6 +5,7 @@ import { Problem, currentSession, get, post, untilEnded } from "../api.js";
 import { actionForm, card, h, loaded, pagedTable, statusView, table } from "../dom.js";
 import { moment, t, won } from "../i18n.js";
 import { notificationsCard } from "./notifications.js";
+import { refundForm } from "./refund.js";
 
 const WALLET_OPENING_TRIES = 30;
 const WALLET_OPENING_WAIT_MS = 500;
@@ -22,11 +23,12 @@ async function onceOpened(load) {
   }
 }
 
-// Payments made in this session, newest first, so that they can be refunded from here.
-const payments = [];
+// Payments the member made in this session, newest first, so that they can be refunded from here.
+let payments = { of: null, made: [] };
 
 export function memberView() {
   const me = currentSession().membershipId;
+  if (payments.of !== me) payments = { of: me, made: [] };
   const wallet = loaded(
     () => onceOpened(() => get(`/money/${me}`)),
     (money) =>
@@ -237,9 +239,11 @@ function sendCard(me, moved) {
 
 function payCard(me, moved) {
   const list = h("div");
+  // A refund's outcome, kept under the list, which is drawn again with the payment as it is after it.
+  const refundOutcome = h("div", { class: "outcome" });
   const showPayments = () =>
     list.replaceChildren(
-      payments.length === 0
+      payments.made.length === 0
         ? h("p", { class: "muted" }, t("pay.none"))
         : table(
             [
@@ -247,26 +251,17 @@ function payCard(me, moved) {
               { key: "column.price", class: "amount", value: (payment) => won(payment.requestPrice) },
               { key: "column.refunded", class: "amount", value: (payment) => won(payment.refundedAmount) },
               { key: "column.status", value: (payment) => statusView(payment.status, payment.reason) },
-              { key: "column.refund", value: (payment) => refundForm(payment) },
+              { key: "column.refund", value: (payment) => refundForm(payment, refunded(payment)) },
             ],
-            payments,
+            payments.made,
           ),
     );
-  const refundForm = (payment) =>
-    actionForm({
-      fields: [{ name: "amount", label: "field.refundAmount", type: "amount", required: false }],
-      submit: "pay.refund",
-      run: async ({ amount }, key) => {
-        const refund = await untilEnded(
-          await post(`/payment/${payment.paymentId}/cancel`, amount === "" ? {} : { amount }, key),
-        );
-        Object.assign(payment, await get(`/payment/${payment.paymentId}`));
-        moved();
-        setTimeout(showPayments);
-        return refund;
-      },
-      show: (refund) => h("span", { "data-outcome": refund.status }, statusView(refund.status, refund.reason)),
-    });
+  const refunded = (payment) => async (refund) => {
+    Object.assign(payment, await get(`/payment/${payment.paymentId}`));
+    refundOutcome.replaceChildren(h("p", { "data-outcome": refund.status }, statusView(refund.status, refund.reason)));
+    showPayments();
+    moved();
+  };
   showPayments();
   return card(
     "pay.title",
@@ -288,7 +283,7 @@ function payCard(me, moved) {
       submit: "pay.pay",
       run: async (values, key) => {
         const payment = await untilEnded(await post("/payment/request", { requestMembershipId: me, ...values }, key));
-        payments.unshift(payment);
+        payments.made.unshift(payment);
         showPayments();
         moved();
         return payment;
@@ -302,5 +297,6 @@ function payCard(me, moved) {
         ),
     }),
     list,
+    refundOutcome,
   );
 }

@@ -1,10 +1,11 @@
 // A corporate member's franchises: registering one (its webhook secret shown once), and for each its payments
 // by period with refunds, its settlements, and its webhook deliveries with redelivery.
 
-import { currentSession, get, post, untilEnded } from "../api.js";
+import { currentSession, get, post } from "../api.js";
 import { actionForm, card, download, h, loaded, pagedTable, problemView, statusView, table } from "../dom.js";
 import { moment, t, won } from "../i18n.js";
 import { businessToday, periodInstants } from "../period.js";
+import { refundForm } from "./refund.js";
 
 export function merchantView() {
   const me = currentSession().membershipId;
@@ -124,16 +125,6 @@ function paymentsPart(franchise) {
     }),
     results,
   );
-}
-
-function refundForm(payment) {
-  return actionForm({
-    fields: [{ name: "amount", label: "field.refundAmount", type: "amount", required: false }],
-    submit: "pay.refund",
-    run: async ({ amount }, key) =>
-      untilEnded(await post(`/payment/${payment.paymentId}/cancel`, amount === "" ? {} : { amount }, key)),
-    show: (refund) => h("span", { "data-outcome": refund.status }, statusView(refund.status, refund.reason)),
-  });
 }
 
 function settlementsPart(franchise) {
