@@ -227,6 +227,10 @@ def test_a_day_of_the_platform_in_the_console(system: RunningSystem, browser: Br
     expect(kim.card("pay.title").locator("tbody")).to_contain_text("Cancelled (refunded)", timeout=SLOW_MS)
     expect(kim.page.locator('[data-wallet-balance="20000"]')).to_be_visible()
     kim.shot("refunded")
+    with kim.page.expect_response("**/membership/logout") as logged_out:
+        kim.page.locator("#logout").click()
+    assert logged_out.value.status == 204
+    expect(kim.card("session.loginTitle")).to_be_visible()
 
     assert [console.refused for console in (hong, kim, shop, admin)] == [[], [], [], []]
     for context in people.values():

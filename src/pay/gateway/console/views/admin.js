@@ -12,7 +12,7 @@ export function adminView() {
 
 function settlementCard() {
   const today = businessToday();
-  return card(
+  const settlement = card(
     "admin.settlement",
     h("p", { class: "help" }, t("admin.settlementHelp")),
     actionForm({
@@ -26,6 +26,9 @@ function settlementCard() {
       show: settlementView,
     }),
   );
+  // A line per franchise: the whole width.
+  settlement.classList.add("wide");
+  return settlement;
 }
 
 function settlementView(run) {
