@@ -29,6 +29,7 @@ from pay.contracts.clients import (
 )
 from pay.contracts.money import RebuildCheck
 from pay.contracts.money_query import QueryRebuild
+from pay.docs import documents
 from pay.logs import Level, LogFilter, follow, pretty
 from pay.platform import auth
 from pay.platform.broker import BrokerUnreachable
@@ -59,6 +60,8 @@ SERVICES: dict[str, str] = {
 GATEWAY = "gateway"
 SERVED: dict[str, str] = {**SERVICES, GATEWAY: "pay.gateway"}
 SERVICE_TOKEN_TTL = timedelta(days=30)
+# The checkout this package runs from: its bench/ and docs/.
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 app = typer.Typer(help="Pay: a simple-payment platform as Python microservices.", no_args_is_help=True)
 console = Console()
@@ -360,6 +363,22 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
     raise typer.Exit(1)
 
 
+@app.command("docs")
+def docs_command(
+    root: Annotated[Path, typer.Option(help="The checkout whose docs/ to write.")] = CHECKOUT,
+) -> None:
+    """Write the documents generated from the code: every service's OpenAPI document and their index in docs/api/,
+    the AsyncAPI document of the events and commands, and the settings reference in docs/operations.md."""
+    try:
+        written = documents.write(root, SERVED)
+    except documents.MissingSection as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    for path in written:
+        console.print(f"wrote {path}")
+    console.print(f"{len(written)} documents changed." if written else "Every document is up to date.")
+
+
 @app.command("logs")
 def logs_command(
     service: Annotated[
@@ -414,7 +433,7 @@ def bench(
     name: Annotated[str, typer.Argument(help="A benchmark in bench/, e.g. `transfers`.")],
 ) -> None:
     """Run a benchmark from the checkout's bench/ folder against the running system; extra options go to it."""
-    script = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
+    script = CHECKOUT / "bench" / f"{name}.py"
     if not script.exists():
         raise typer.BadParameter(f"no benchmark {script}")
     sys.argv = [str(script), *context.args]

@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import pytest
 import typer
+from typer.testing import CliRunner
 
-from pay.cli import parse_workers
+from pay.cli import app, parse_workers
 
 
 def test_workers_are_given_per_service() -> None:
@@ -12,3 +15,9 @@ def test_workers_are_given_per_service() -> None:
 def test_bad_worker_counts_are_refused(option: str) -> None:
     with pytest.raises(typer.BadParameter):
         parse_workers([option])
+
+
+def test_pay_docs_refuses_a_directory_that_is_no_checkout(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["docs", "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "docs/operations.md is missing" in result.output

@@ -8,14 +8,16 @@ from pay.platform.settings import Settings
 class BankingSettings(Settings):
     service: str = "banking"
     bank_timeout_seconds: float = Field(default=2.0, gt=0, description="Longest one call to the bank may take")
-    bank_attempts: int = Field(default=3, ge=1, le=10)
+    bank_attempts: int = Field(default=3, ge=1, le=10, description="Tries of one call to the bank")
     bank_retry_first_seconds: float = Field(
         default=0.2, gt=0, description="Pause before a call to the bank is tried again; it doubles with each try"
     )
     bank_retry_max_seconds: float = Field(default=1.0, gt=0, description="Longest pause between two tries")
     bank_retry_budget_seconds: float = Field(default=4.0, gt=0, description="How long one call may be tried again")
     bank_breaker_threshold: int = Field(default=5, ge=1, description="Failed calls in a row that open the circuit")
-    bank_breaker_reset_seconds: float = Field(default=15.0, gt=0)
+    bank_breaker_reset_seconds: float = Field(
+        default=15.0, gt=0, description="How long an open circuit refuses calls before one is tried"
+    )
     firmbanking_send_window_seconds: float = Field(
         default=120.0, gt=0, description="How long an unanswered transfer may be sent to the bank again"
     )

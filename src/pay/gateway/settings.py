@@ -19,7 +19,9 @@ class GatewaySettings(Settings):
         description="Calls that move money (charge, withdraw, transfer, remit, pay, refund, settle) a client "
         "(its member, or its address when anonymous) may make per minute",
     )
-    upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    upstream_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="How long connecting to a service may take"
+    )
     upstream_timeout_seconds: float = Field(
         default=30.0, gt=0, description="How long a service may take to answer (live streams excepted)"
     )

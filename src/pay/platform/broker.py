@@ -105,6 +105,12 @@ class Broker:
         )
         self._stream = JStream(name=STREAM_NAME, declare=False)
         self._subscribers: list[Any] = []
+        self._subscribed: list[type[Message]] = []
+
+    @property
+    def subscribed(self) -> tuple[type[Message], ...]:
+        """The message types this service hears, in the order it subscribed (its part of the event contract)."""
+        return tuple(self._subscribed)
 
     def subscribe(self, message_type: type[MessageT], handler: Handler[MessageT], *, consumer: str = "") -> None:
         """Before `start()`: run `handler` for every `message_type` published, at least once."""
@@ -124,6 +130,7 @@ class Broker:
         )
         subscriber(receive)
         self._subscribers.append(subscriber)
+        self._subscribed.append(message_type)
 
     async def start(self) -> None:
         await self._broker.connect()

@@ -356,6 +356,7 @@ def create_app(
     )
     app.state.token_verifier = kernel.token_verifier
     app.state.idempotency_store = kernel.idempotency_store
+    app.state.broker = kernel.broker
     install_problem_handlers(app, error_map, app.methods_allowed)
     app.include_router(_health_router(kernel))
     for router in routers:

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from pay.gateway.adapters.upstream import WHOLE_ANSWER_BYTES
 from pay.gateway.app import create_app
 from pay.gateway.domain.routes import SERVICES
 from pay.gateway.settings import GatewaySettings
@@ -21,6 +22,7 @@ from pay.platform.supervisor import free_port
 from support import listening, token_for
 
 DOWN = "payment"
+BIG = b"0123456789abcdef" * (WHOLE_ANSWER_BYTES // 16 + 1)
 
 
 def stand_in() -> FastAPI:
@@ -37,6 +39,24 @@ def stand_in() -> FastAPI:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    @app.get("/{service}/{prefix}/export/with-length")
+    async def export_with_length() -> Response:
+        return Response(BIG, media_type="text/csv")
+
+    @app.get("/{service}/{prefix}/export/in-chunks")
+    async def export_in_chunks() -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(BIG), 10_000):
+                yield BIG[start : start + 10_000]
+
+        return StreamingResponse(chunks(), media_type="text/csv")
+
+    @app.post("/{service}/{prefix}/session")
+    async def session() -> Response:
+        response = Response(status_code=204)
+        response.set_cookie("session", "the-callers-own")
+        return response
+
     @app.api_route("/{service}/{path:path}", methods=["GET", "POST"])
     async def echo(service: str, path: str, request: Request) -> JSONResponse:
         return JSONResponse(
@@ -48,6 +68,7 @@ def stand_in() -> FastAPI:
                 "requestId": request.headers.get("x-request-id"),
                 "forwardedFor": request.headers.get("x-forwarded-for"),
                 "authorization": request.headers.get("authorization"),
+                "cookie": request.headers.get("cookie"),
             },
             headers={"x-service": service},
         )
@@ -121,6 +142,24 @@ async def test_a_live_stream_passes_each_event_on_as_it_comes(gateway: httpx.Asy
         assert "data: first" in first, "the first event arrives before the stream's second one is written"
         rest = "".join([chunk async for chunk in chunks])
     assert "data: second" in rest
+
+
+@pytest.mark.parametrize("kind", ["with-length", "in-chunks"])
+async def test_an_answer_too_big_to_hold_arrives_whole(gateway: httpx.AsyncClient, kind: str) -> None:
+    response = await gateway.get(f"/settlement/export/{kind}")
+
+    assert response.status_code == 200
+    assert response.content == BIG
+
+
+async def test_a_cookie_a_service_sets_reaches_its_caller_and_no_one_else(gateway: httpx.AsyncClient) -> None:
+    set_cookie = await gateway.post("/membership/session")
+    # A client without a jar, as the next caller is to the gateway.
+    async with httpx.AsyncClient(base_url=str(gateway.base_url)) as another:
+        seen = (await another.get("/membership/m-2")).json()
+
+    assert "session=the-callers-own" in set_cookie.headers["set-cookie"]
+    assert seen["cookie"] is None
 
 
 async def test_a_service_that_is_down_answers_503_for_its_paths_only(gateway: httpx.AsyncClient) -> None:
