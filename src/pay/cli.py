@@ -22,7 +22,6 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from pay.bank.settings import BankSettings
 from pay.contracts.clients import (
     BankClient,
     MoneyClient,
@@ -358,7 +357,7 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
                 Services(bank, money, remittance, payment, settlement),
                 settings.corporate_bank_name,
                 settings.corporate_bank_account_number,
-                BankSettings().corporate_seed_balance,
+                settings.corporate_seed_balance,
             )
 
     result = asyncio.run(gather())

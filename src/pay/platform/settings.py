@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     corporate_bank_account_number: str = Field(
         default="100-0000-0001", pattern=r"^[0-9A-Za-z-]{1,40}$", description="The corporate account's number"
     )
+    # The bank seeds the account with it; reconciliation counts from it.
+    corporate_seed_balance: int = Field(default=0, ge=0, description="What the corporate account holds when created")
 
     cache_url: str | None = Field(
         default=None,

@@ -173,7 +173,7 @@ async def test_a_service_that_is_down_answers_503_for_its_paths_only(gateway: ht
     assert up.status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/bank/accounts", "/", "/admin", "/moneyx"])
+@pytest.mark.parametrize("path", ["/bank/accounts", "/admin", "/moneyx", "/consoles"])
 async def test_the_bank_simulator_and_other_paths_no_service_answers_are_404(
     gateway: httpx.AsyncClient, path: str
 ) -> None:
