@@ -11,10 +11,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
 from starlette.responses import Response
 
 from pay.gateway.adapters.console import CONSOLE_PREFIX, ConsoleFiles
-from pay.gateway.adapters.http import FORWARDED_METHODS, Forwarder, SecurityHeadersMiddleware
+from pay.gateway.adapters.http import FORWARDED_METHODS, NOT_ROUTED, Forwarder, SecurityHeadersMiddleware
 from pay.gateway.adapters.reconcile import ERRORS, reconcile_router
 from pay.gateway.adapters.upstream import Upstreams
 from pay.gateway.domain.allowance import Allowance
@@ -60,13 +61,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    # The gateway's own paths first; every other path is a service's.
+    # The gateway's own paths, which no service's starts like (the forwarder below passes them here).
     console = ConsoleFiles()
     app.add_route("/", console.page, methods=["GET", "HEAD"])
     app.mount(CONSOLE_PREFIX, console)
     app.include_router(reconcile_router(settings))
-    app.add_route("/{path:path}", Forwarder(upstreams, allowances, verifier).forward, methods=FORWARDED_METHODS)
-    # Outermost last: every answer, refusals included, has an id and the security headers.
+
+    async def not_routed(_: Request) -> Response:
+        raise NOT_ROUTED
+
+    app.add_route("/{path:path}", not_routed, methods=FORWARDED_METHODS)
+    # Innermost first, outermost last: every answer, refusals included, has an id and the security headers.
+    app.add_middleware(Forwarder, upstreams=upstreams, allowances=allowances, verifier=verifier)
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service)

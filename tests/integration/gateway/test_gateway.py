@@ -189,7 +189,9 @@ async def test_the_bank_simulator_and_other_paths_no_service_answers_are_404(
     assert response.json()["code"] == "not-found"
 
 
-@pytest.mark.parametrize("path", ["/money/%2e%2e/bank/accounts", "/money//m-1", "/money/m-1%2F..%2F..%2Fbank"])
+@pytest.mark.parametrize(
+    "path", ["/money/%2e%2e/bank/accounts", "/money//m-1", "/money/m-1%2F..%2F..%2Fbank", "/console/%2e%2e/app.py"]
+)
 async def test_a_path_that_could_mean_another_is_refused(gateway: httpx.AsyncClient, path: str) -> None:
     response = await gateway.get(path)
     assert response.status_code == 400
