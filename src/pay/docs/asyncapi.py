@@ -48,7 +48,8 @@ def message_types() -> list[type[Message]]:
     while pending:
         kind = pending.pop()
         pending.extend(kind.__subclasses__())
-        if "subject" in vars(kind):
+        # Only the contract's own: a test may declare messages of its own in the same process.
+        if "subject" in vars(kind) and kind.__module__.startswith(f"{pay.contracts.__name__}."):
             found[kind.subject] = kind
     return [found[subject] for subject in sorted(found)]
 
