@@ -1,9 +1,11 @@
 """The `pay` command: run the whole system, or one service, and the operator's tools."""
 
 import asyncio
+import base64
 import logging
 import os
 import runpy
+import secrets
 import socket
 import sys
 import time
@@ -18,8 +20,8 @@ import structlog
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
-from pay.bank.settings import BankSettings
 from pay.contracts.clients import (
     BankClient,
     MoneyClient,
@@ -213,10 +215,16 @@ def serve(
 
 @app.command()
 def migrate(service: ServiceName) -> None:
-    """Bring one service's database (PAY_DATABASE_URL) to the newest schema."""
+    """Bring one service's database (PAY_DATABASE_URL) to the newest schema, creating it first if it is missing
+    (from the server's `postgres` database), as `pay up` does for every service."""
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}")
-    upgrade(SERVICES[service], Settings().database_url)
+    url = Settings().database_url
+    database = make_url(url).database
+    if not database:
+        raise typer.BadParameter(f"PAY_DATABASE_URL names no database for {service}")
+    asyncio.run(ensure_database(service_database_url(url, "postgres"), database))
+    upgrade(SERVICES[service], url)
 
 
 @app.command()
@@ -230,6 +238,34 @@ def token(
     settings = Settings(data_dir=data_dir)
     issuer = auth.TokenIssuer(auth.read_private_key(settings.keys_dir, settings.jwt_private_key), timedelta(days=days))
     typer.echo(issuer.issue(subject, role))
+
+
+# What `pay keys` writes, each file the value of the setting named beside it (`PAY_<SETTING>_FILE`).
+SEALING_KEY_FILES = ("email-encryption-key", "email-index-key", "webhook-secret-key")
+ADMIN_PASSWORD_FILE = "admin-password"
+
+
+@app.command()
+def keys(
+    directory: Annotated[Path, typer.Argument(help="Where to write them; created if missing.")],
+    days: Annotated[int, typer.Option(min=1, max=365, help="How long the service tokens are good for.")] = 30,
+) -> None:
+    """Write the secrets a cluster's services read from files (`PAY_*_FILE`): the signing key pair, the keys that
+    seal data at rest, an admin password, and a service token per service.
+
+    Keys and password already there are kept (data sealed under them stays readable); the tokens are issued
+    anew each time, so run it again before they expire.
+    """
+    auth.ensure_signing_keys(directory)
+    for name in SEALING_KEY_FILES:
+        auth.write_secret_file(directory / name, base64.b64encode(secrets.token_bytes(32)))
+    auth.write_secret_file(directory / ADMIN_PASSWORD_FILE, secrets.token_urlsafe(24).encode())
+    issuer = auth.TokenIssuer((directory / auth.PRIVATE_KEY_FILE).read_text(), timedelta(days=days))
+    for service in SERVED:
+        token_file = directory / f"{service}.token"
+        token_file.unlink(missing_ok=True)
+        auth.write_secret_file(token_file, issuer.issue(service, auth.Role.SERVICE).encode())
+    typer.echo(f"Keys, admin password and service tokens good for {days} days are in {directory}.")
 
 
 money_app = typer.Typer(help="Operator tools for the money service.", no_args_is_help=True)
@@ -321,7 +357,7 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
                 Services(bank, money, remittance, payment, settlement),
                 settings.corporate_bank_name,
                 settings.corporate_bank_account_number,
-                BankSettings().corporate_seed_balance,
+                settings.corporate_seed_balance,
             )
 
     result = asyncio.run(gather())

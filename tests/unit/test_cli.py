@@ -1,10 +1,12 @@
+import base64
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from pay.cli import app, parse_workers
+from pay.cli import ADMIN_PASSWORD_FILE, SEALING_KEY_FILES, SERVED, app, parse_workers
+from pay.platform import auth
 
 
 def test_workers_are_given_per_service() -> None:
@@ -21,3 +23,21 @@ def test_pay_docs_refuses_a_directory_that_is_no_checkout(tmp_path: Path) -> Non
     result = CliRunner().invoke(app, ["docs", "--root", str(tmp_path)])
     assert result.exit_code == 1
     assert "docs/operations.md is missing" in result.output
+
+
+def test_keys_writes_each_secret_a_cluster_reads_from_files_and_keeps_keys_across_runs(tmp_path: Path) -> None:
+    directory = tmp_path / "secrets"
+    assert CliRunner().invoke(app, ["keys", str(directory)]).exit_code == 0
+    kept = {name: (directory / name).read_bytes() for name in [*SEALING_KEY_FILES, ADMIN_PASSWORD_FILE]}
+    assert all(len(base64.b64decode(kept[name], validate=True)) == 32 for name in SEALING_KEY_FILES)
+    first_token = (directory / "money.token").read_text()
+
+    assert CliRunner().invoke(app, ["keys", str(directory), "--days", "90"]).exit_code == 0
+    assert {name: (directory / name).read_bytes() for name in kept} == kept
+    verifier = auth.TokenVerifier((directory / auth.PUBLIC_KEY_FILE).read_text())
+    for service in SERVED:
+        assert verifier.verify((directory / f"{service}.token").read_text()) == auth.Principal(
+            service, auth.Role.SERVICE
+        )
+    assert (directory / "money.token").read_text() != first_token
+    assert all(path.stat().st_mode & 0o777 == 0o600 for path in directory.iterdir())

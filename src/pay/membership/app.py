@@ -26,7 +26,9 @@ def _secret(from_environment: str | None, settings: MembershipSettings, file_nam
 
 def create_app(settings: MembershipSettings | None = None) -> FastAPI:
     settings = settings or MembershipSettings()
-    auth.ensure_signing_keys(settings.keys_dir)
+    if settings.jwt_private_key is None:
+        # Made on first start into the data directory, unless given (a cluster's are made by `pay keys`).
+        auth.ensure_signing_keys(settings.keys_dir)
     kernel = Kernel(settings)
     assert kernel.token_verifier is not None
     vault = EmailVault(

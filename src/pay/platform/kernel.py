@@ -32,7 +32,7 @@ class Kernel:
             Broker(settings.broker_url, settings.service, settings.handlers_at_once) if uses_broker else None
         )
         self.relay: OutboxRelay | None = (
-            OutboxRelay(self.engine, self.broker.publish) if self.broker is not None else None
+            OutboxRelay(self.engine, self.broker.publish, settings.service) if self.broker is not None else None
         )
         self.token_verifier: TokenVerifier | None = (
             TokenVerifier(read_public_key(settings.keys_dir, settings.jwt_public_key)) if verifies_tokens else None

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
+from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pay.platform.db import outbox, utcnow
@@ -23,6 +24,13 @@ Publish = Callable[[str, dict[str, Any], str, Mapping[str, str] | None], Awaitab
 
 _log = structlog.get_logger()
 _CLEANUP_INTERVAL_SECONDS = 600.0
+# The backlog is counted at most this often: through the index of unpublished rows, so it costs little.
+_BACKLOG_INTERVAL_SECONDS = 5.0
+
+PENDING = Gauge("pay_outbox_pending_messages", "Committed messages the relay has not yet published", ["service"])
+OLDEST_PENDING = Gauge(
+    "pay_outbox_oldest_pending_age_seconds", "How long the oldest unpublished message has waited", ["service"]
+)
 
 
 class OutboxRelay:
@@ -30,6 +38,7 @@ class OutboxRelay:
         self,
         engine: AsyncEngine,
         publish: Publish,
+        service: str,
         *,
         batch_size: int = 200,
         idle_poll_seconds: float = 1.0,
@@ -42,6 +51,9 @@ class OutboxRelay:
         self._keep_published = keep_published
         self._wake = asyncio.Event()
         self._next_cleanup = 0.0
+        self._next_backlog = 0.0
+        self._pending = PENDING.labels(service)
+        self._oldest_pending = OLDEST_PENDING.labels(service)
 
     def wake(self) -> None:
         """Called after a commit that wrote to the outbox, so messages leave without waiting for the poll."""
@@ -58,6 +70,9 @@ class OutboxRelay:
                 if asyncio.get_running_loop().time() >= self._next_cleanup:
                     await self._forget_published()
                     self._next_cleanup = asyncio.get_running_loop().time() + _CLEANUP_INTERVAL_SECONDS
+                if asyncio.get_running_loop().time() >= self._next_backlog:
+                    await self.measure_backlog()
+                    self._next_backlog = asyncio.get_running_loop().time() + _BACKLOG_INTERVAL_SECONDS
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -91,6 +106,16 @@ class OutboxRelay:
         if failed is not None:
             raise failed
         return len(rows)
+
+    async def measure_backlog(self) -> None:
+        async with self._engine.connect() as connection:
+            count, oldest = (
+                await connection.execute(
+                    sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+                )
+            ).one()
+        self._pending.set(count)
+        self._oldest_pending.set((utcnow() - oldest).total_seconds() if oldest is not None else 0)
 
     async def _forget_published(self) -> None:
         async with self._engine.begin() as connection:

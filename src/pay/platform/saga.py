@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 import structlog
+from prometheus_client import Gauge
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -44,6 +45,18 @@ sagas = sa.Table(
 
 _log = structlog.get_logger()
 SagaT = TypeVar("SagaT")
+
+# Sagas waiting for their timer are counted at most this often, through the index of the timer's sagas. A saga
+# waiting for an answer with no timeout is not among them: counting all unfinished sagas would read the table.
+_MEASURE_INTERVAL_SECONDS = 5.0
+SCHEDULED = Gauge(
+    "pay_sagas_scheduled", "Sagas waiting for their timer: a retry, a timeout or a next run", ["kind", "step"]
+)
+OLDEST_SCHEDULED = Gauge(
+    "pay_saga_oldest_scheduled_age_seconds",
+    "How long ago the oldest saga waiting for its timer began",
+    ["kind", "step"],
+)
 
 
 @dataclass
@@ -166,6 +179,7 @@ class SagaTimer:
         # every saga due after it (settlement's thousand lines, each finishing with a call to payment).
         self._steps_at_once = asyncio.Semaphore(steps_at_once)
         self._wake = asyncio.Event()
+        self._next_measure = 0.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -175,11 +189,32 @@ class SagaTimer:
             self._wake.clear()
             try:
                 await asyncio.gather(*(self._step(saga_id, started_in) for saga_id, started_in in await self._due()))
+                if asyncio.get_running_loop().time() >= self._next_measure:
+                    await self.measure()
+                    self._next_measure = asyncio.get_running_loop().time() + _MEASURE_INTERVAL_SECONDS
             except asyncio.CancelledError:
                 raise
             except Exception:
                 _log.exception("saga_timer_failed")
             await wait_at_most(self._wake, self._poll_seconds)
+
+    async def measure(self) -> None:
+        async with self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(sagas.c.kind, sagas.c.step, sa.func.count(), sa.func.min(sagas.c.created_at))
+                    .where(sagas.c.wake_at.is_not(None))
+                    .group_by(sagas.c.kind, sagas.c.step)
+                )
+            ).all()
+        now = utcnow()
+        # Cleared and set with no await between: a scrape sees the old figures or the new, and no step that has
+        # emptied since.
+        SCHEDULED.clear()
+        OLDEST_SCHEDULED.clear()
+        for kind, step, count, oldest in rows:
+            SCHEDULED.labels(kind, step).set(count)
+            OLDEST_SCHEDULED.labels(kind, step).set((now - oldest).total_seconds())
 
     async def _step(self, saga_id: str, started_in: dict[str, str] | None) -> None:
         async with self._steps_at_once:

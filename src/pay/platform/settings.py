@@ -2,19 +2,64 @@
 
 Each service declares its own options in a subclass beside its `app.py` (`pay/<service>/settings.py`);
 this class names none of them.
+
+Every setting `PAY_X` may instead be read from a file named by `PAY_X_FILE`, the way Docker Compose and
+Kubernetes hand secrets to a container: the secret stays out of the environment, where any process of the
+container and `docker inspect` can read it.
 """
 
+import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from pay.contracts.topology import DEFAULT_PORTS
+
+FILE_SUFFIX = "_FILE"
+
+
+class SettingsFromFiles(PydanticBaseSettingsSource):
+    """`PAY_X_FILE=/run/secrets/x`: the setting `PAY_X` is that file's text, less its trailing newlines (as a
+    shell's `$(cat file)` gives it). Setting both `PAY_X` and `PAY_X_FILE` is refused: neither may win unseen."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        variable = f"{self.config.get('env_prefix', '')}{field_name}".upper()
+        path = os.environ.get(variable + FILE_SUFFIX)
+        if path is None:
+            return None, field_name, False
+        if variable in os.environ:
+            raise SettingsError(f"both {variable} and {variable}{FILE_SUFFIX} are set: give one of them")
+        try:
+            return Path(path).read_text().rstrip("\r\n"), field_name, False
+        except OSError as error:
+            raise SettingsError(f"{variable}{FILE_SUFFIX}: cannot read {path}: {error.strerror}") from error
+
+    def __call__(self) -> dict[str, Any]:
+        values = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, is_complex = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = self.prepare_field_value(name, field, value, is_complex)
+        return values
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAY_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SettingsFromFiles(settings_cls), dotenv_settings, file_secret_settings
 
     service: str = Field(default="", description="Which service this process is; each service's settings name it")
     data_dir: Path = Field(default=Path(".pay"), description="Where keys, databases, broker state and logs live")
@@ -52,6 +97,8 @@ class Settings(BaseSettings):
     corporate_bank_account_number: str = Field(
         default="100-0000-0001", pattern=r"^[0-9A-Za-z-]{1,40}$", description="The corporate account's number"
     )
+    # The bank seeds the account with it; reconciliation counts from it.
+    corporate_seed_balance: int = Field(default=0, ge=0, description="What the corporate account holds when created")
 
     cache_url: str | None = Field(
         default=None,

@@ -134,6 +134,13 @@ async def test_the_request_id_is_kept_or_made_and_is_the_same_in_the_service_and
     assert made.json()["forwardedFor"]
 
 
+async def test_a_request_id_that_could_inject_into_logs_or_headers_is_replaced(gateway: httpx.AsyncClient) -> None:
+    answer = await gateway.get("/money/m-1", headers=[(b"X-Request-ID", b"x\xff forged=1")])
+
+    assert answer.status_code == 200
+    assert answer.json()["requestId"] == answer.headers["x-request-id"] != "x\xff forged=1"
+
+
 async def test_a_live_stream_passes_each_event_on_as_it_comes(gateway: httpx.AsyncClient) -> None:
     async with gateway.stream("GET", "/notifications/stream", headers={"Accept": "text/event-stream"}) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -173,7 +180,7 @@ async def test_a_service_that_is_down_answers_503_for_its_paths_only(gateway: ht
     assert up.status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/bank/accounts", "/", "/admin", "/moneyx"])
+@pytest.mark.parametrize("path", ["/bank/accounts", "/admin", "/moneyx", "/consoles"])
 async def test_the_bank_simulator_and_other_paths_no_service_answers_are_404(
     gateway: httpx.AsyncClient, path: str
 ) -> None:

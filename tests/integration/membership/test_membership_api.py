@@ -310,6 +310,22 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.AsyncC
     assert_problem(after_replay, 401, "invalid-refresh-token")
 
 
+async def test_logout_ends_the_session_and_only_that_one(client: httpx.AsyncClient) -> None:
+    member = await register(client)
+    here = await log_in(client, member)
+    elsewhere = await log_in(client, member)
+    rotated = (await client.post("/membership/refresh-token", json={"refreshToken": here["refreshToken"]})).json()
+
+    logout = await client.post("/membership/logout", json={"refreshToken": rotated["refreshToken"]})
+    forged = await client.post("/membership/logout", json={"refreshToken": elsewhere["refreshToken"] + "x"})
+
+    assert (logout.status_code, forged.status_code) == (204, 204)
+    refresh = await client.post("/membership/refresh-token", json={"refreshToken": rotated["refreshToken"]})
+    assert_problem(refresh, 401, "invalid-refresh-token")
+    other = await client.post("/membership/refresh-token", json={"refreshToken": elsewhere["refreshToken"]})
+    assert other.status_code == 200, other.text
+
+
 async def test_modify_revokes_refresh_tokens_and_guards_status(client: httpx.AsyncClient) -> None:
     member = await register(client)
     tokens = await log_in(client, member)

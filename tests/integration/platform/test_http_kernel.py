@@ -290,6 +290,16 @@ async def test_request_ids_are_kept_or_made(client: httpx.AsyncClient) -> None:
     assert len(made.headers["x-request-id"]) == 32
 
 
+@pytest.mark.parametrize("offered", [b"two words", b"caf\xc3\xa9", b"\xff\xfe", b"x" * 101, b'"quoted"'])
+async def test_a_request_id_that_is_not_a_plain_token_is_replaced_not_kept(
+    client: httpx.AsyncClient, offered: bytes
+) -> None:
+    answer = await client.get("/health/live", headers=[(b"X-Request-ID", offered)])
+
+    assert answer.status_code == 200
+    assert len(answer.headers["x-request-id"]) == 32
+
+
 async def test_a_refused_request_is_logged_and_an_answered_one_only_at_debug(client: httpx.AsyncClient) -> None:
     with capture_logs() as logged:
         await client.get("/health/live")

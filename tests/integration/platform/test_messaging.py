@@ -72,7 +72,7 @@ async def test_only_committed_messages_leave_and_each_is_applied_once(engine: As
 
     broker.subscribe(Pinged, apply)
     await broker.start()
-    relay = OutboxRelay(engine, broker.publish)
+    relay = OutboxRelay(engine, broker.publish, "test")
 
     committed, rolled_back = Pinged(ping_id=str(uuid.uuid4())), Pinged(ping_id=str(uuid.uuid4()))
     async with PingingUnitOfWork(engine) as uow:
@@ -111,7 +111,7 @@ async def test_a_message_committed_while_the_relay_publishes_leaves_without_wait
                 uow.sent.append(second)
                 await uow.commit()
 
-    relay = OutboxRelay(engine, publish, idle_poll_seconds=60)
+    relay = OutboxRelay(engine, publish, "test", idle_poll_seconds=60)
     async with PingingUnitOfWork(engine) as uow:
         uow.sent.append(Pinged(ping_id=str(uuid.uuid4())))
         await uow.commit()
@@ -206,7 +206,7 @@ async def test_logs_are_shipped_to_the_log_subject(nats_url: str, broker: Broker
 async def test_a_message_the_broker_did_not_acknowledge_stays_pending_and_the_others_are_marked(
     engine: AsyncEngine,
 ) -> None:
-    await OutboxRelay(engine, _accept_all).publish_pending()
+    await OutboxRelay(engine, _accept_all, "test").publish_pending()
     pings = [Pinged(ping_id=str(uuid.uuid4())) for _ in range(3)]
     async with PingingUnitOfWork(engine) as uow:
         uow.sent.extend(pings)
@@ -220,12 +220,12 @@ async def test_a_message_the_broker_did_not_acknowledge_stays_pending_and_the_ot
         sent.append(message_id)
 
     with pytest.raises(TimeoutError):
-        await OutboxRelay(engine, publish).publish_pending()
+        await OutboxRelay(engine, publish, "test").publish_pending()
     assert sorted(sent) == sorted(str(ping.message_id) for ping in pings if str(ping.message_id) != refused)
     assert await unpublished(engine) == 1
 
     sent.clear()
-    assert await OutboxRelay(engine, _accept_all).publish_pending() == 1
+    assert await OutboxRelay(engine, _accept_all, "test").publish_pending() == 1
     assert await unpublished(engine) == 0
 
 

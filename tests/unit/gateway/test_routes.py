@@ -27,7 +27,11 @@ def test_each_contract_prefix_goes_to_its_service(path: str, service: str) -> No
     assert found is not None and found.service == service
 
 
-@pytest.mark.parametrize("path", ["/bank/accounts", "/", "/moneyx/1", "/membershipx", "/health-check"])
+# The gateway's own paths (the console's page and files, `/reconcile`) are among them: no service shadows them.
+@pytest.mark.parametrize(
+    "path",
+    ["/bank/accounts", "/", "/moneyx/1", "/membershipx", "/health-check", "/console/app.js", "/reconcile"],
+)
 def test_the_bank_simulator_and_unknown_paths_are_not_routed(path: str) -> None:
     assert routes.route("GET", path) is None
 

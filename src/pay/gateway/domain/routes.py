@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 # Longest prefix first: `/money/query/...` is money-query's, `/money/...` money's. The bank simulator stands for
-# a real bank outside the platform, so no path reaches it.
+# a real bank outside the platform, so no path reaches it. The gateway's own paths (`/`, `/console/…`,
+# `/reconcile`) start with none of these prefixes.
 _ROUTES: tuple[tuple[str, str], ...] = (
     ("/money/query", "money-query"),
     ("/money/aggregation", "money-aggregation"),

@@ -86,6 +86,13 @@ async def refresh_token(body: RefreshTokenRequest, deps: Deps) -> TokenPair:
     return _token_pair(await use_cases.refresh_tokens(deps, body.refresh_token))
 
 
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(body: RefreshTokenRequest, deps: Deps) -> None:
+    """End the session of this refresh token: it and every token rotated from it stop refreshing. The access
+    token still works until it expires (minutes); a client forgets it."""
+    await use_cases.log_out(deps, body.refresh_token)
+
+
 @router.post("/token-validate")
 async def token_validate(body: TokenValidateRequest, deps: Deps) -> TokenValidation:
     membership_id = await use_cases.validate_access_token(deps, body.jwt_token)

@@ -197,6 +197,18 @@ async def refresh_tokens(deps: Dependencies, presented: str) -> IssuedTokens:
     return tokens
 
 
+async def log_out(deps: Dependencies, presented: str) -> None:
+    """End the session the refresh token belongs to: its family is revoked, so neither it nor any token rotated
+    from it refreshes again. A token that is not one of ours ends nothing, and says so to nobody."""
+    token_id, _, secret = presented.partition(".")
+    async with deps.uow() as uow:
+        token = await uow.refresh_tokens.get_for_update(token_id)
+        if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
+            return
+        await uow.refresh_tokens.revoke_family(token.family_id, deps.clock())
+        await uow.commit()
+
+
 async def validate_access_token(deps: Dependencies, token: str) -> str | None:
     """The membership id behind a valid token of a member that is still valid, or None."""
     membership_id = deps.access_tokens.subject_of(token)

@@ -1,0 +1,133 @@
+"""`GET /reconcile`: `pay reconcile` for the console's admin, over HTTP.
+
+The gateway reaches every service, so it runs the same check as the CLI (`pay.reconcile`), with clients that
+carry the caller's own token: the services decide what that token may read, as for any other call, and the
+gateway grants nothing by itself. Only an admin (or a service) is let in at all, before any service is asked.
+"""
+
+from fastapi import APIRouter, Request
+
+from pay.contracts.clients import (
+    BankClient,
+    MoneyClient,
+    PaymentClient,
+    RemittanceClient,
+    ServiceError,
+    SettlementClient,
+    Unavailable,
+)
+from pay.contracts.messages import CamelModel
+from pay.platform.auth import PrivilegedPrincipal
+from pay.platform.problems import ErrorMap, ProblemSpec
+from pay.platform.settings import Settings
+from pay.reconcile import Reconciliation, Services, reconcile
+
+ERRORS: ErrorMap = {
+    Unavailable: ProblemSpec(
+        503, "downstream-unavailable", "A service reconciliation reads did not answer", {"Retry-After": "1"}
+    ),
+    ServiceError: ProblemSpec(502, "downstream-refused", "A service reconciliation reads refused the call"),
+}
+
+# As `pay reconcile`: money rebuilds every wallet from its journal to answer, which takes longer than a call.
+_MONEY_TIMEOUT_SECONDS = 120
+_TIMEOUT_SECONDS = 30
+
+
+class UnpairedTransferView(CamelModel):
+    transfer_id: str
+    at_the_bank: int | None
+    in_the_ledger: int | None
+    request_id: str | None
+    explanation: str
+
+
+class FailedRefundView(CamelModel):
+    money_changing_request_id: str
+    membership_id: str
+    amount: int
+    reason: str
+
+
+class ReconciliationView(CamelModel):
+    holds: bool
+    at_rest: bool
+    requests_in_flight: int
+    corporate_balance: int
+    corporate_opening_balance: int
+    corporate_net: int
+    wallet_count: int
+    wallets_total: int
+    wallets_held: int
+    payables_total: int
+    revenue: int
+    owed: int
+    gap: int
+    bank_transfers: int
+    unpaired_transfers: list[UnpairedTransferView]
+    wallets_differing_from_journal: list[str]
+    failed_refunds: list[FailedRefundView]
+
+
+def reconcile_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/reconcile", response_model=ReconciliationView)
+    async def run(request: Request, _: PrivilegedPrincipal) -> ReconciliationView:
+        """Conservation across the platform, as `pay reconcile` checks it (admins and services)."""
+        token = request.headers["authorization"].partition(" ")[2]
+        async with (
+            BankClient(settings.url_of("bank"), timeout=_TIMEOUT_SECONDS) as bank,
+            MoneyClient(settings.url_of("money"), token=token, timeout=_MONEY_TIMEOUT_SECONDS) as money,
+            RemittanceClient(settings.url_of("remittance"), token=token, timeout=_TIMEOUT_SECONDS) as remittance,
+            PaymentClient(settings.url_of("payment"), token=token, timeout=_TIMEOUT_SECONDS) as payment,
+            SettlementClient(settings.url_of("settlement"), token=token, timeout=_TIMEOUT_SECONDS) as settlement,
+        ):
+            found = await reconcile(
+                Services(bank, money, remittance, payment, settlement),
+                settings.corporate_bank_name,
+                settings.corporate_bank_account_number,
+                settings.corporate_seed_balance,
+            )
+        return _view(found)
+
+    return router
+
+
+def _view(found: Reconciliation) -> ReconciliationView:
+    return ReconciliationView(
+        holds=found.holds,
+        at_rest=found.at_rest,
+        requests_in_flight=found.requests_in_flight,
+        corporate_balance=found.corporate_balance,
+        corporate_opening_balance=found.corporate_opening_balance,
+        corporate_net=found.corporate_net,
+        wallet_count=found.wallet_count,
+        wallets_total=found.wallets_total,
+        wallets_held=found.wallets_held,
+        payables_total=found.payables_total,
+        revenue=found.revenue,
+        owed=found.owed,
+        gap=found.gap,
+        bank_transfers=found.bank_transfers,
+        unpaired_transfers=[
+            UnpairedTransferView(
+                transfer_id=unpaired.transfer_id,
+                at_the_bank=unpaired.at_the_bank,
+                in_the_ledger=unpaired.in_the_ledger,
+                request_id=unpaired.request_id,
+                explanation=str(unpaired),
+            )
+            for unpaired in found.unpaired_transfers
+        ],
+        wallets_differing_from_journal=[difference.membership_id for difference in found.journal_differences],
+        failed_refunds=[
+            FailedRefundView(
+                money_changing_request_id=refund.money_changing_request_id,
+                membership_id=refund.membership_id,
+                amount=refund.amount,
+                reason=refund.reason,
+            )
+            for refund in found.failed_refunds
+        ],
+    )
