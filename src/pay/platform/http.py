@@ -66,7 +66,7 @@ class RequestContextMiddleware:
             return
         # The caller's own id, else the one of the request that caused this call, else a new one.
         request_id = _request_id(
-            dict(scope["headers"]).get(b"x-request-id", b"") or (tracing.request_id_passed_on() or "").encode()
+            dict(scope["headers"]).get(b"x-request-id", b"") or (tracing.current_request_id() or "").encode()
         )
         started = time.perf_counter()
         status = 500

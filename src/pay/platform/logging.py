@@ -11,7 +11,7 @@ import structlog
 from opentelemetry import trace
 from structlog.types import EventDict, WrappedLogger
 
-from pay.platform.tracing import request_id_passed_on
+from pay.platform.tracing import current_request_id
 
 LogSink = Callable[[bytes], Awaitable[None]]
 
@@ -84,7 +84,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 def _add_request_and_trace(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """The request under way and its trace, in a request or in the handling of a message it caused."""
-    request_id = request_id_passed_on()
+    request_id = current_request_id()
     if request_id is not None:
         event_dict.setdefault("request_id", request_id)
     span = trace.get_current_span().get_span_context()

@@ -82,8 +82,9 @@ def with_request_id(request_id: str) -> Iterator[None]:
         context.detach(token)
 
 
-def request_id_passed_on() -> str | None:
-    """The request id a caller or a message brought along, if any."""
+def current_request_id() -> str | None:
+    """The request id under way: the request's own, or the one the call, message or saga step being handled
+    brought along (None outside any)."""
     value = baggage.get_baggage(REQUEST_ID)
     return value if isinstance(value, str) else None
 
