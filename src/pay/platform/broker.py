@@ -4,11 +4,12 @@ One stream (`PAY`) holds every event and command. Each service reads it through 
 consumers of its own, so every service sees every message it subscribes to, and instances of one
 service share the work. A handler's message is acknowledged only after the handler returned, that
 is after its database transaction committed; a failing handler's message comes back with a growing
-delay, and one that cannot even be parsed is set aside at once.
+delay, and one that cannot even be parsed is set aside at once. A message carries the trace of the
+request or handler that wrote it in its headers, and its handler continues that trace.
 """
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeGuard, TypeVar
@@ -28,6 +29,7 @@ from nats.js.kv import KeyValue
 from sqlalchemy.exc import IntegrityError
 
 from pay.contracts.messages import LOG_SUBJECT, STREAM_NAME, STREAM_SUBJECTS, Message
+from pay.platform import tracing
 from pay.platform.retry import RetryPolicy
 
 MessageT = TypeVar("MessageT", bound=Message)
@@ -70,6 +72,14 @@ class _RetryWithBackoff(BaseMiddleware):
             raise NackMessage(delay=REDELIVERY.delay(deliveries).total_seconds()) from error
 
 
+class _Traced(BaseMiddleware):
+    """Outermost, so that what the handler and the retries log is under the message's trace."""
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+        with tracing.processing(msg.raw_message.subject, msg.headers):
+            return await call_next(msg)
+
+
 def _raced(error: Exception) -> TypeGuard[IntegrityError]:
     return isinstance(error, IntegrityError) and getattr(error.orig, "sqlstate", None) == _UNIQUE_VIOLATION
 
@@ -97,7 +107,7 @@ class Broker:
             url,
             logger=_QuietLogger(),
             graceful_timeout=_GRACEFUL_SECONDS,
-            middlewares=[_RetryWithBackoff],
+            middlewares=[_Traced, _RetryWithBackoff],
             max_reconnect_attempts=-1,
             # Handlers take the decoded body and validate it as their message type themselves: FastDepends'
             # injection and validation of each call would only do it a second time, at a cost on every message.
@@ -147,15 +157,23 @@ class Broker:
     async def is_ready(self) -> bool:
         return bool(await self._broker.ping(timeout=1.0))
 
-    async def publish(self, subject: str, payload: dict[str, Any], message_id: str) -> None:
-        """Returns once JetStream stored the message; the id de-duplicates a re-publish."""
-        await self._broker.publish(
-            payload,
-            subject,
-            stream=STREAM_NAME,
-            headers={"Nats-Msg-Id": message_id},
-            timeout=_PUBLISH_TIMEOUT_SECONDS,
-        )
+    async def publish(
+        self,
+        subject: str,
+        payload: dict[str, Any],
+        message_id: str,
+        trace_context: Mapping[str, str] | None = None,
+    ) -> None:
+        """Returns once JetStream stored the message; the id de-duplicates a re-publish. The message goes on
+        the trace of `trace_context` (the headers `tracing.current_trace_context` gave), else the current one."""
+        with tracing.publishing(subject, message_id, trace_context) as trace_headers:
+            await self._broker.publish(
+                payload,
+                subject,
+                stream=STREAM_NAME,
+                headers={**trace_headers, "Nats-Msg-Id": message_id},
+                timeout=_PUBLISH_TIMEOUT_SECONDS,
+            )
 
     async def publish_message(self, message: Message) -> None:
         await self.publish(message.subject, message.to_payload(), message.message_id)

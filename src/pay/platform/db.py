@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pay.contracts.messages import Message
+from pay.platform.tracing import current_trace_context
 
 KERNEL_METADATA = sa.MetaData()
 
@@ -26,6 +27,8 @@ outbox = sa.Table(
     sa.Column("payload", JSONB, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("published_at", sa.DateTime(timezone=True)),
+    # The headers that carry on the trace (and request id) under which the message was written.
+    sa.Column("trace_context", JSONB),
     sa.Index("outbox_unpublished", "position", postgresql_where=sa.text("published_at IS NULL")),
 )
 
@@ -123,7 +126,8 @@ def create_bookkeeping_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 class Outbox:
-    """Messages written in the caller's transaction; the relay publishes them after commit."""
+    """Messages written in the caller's transaction; the relay publishes them after commit, on the trace
+    under way when they were written."""
 
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -132,12 +136,14 @@ class Outbox:
     async def add(self, messages: Iterable[Message]) -> None:
         """All in one statement: a unit of work that sends a message per transfer of a group pays one round trip."""
         now = utcnow()
+        trace_context = current_trace_context()
         rows = [
             {
                 "id": uuid.UUID(message.message_id),
                 "subject": message.subject,
                 "payload": message.to_payload(),
                 "created_at": now,
+                "trace_context": trace_context,
             }
             for message in messages
         ]

@@ -25,6 +25,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pay.platform import tracing
 from pay.platform.auth import authenticate
 from pay.platform.direct import DirectRoute
 from pay.platform.idempotency.middleware import UNSAFE_METHODS, IdempotencyMiddleware, claimed_key
@@ -53,7 +54,7 @@ def _request_id(offered: bytes) -> str:
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (kept from `X-Request-ID` if the caller sent one) and measures it."""
+    """Gives every request an id (kept from `X-Request-ID` or the caller's trace baggage) and measures it."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -63,9 +64,10 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(dict(scope["headers"]).get(b"x-request-id", b""))
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        # The caller's own id, else the one of the request that caused this call, else a new one.
+        request_id = _request_id(
+            dict(scope["headers"]).get(b"x-request-id", b"") or (tracing.current_request_id() or "").encode()
+        )
         started = time.perf_counter()
         status = 500
 
@@ -74,16 +76,19 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                # Routed by now, and the request's span still open (it ends with the response's body).
+                tracing.name_request(scope["method"], getattr(scope.get("route"), "path", "unmatched"))
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            seconds = time.perf_counter() - started
-            path = getattr(scope.get("route"), "path", "unmatched")
-            _latency(self.service, scope["method"], path).observe(seconds)
-            _requests(self.service, scope["method"], path, status).inc()
-            _log_answer(scope["method"], path, status, seconds)
+        with tracing.with_request_id(request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                seconds = time.perf_counter() - started
+                path = getattr(scope.get("route"), "path", "unmatched")
+                _latency(self.service, scope["method"], path).observe(seconds)
+                _requests(self.service, scope["method"], path, status).inc()
+                _log_answer(scope["method"], path, status, seconds)
 
 
 def _log_answer(method: str, path: str, status: int, seconds: float) -> None:
@@ -172,9 +177,10 @@ class ServiceApp(FastAPI):
         return frozenset(route.path for route in self._api_routes() if route.path and not route.param_convertors)
 
     def _kernel_middleware(self, settings: Settings) -> list[Middleware]:
-        """Outermost first: every request gets an id and is measured, then it is held to the kernel's limits
-        (before anything reads its body), then its Idempotency-Key is applied."""
+        """Outermost first: every request continues its caller's trace, gets an id and is measured, then it is
+        held to the kernel's limits (before anything reads its body), then its Idempotency-Key is applied."""
         return [
+            tracing.server_middleware(),
             Middleware(RequestContextMiddleware, service=settings.service),
             Middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes),
             Middleware(

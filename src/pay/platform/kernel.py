@@ -1,4 +1,4 @@
-"""What a running service is made of besides its own code: database, broker, outbox relay, keys, logs."""
+"""What a running service is made of besides its own code: database, broker, outbox relay, keys, logs, traces."""
 
 import asyncio
 from collections.abc import Coroutine
@@ -14,6 +14,7 @@ from pay.platform.idempotency.store import IdempotencyStore
 from pay.platform.logging import SHIPPER
 from pay.platform.outbox import OutboxRelay
 from pay.platform.settings import Settings
+from pay.platform.tracing import configure_tracing
 
 _log = structlog.get_logger()
 
@@ -21,6 +22,7 @@ _log = structlog.get_logger()
 class Kernel:
     def __init__(self, settings: Settings, *, uses_broker: bool = True, verifies_tokens: bool = True) -> None:
         self.settings = settings
+        configure_tracing(settings.service)
         self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         self.bookkeeping_engine: AsyncEngine = create_bookkeeping_engine(
             settings.database_url, pool_size=settings.database_pool_size

@@ -67,3 +67,21 @@ def create_sagas() -> None:
 
 def drop_sagas() -> None:
     op.drop_table("sagas")
+
+
+def add_outbox_trace_context() -> None:
+    """The trace under way when a message was written, for the relay to publish it on."""
+    op.add_column("outbox", sa.Column("trace_context", JSONB))
+
+
+def drop_outbox_trace_context() -> None:
+    op.drop_column("outbox", "trace_context")
+
+
+def add_saga_trace_context() -> None:
+    """The trace under way when a saga started, for its timer-run steps to continue."""
+    op.add_column("sagas", sa.Column("trace_context", JSONB))
+
+
+def drop_saga_trace_context() -> None:
+    op.drop_column("sagas", "trace_context")

@@ -1,4 +1,4 @@
-"""Structured JSON logs with the request id, on stdout and shipped to the broker's log subject."""
+"""Structured JSON logs with the request and trace ids, on stdout and shipped to the broker's log subject."""
 
 import asyncio
 import logging
@@ -8,7 +8,10 @@ from typing import Any
 
 import orjson
 import structlog
+from opentelemetry import trace
 from structlog.types import EventDict, WrappedLogger
+
+from pay.platform.tracing import current_request_id
 
 LogSink = Callable[[bytes], Awaitable[None]]
 
@@ -63,6 +66,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _add_request_and_trace,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _bind_service(service),
@@ -76,6 +80,18 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     )
     # Libraries log through the standard library; keep their warnings, silence their chatter.
     logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)s %(name)s %(message)s")
+
+
+def _add_request_and_trace(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """The request under way and its trace, in a request or in the handling of a message it caused."""
+    request_id = current_request_id()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        event_dict.setdefault("trace_id", trace.format_trace_id(span.trace_id))
+        event_dict.setdefault("span_id", trace.format_span_id(span.span_id))
+    return event_dict
 
 
 def _bind_service(service: str) -> Callable[[WrappedLogger, str, EventDict], EventDict]:

@@ -2,11 +2,12 @@
 
 At-least-once: a row is marked published only after the broker acknowledged it, so a crash between
 the two publishes it again; the message id travels as the broker's de-duplication id and consumers'
-inboxes drop what they have already applied.
+inboxes drop what they have already applied. Each message leaves on the trace kept with its row, that of
+the request or handler that wrote it, not on the relay's.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pay.platform.db import outbox, utcnow
 from pay.platform.watch import wait_at_most
 
-Publish = Callable[[str, dict[str, Any], str], Awaitable[None]]
+# Subject, payload, message id and the trace context the message was written under.
+Publish = Callable[[str, dict[str, Any], str, Mapping[str, str] | None], Awaitable[None]]
 
 _log = structlog.get_logger()
 _CLEANUP_INTERVAL_SECONDS = 600.0
@@ -81,7 +83,7 @@ class OutboxRelay:
         async with self._engine.begin() as connection:
             rows = (
                 await connection.execute(
-                    sa.select(outbox.c.id, outbox.c.subject, outbox.c.payload)
+                    sa.select(outbox.c.id, outbox.c.subject, outbox.c.payload, outbox.c.trace_context)
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.position)
                     .limit(self._batch_size)
@@ -91,7 +93,8 @@ class OutboxRelay:
             # All at once, each waiting for its own acknowledgement: one after the other, every message waited
             # for the round trips of those before it through a busy event loop.
             outcomes = await asyncio.gather(
-                *(self._publish(row.subject, row.payload, str(row.id)) for row in rows), return_exceptions=True
+                *(self._publish(row.subject, row.payload, str(row.id), row.trace_context) for row in rows),
+                return_exceptions=True,
             )
             published = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
             if published:

@@ -5,7 +5,8 @@ A saga is one row: its kind, its current step, its data and when it next needs a
 module keeps the rows and the timer. Every transition happens in one transaction with the effects it
 causes (wallet changes, commands in the outbox), under a lock on the saga's row, so a step is never
 half-done and never done twice. After a crash the timer finds every saga whose time has come and
-resumes it; sagas waiting for an answer are resumed by that answer's message.
+resumes it; sagas waiting for an answer are resumed by that answer's message. A step the timer runs
+continues the trace of the request or message that started the saga.
 """
 
 import asyncio
@@ -20,6 +21,7 @@ from prometheus_client import Gauge
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from pay.platform import tracing
 from pay.platform.db import utcnow
 from pay.platform.watch import wait_at_most
 
@@ -36,6 +38,8 @@ sagas = sa.Table(
     sa.Column("wake_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # The headers that carry on the trace (and request id) under which the saga started.
+    sa.Column("trace_context", JSONB),
     sa.Index("sagas_due", "wake_at", postgresql_where=sa.text("wake_at IS NOT NULL")),
 )
 
@@ -71,7 +75,11 @@ class SagaStore:
 
     async def add(self, record: SagaRecord) -> None:
         now = utcnow()
-        await self._connection.execute(sagas.insert().values(**vars(record), created_at=now, updated_at=now))
+        await self._connection.execute(
+            sagas.insert().values(
+                **vars(record), created_at=now, updated_at=now, trace_context=tracing.current_trace_context()
+            )
+        )
 
     async def lock(self, saga_id: str, *, skip_locked: bool = False) -> SagaRecord | None:
         """The saga, locked until the transaction ends; with `skip_locked`, None if another holds it."""
@@ -180,7 +188,7 @@ class SagaTimer:
         while True:
             self._wake.clear()
             try:
-                await asyncio.gather(*(self._step(saga_id) for saga_id in await self._due()))
+                await asyncio.gather(*(self._step(saga_id, started_in) for saga_id, started_in in await self._due()))
                 if asyncio.get_running_loop().time() >= self._next_measure:
                     await self.measure()
                     self._next_measure = asyncio.get_running_loop().time() + _MEASURE_INTERVAL_SECONDS
@@ -208,19 +216,21 @@ class SagaTimer:
             SCHEDULED.labels(kind, step).set(count)
             OLDEST_SCHEDULED.labels(kind, step).set((now - oldest).total_seconds())
 
-    async def _step(self, saga_id: str) -> None:
+    async def _step(self, saga_id: str, started_in: dict[str, str] | None) -> None:
         async with self._steps_at_once:
-            try:
-                await self._on_due(saga_id)
-            except Exception:
-                _log.exception("saga_step_failed", saga_id=saga_id)
+            with tracing.resuming(saga_id, started_in):
+                try:
+                    await self._on_due(saga_id)
+                except Exception:
+                    _log.exception("saga_step_failed", saga_id=saga_id)
 
-    async def _due(self) -> list[str]:
+    async def _due(self) -> list[tuple[str, dict[str, str] | None]]:
+        """Each due saga, with the trace it started in."""
         async with self._engine.connect() as connection:
             statement = (
-                sa.select(sagas.c.saga_id)
+                sa.select(sagas.c.saga_id, sagas.c.trace_context)
                 .where(sagas.c.wake_at <= utcnow())
                 .order_by(sagas.c.wake_at)
                 .limit(self._batch_size)
             )
-            return list((await connection.execute(statement)).scalars())
+            return [(row.saga_id, row.trace_context) for row in await connection.execute(statement)]

@@ -3,7 +3,7 @@
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import nats
@@ -101,7 +101,7 @@ async def test_a_message_committed_while_the_relay_publishes_leaves_without_wait
     second = Pinged(ping_id=str(uuid.uuid4()))
     second_left = asyncio.Event()
 
-    async def publish(subject: str, payload: dict[str, Any], message_id: str) -> None:
+    async def publish(subject: str, payload: dict[str, Any], message_id: str, _: Mapping[str, str] | None) -> None:
         published.append(payload["pingId"])
         if payload["pingId"] == second.ping_id:
             second_left.set()
@@ -214,7 +214,7 @@ async def test_a_message_the_broker_did_not_acknowledge_stays_pending_and_the_ot
     refused = str(pings[1].message_id)
     sent: list[str] = []
 
-    async def publish(subject: str, payload: dict[str, Any], message_id: str) -> None:
+    async def publish(subject: str, payload: dict[str, Any], message_id: str, _: Mapping[str, str] | None) -> None:
         if message_id == refused:
             raise TimeoutError("no acknowledgement from the broker")
         sent.append(message_id)
@@ -229,5 +229,5 @@ async def test_a_message_the_broker_did_not_acknowledge_stays_pending_and_the_ot
     assert await unpublished(engine) == 0
 
 
-async def _accept_all(subject: str, payload: dict[str, Any], message_id: str) -> None:
+async def _accept_all(subject: str, payload: dict[str, Any], message_id: str, _: Mapping[str, str] | None) -> None:
     return None

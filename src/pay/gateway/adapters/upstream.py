@@ -13,13 +13,13 @@ connection on each request.
 from collections.abc import Mapping
 
 import aiohttp
-import structlog
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from yarl import URL
 
 from pay.platform.problems import Problem
+from pay.platform.tracing import current_request_id
 
 # Larger answers are streamed, so that the gateway never holds a big one in memory.
 WHOLE_ANSWER_BYTES = 256 * 1024
@@ -129,6 +129,6 @@ def _request_headers(request: Request) -> list[tuple[str, str]]:
     ]
     client = request.client.host if request.client else ""
     forwarded_for = request.headers.get("x-forwarded-for")
-    headers.append(("x-request-id", structlog.contextvars.get_contextvars()["request_id"]))
+    headers.append(("x-request-id", current_request_id() or ""))
     headers.append(("x-forwarded-for", f"{forwarded_for}, {client}" if forwarded_for else client))
     return headers

@@ -1,0 +1,21 @@
+"""The outbox keeps the trace each message was written under, for the relay to publish it on (ADR 36).
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-03
+"""
+
+from pay.platform import kernel_migrations
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    kernel_migrations.add_outbox_trace_context()
+
+
+def downgrade() -> None:
+    kernel_migrations.drop_outbox_trace_context()

@@ -1,0 +1,24 @@
+"""The outbox and the sagas keep the trace each message was written and each saga started under, for the relay
+to publish them on and the saga timer to continue (ADR 36).
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-03
+"""
+
+from pay.platform import kernel_migrations
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    kernel_migrations.add_outbox_trace_context()
+    kernel_migrations.add_saga_trace_context()
+
+
+def downgrade() -> None:
+    kernel_migrations.drop_saga_trace_context()
+    kernel_migrations.drop_outbox_trace_context()
