@@ -176,11 +176,10 @@ async def log_in(deps: Dependencies, email: str, password: str) -> IssuedTokens:
 
 
 async def refresh_tokens(deps: Dependencies, presented: str) -> IssuedTokens:
-    token_id, _, secret = presented.partition(".")
     now = deps.clock()
     async with deps.uow() as uow:
-        token = await uow.refresh_tokens.get_for_update(token_id)
-        if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
+        token = await _presented_token(uow, presented)
+        if token is None:
             raise InvalidRefreshToken()
         if token.was_replayed():
             await uow.refresh_tokens.revoke_family(token.family_id, now)
@@ -200,10 +199,9 @@ async def refresh_tokens(deps: Dependencies, presented: str) -> IssuedTokens:
 async def log_out(deps: Dependencies, presented: str) -> None:
     """End the session the refresh token belongs to: its family is revoked, so neither it nor any token rotated
     from it refreshes again. A token that is not one of ours ends nothing, and says so to nobody."""
-    token_id, _, secret = presented.partition(".")
     async with deps.uow() as uow:
-        token = await uow.refresh_tokens.get_for_update(token_id)
-        if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
+        token = await _presented_token(uow, presented)
+        if token is None:
             return
         await uow.refresh_tokens.revoke_family(token.family_id, deps.clock())
         await uow.commit()
@@ -235,6 +233,15 @@ async def _issue(deps: Dependencies, uow: UnitOfWork, member: Member, family_id:
         f"{token.token_id}.{secret}",
         deps.access_tokens.ttl_seconds,
     )
+
+
+async def _presented_token(uow: UnitOfWork, presented: str) -> RefreshToken | None:
+    """The refresh token `presented` (`<id>.<secret>`), locked for this unit of work, if it is one of ours."""
+    token_id, _, secret = presented.partition(".")
+    token = await uow.refresh_tokens.get_for_update(token_id)
+    if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
+        return None
+    return token
 
 
 def _digest(secret: str) -> str:
