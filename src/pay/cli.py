@@ -22,14 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from pay.contracts.clients import (
-    BankClient,
-    MoneyClient,
-    MoneyQueryClient,
-    PaymentClient,
-    RemittanceClient,
-    SettlementClient,
-)
+from pay.contracts.clients import MoneyClient, MoneyQueryClient
 from pay.contracts.money import RebuildCheck
 from pay.contracts.money_query import QueryRebuild
 from pay.docs import documents
@@ -42,7 +35,7 @@ from pay.platform.provisioning import ensure_database, service_database_url
 from pay.platform.serve import serve as serve_service
 from pay.platform.settings import Settings
 from pay.platform.supervisor import ServiceProcessSpec, ServiceStartError, StartupInterrupted, Supervisor
-from pay.reconcile import Reconciliation, Services, reconcile
+from pay.reconcile import reconcile_platform
 
 # Every service `pay up` runs, in start order, with the package that holds its `app.create_app`.
 SERVICES: dict[str, str] = {
@@ -345,22 +338,7 @@ def reconcile_command(data_dir: DataDir = Path(".pay"), port_offset: PortOffset 
     and every transfer on it pairs with a ledger leg."""
     settings, credential = _operator_settings(data_dir, port_offset)
 
-    async def gather() -> Reconciliation:
-        async with (
-            BankClient(settings.url_of("bank"), timeout=30) as bank,
-            MoneyClient(settings.url_of("money"), token=credential, timeout=120) as money,
-            RemittanceClient(settings.url_of("remittance"), token=credential, timeout=30) as remittance,
-            PaymentClient(settings.url_of("payment"), token=credential, timeout=30) as payment,
-            SettlementClient(settings.url_of("settlement"), token=credential, timeout=30) as settlement,
-        ):
-            return await reconcile(
-                Services(bank, money, remittance, payment, settlement),
-                settings.corporate_bank_name,
-                settings.corporate_bank_account_number,
-                settings.corporate_seed_balance,
-            )
-
-    result = asyncio.run(gather())
+    result = asyncio.run(reconcile_platform(settings, credential))
     table = Table(title="Conservation")
     table.add_column("")
     table.add_column("won", justify="right")

@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from pay.contracts.bank import StatementLine
 from pay.contracts.clients import BankClient, MoneyClient, PaymentClient, RemittanceClient, SettlementClient
 from pay.contracts.money import BankLeg, FailedRefund, MoneySummary, WalletDifference
+from pay.platform.settings import Settings
+
+# Money rebuilds every wallet from its journal to answer, which takes longer than any other call.
+_MONEY_TIMEOUT_SECONDS = 120
+_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -144,3 +149,21 @@ async def reconcile(
         journal_differences=check.differences,
         failed_refunds=await money.failed_refunds(),
     )
+
+
+async def reconcile_platform(settings: Settings, token: str) -> Reconciliation:
+    """Conservation across the running platform, each figure read from its service at the address `settings`
+    gives, with `token` (an admin's or a service's: the services decide what it may read)."""
+    async with (
+        BankClient(settings.url_of("bank"), timeout=_TIMEOUT_SECONDS) as bank,
+        MoneyClient(settings.url_of("money"), token=token, timeout=_MONEY_TIMEOUT_SECONDS) as money,
+        RemittanceClient(settings.url_of("remittance"), token=token, timeout=_TIMEOUT_SECONDS) as remittance,
+        PaymentClient(settings.url_of("payment"), token=token, timeout=_TIMEOUT_SECONDS) as payment,
+        SettlementClient(settings.url_of("settlement"), token=token, timeout=_TIMEOUT_SECONDS) as settlement,
+    ):
+        return await reconcile(
+            Services(bank, money, remittance, payment, settlement),
+            settings.corporate_bank_name,
+            settings.corporate_bank_account_number,
+            settings.corporate_seed_balance,
+        )

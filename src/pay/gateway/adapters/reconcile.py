@@ -7,20 +7,12 @@ gateway grants nothing by itself. Only an admin (or a service) is let in at all,
 
 from fastapi import APIRouter, Request
 
-from pay.contracts.clients import (
-    BankClient,
-    MoneyClient,
-    PaymentClient,
-    RemittanceClient,
-    ServiceError,
-    SettlementClient,
-    Unavailable,
-)
+from pay.contracts.clients import ServiceError, Unavailable
 from pay.contracts.messages import CamelModel
 from pay.platform.auth import PrivilegedPrincipal
 from pay.platform.problems import ErrorMap, ProblemSpec
 from pay.platform.settings import Settings
-from pay.reconcile import Reconciliation, Services, reconcile
+from pay.reconcile import Reconciliation, reconcile_platform
 
 ERRORS: ErrorMap = {
     Unavailable: ProblemSpec(
@@ -28,10 +20,6 @@ ERRORS: ErrorMap = {
     ),
     ServiceError: ProblemSpec(502, "downstream-refused", "A service reconciliation reads refused the call"),
 }
-
-# As `pay reconcile`: money rebuilds every wallet from its journal to answer, which takes longer than a call.
-_MONEY_TIMEOUT_SECONDS = 120
-_TIMEOUT_SECONDS = 30
 
 
 class UnpairedTransferView(CamelModel):
@@ -76,20 +64,7 @@ def reconcile_router(settings: Settings) -> APIRouter:
     async def run(request: Request, _: PrivilegedPrincipal) -> ReconciliationView:
         """Conservation across the platform, as `pay reconcile` checks it (admins and services)."""
         token = request.headers["authorization"].partition(" ")[2]
-        async with (
-            BankClient(settings.url_of("bank"), timeout=_TIMEOUT_SECONDS) as bank,
-            MoneyClient(settings.url_of("money"), token=token, timeout=_MONEY_TIMEOUT_SECONDS) as money,
-            RemittanceClient(settings.url_of("remittance"), token=token, timeout=_TIMEOUT_SECONDS) as remittance,
-            PaymentClient(settings.url_of("payment"), token=token, timeout=_TIMEOUT_SECONDS) as payment,
-            SettlementClient(settings.url_of("settlement"), token=token, timeout=_TIMEOUT_SECONDS) as settlement,
-        ):
-            found = await reconcile(
-                Services(bank, money, remittance, payment, settlement),
-                settings.corporate_bank_name,
-                settings.corporate_bank_account_number,
-                settings.corporate_seed_balance,
-            )
-        return _view(found)
+        return _view(await reconcile_platform(settings, token))
 
     return router
 
