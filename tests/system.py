@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,16 +70,18 @@ def free_port_offset() -> int:
     return next(offset for offset in [*offsets[start:], *offsets[:start]] if _ports_free(offset))
 
 
-def start_system(data_dir: Path, port_offset: int, *, own_session: bool = False) -> RunningSystem:
+def start_system(
+    data_dir: Path, port_offset: int, *, own_session: bool = False, env: Mapping[str, str] | None = None
+) -> RunningSystem:
     """`own_session` starts `pay up` in a process group of its own, as a terminal or a process
-    manager does, so that a test can signal the whole group."""
+    manager does, so that a test can signal the whole group; `env` is set on top of this process's."""
     output = data_dir.with_name(f"{data_dir.name}-{time.monotonic_ns()}.out")
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "pay.cli", "up", "--data-dir", str(data_dir), "--port-offset", str(port_offset)],
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "COLUMNS": "200"},
+            env={**os.environ, "COLUMNS": "200", **(env or {})},
             start_new_session=own_session,
         )
     system = RunningSystem(process, data_dir, port_offset, output)
@@ -93,9 +95,9 @@ def start_system(data_dir: Path, port_offset: int, *, own_session: bool = False)
 
 
 @contextlib.contextmanager
-def running_system(data_dir: Path) -> Iterator[RunningSystem]:
+def running_system(data_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[RunningSystem]:
     """`pay up` on `data_dir` and free ports for the duration, stopped gracefully after."""
-    running = start_system(data_dir, free_port_offset())
+    running = start_system(data_dir, free_port_offset(), env=env)
     try:
         yield running
     finally:

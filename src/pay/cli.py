@@ -18,6 +18,7 @@ from typing import Annotated
 import psutil
 import structlog
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
@@ -102,7 +103,14 @@ def up(
     database_url: Annotated[
         str | None, typer.Option(help="An external PostgreSQL server (any database on it); one database per service.")
     ] = None,
-    broker_url: Annotated[str | None, typer.Option(help="An external NATS server with JetStream.")] = None,
+    broker_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAY_BROKER_URL",
+            help="An external broker: NATS with JetStream (nats://…), RabbitMQ (amqp://…) or Kafka (kafka://…). "
+            "RabbitMQ and Kafka also need PAY_CACHE_URL=redis://….",
+        ),
+    ] = None,
     port_offset: Annotated[int, typer.Option(help="Added to every service's default port.")] = 0,
     workers: Annotated[
         list[str] | None, typer.Option(help="Processes for a service, as SERVICE=N, e.g. `--workers money=2`.")
@@ -115,7 +123,11 @@ def up(
     processes = parse_workers(workers or [])
     _quiet_logs()
     started = time.monotonic()
-    settings = Settings(data_dir=data_dir.resolve(), port_offset=port_offset)
+    try:
+        settings = Settings(data_dir=data_dir.resolve(), port_offset=port_offset, broker_url=broker_url or "")
+    except ValidationError as error:
+        console.print(f"[red]{error.errors()[0]['msg'].removeprefix('Value error, ')}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from error
     if taken := [service for service in SERVED if _is_listened_on(settings.host, settings.port_of(service))]:
         port = settings.port_of(taken[0])
         console.print(
@@ -404,7 +416,10 @@ def logs_command(
     json_lines: Annotated[bool, typer.Option("--json", help="Each event as its raw JSON line, e.g. for jq.")] = False,
     data_dir: DataDir = Path(".pay"),
     broker_url: Annotated[
-        str | None, typer.Option(help="The NATS server `pay up --broker-url` was given; else the one it runs.")
+        str | None,
+        typer.Option(
+            envvar="PAY_BROKER_URL", help="The broker `pay up --broker-url` was given; else the NATS server it runs."
+        ),
     ] = None,
 ) -> None:
     """Follow the log events every service ships, live from now, until Ctrl-C."""

@@ -4,11 +4,11 @@ import logging
 
 from structlog.testing import capture_logs
 
-from pay.platform.broker import _QuietLogger
+from pay.platform.broker.handling import QuietLogger
 
 
 def test_an_idle_pull_that_timed_out_is_no_failure_but_a_real_one_is_logged() -> None:
-    logger = _QuietLogger()
+    logger = QuietLogger()
     with capture_logs() as logged:
         logger.log(logging.ERROR, "Task-7 raised an exception, retrying...", exc_info=TimeoutError())
         logger.log(logging.INFO, "message received")

@@ -21,9 +21,10 @@ SECRET_SHAPES = {
     "a Slack token or webhook": re.compile(r"\bxox[abprs]-[\w-]{10,}|hooks\.slack\.com/services/T\w+"),
     "a webhook secret": re.compile(r"\bwhsec_[\w-]{20,}"),
 }
-# A password in a URL is a secret unless it is plainly an example.
+# A password in a URL is a secret unless it is plainly an example, or RabbitMQ's own default (`guest`, which it
+# accepts from 127.0.0.1 only).
 URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://[\w.-]+:([^@\s/'\"]+)@")
-EXAMPLE_PASSWORDS = {"secret", "pass", "password"}
+EXAMPLE_PASSWORDS = {"secret", "pass", "password", "guest"}
 # Where the local default admin password may stand: where it is defined, documented as the local default (the
 # README, the settings reference), and in the tests and benchmarks that drive a local `pay up`.
 LOCAL_DEFAULT_PLACES = ("src/pay/membership/settings.py", "README.md", "docs/operations.md", "tests/", "bench/")

@@ -11,15 +11,33 @@ container and `docker inspect` can read it.
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from pay.contracts.topology import DEFAULT_PORTS
 
 FILE_SUFFIX = "_FILE"
+
+BrokerKind = Literal["nats", "rabbitmq", "kafka"]
+_BROKER_SCHEMES: dict[str, BrokerKind] = {
+    "nats": "nats",
+    "tls": "nats",
+    "amqp": "rabbitmq",
+    "amqps": "rabbitmq",
+    "kafka": "kafka",
+}
+
+
+def broker_kind(url: str) -> BrokerKind:
+    """Which broker a `PAY_BROKER_URL` names, by its scheme."""
+    scheme, separator, _ = url.partition("://")
+    if not separator or scheme not in _BROKER_SCHEMES:
+        # Only the scheme is repeated: the rest of the URL may hold a password.
+        raise ValueError(f"a broker URL starts with nats://, amqp://, amqps:// or kafka://, not {scheme[:10]!r}")
+    return _BROKER_SCHEMES[scheme]
 
 
 class SettingsFromFiles(PydanticBaseSettingsSource):
@@ -68,7 +86,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="", description="This service's own PostgreSQL database (`postgresql+asyncpg://…`)"
     )
-    broker_url: str = Field(default="", description="The NATS server with JetStream (`nats://…`)")
+    broker_url: str = Field(
+        default="",
+        description="The broker: NATS with JetStream (`nats://…`), RabbitMQ (`amqp://…`) or Kafka (`kafka://host:port,…`)",
+    )
     database_pool_size: int = Field(default=20, ge=1, le=200, description="Database connections one process keeps")
     log_level: str = Field(
         default="INFO", description="The least severe log event written: DEBUG, INFO, WARNING, ERROR"
@@ -102,7 +123,7 @@ class Settings(BaseSettings):
 
     cache_url: str | None = Field(
         default=None,
-        description="`redis://…`: a Redis for caches; unset, caches are JetStream key-value buckets on the broker",
+        description="`redis://…`: a Redis for caches, needed on RabbitMQ and Kafka; unset, caches are key-value buckets on NATS",
         pattern=r"^rediss?://",
     )
 
@@ -111,6 +132,14 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="JSON of base URLs by service, for services not on 127.0.0.1 at their default port",
     )
+
+    @model_validator(mode="after")
+    def _caches_have_a_home(self) -> Self:
+        if self.broker_url and broker_kind(self.broker_url) != "nats" and self.cache_url is None:
+            raise ValueError(
+                "RabbitMQ and Kafka keep no key-value buckets for caches: give PAY_CACHE_URL=redis://… as well"
+            )
+        return self
 
     @cached_property
     def keys_dir(self) -> Path:
