@@ -248,6 +248,8 @@ def token(
 # What `pay keys` writes, each file the value of the setting named beside it (`PAY_<SETTING>_FILE`).
 SEALING_KEY_FILES = ("email-encryption-key", "email-index-key", "webhook-secret-key")
 ADMIN_PASSWORD_FILE = "admin-password"
+# The Kubernetes CronJob that has the gateway reconcile (deploy/kubernetes) speaks for itself, with a token of its own.
+RECONCILE_JOB = "reconcile"
 
 
 @app.command()
@@ -256,7 +258,7 @@ def keys(
     days: Annotated[int, typer.Option(min=1, max=365, help="How long the service tokens are good for.")] = 30,
 ) -> None:
     """Write the secrets a cluster's services read from files (`PAY_*_FILE`): the signing key pair, the keys that
-    seal data at rest, an admin password, and a service token per service.
+    seal data at rest, an admin password, a service token per service, and one for the reconcile CronJob.
 
     Keys and password already there are kept (data sealed under them stays readable); the tokens are issued
     anew each time, so run it again before they expire.
@@ -266,10 +268,10 @@ def keys(
         auth.write_secret_file(directory / name, base64.b64encode(secrets.token_bytes(32)))
     auth.write_secret_file(directory / ADMIN_PASSWORD_FILE, secrets.token_urlsafe(24).encode())
     issuer = auth.TokenIssuer((directory / auth.PRIVATE_KEY_FILE).read_text(), timedelta(days=days))
-    for service in SERVED:
-        token_file = directory / f"{service}.token"
+    for subject in (*SERVED, RECONCILE_JOB):
+        token_file = directory / f"{subject}.token"
         token_file.unlink(missing_ok=True)
-        auth.write_secret_file(token_file, issuer.issue(service, auth.Role.SERVICE).encode())
+        auth.write_secret_file(token_file, issuer.issue(subject, auth.Role.SERVICE).encode())
     typer.echo(f"Keys, admin password and service tokens good for {days} days are in {directory}.")
 
 

@@ -5,7 +5,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pay.cli import ADMIN_PASSWORD_FILE, SEALING_KEY_FILES, SERVED, app, parse_workers
+from pay.cli import ADMIN_PASSWORD_FILE, RECONCILE_JOB, SEALING_KEY_FILES, SERVED, app, parse_workers
 from pay.platform import auth
 
 
@@ -36,9 +36,9 @@ def test_keys_writes_each_secret_a_cluster_reads_from_files_and_keeps_keys_acros
     assert CliRunner().invoke(app, ["keys", str(directory), "--days", "90"]).exit_code == 0
     assert {name: (directory / name).read_bytes() for name in kept} == kept
     verifier = auth.TokenVerifier((directory / auth.PUBLIC_KEY_FILE).read_text())
-    for service in SERVED:
-        assert verifier.verify((directory / f"{service}.token").read_text()) == auth.Principal(
-            service, auth.Role.SERVICE
+    for subject in [*SERVED, RECONCILE_JOB]:
+        assert verifier.verify((directory / f"{subject}.token").read_text()) == auth.Principal(
+            subject, auth.Role.SERVICE
         )
     assert (directory / "money.token").read_text() != first_token
     assert all(path.stat().st_mode & 0o777 == 0o600 for path in directory.iterdir())

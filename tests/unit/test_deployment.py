@@ -17,7 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pay.cli import GATEWAY, SERVED, SERVICES, app
+from pay.cli import GATEWAY, RECONCILE_JOB, SERVED, SERVICES, app
 from pay.contracts.topology import DEFAULT_PORTS
 from pay.platform.serve import GRACEFUL_SHUTDOWN_SECONDS
 from pay.platform.settings import FILE_SUFFIX, Settings
@@ -193,6 +193,23 @@ def test_every_secret_file_a_pod_reads_names_a_setting_and_is_mounted_from_a_gen
             files = {v["name"]: v["value"] for v in container["env"] if v["name"].endswith(FILE_SUFFIX)}
             assert set(files.values()) == mounted, service
             assert {_setting_of(variable) for variable in files} <= set(_settings_class(service).model_fields)
+
+
+def test_a_cronjob_has_the_gateway_reconcile_hourly_with_a_token_of_its_own(local: list[Manifest]) -> None:
+    (cronjob,) = _of_kind(local, "CronJob").values()
+    minute, hour, *_ = cronjob["spec"]["schedule"].split()
+    assert minute.isdigit() and hour == "*"
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert f"http://{GATEWAY}:{DEFAULT_PORTS[GATEWAY]}/reconcile" in " ".join(container["args"])
+    (mount,) = container["volumeMounts"]
+    (volume,) = pod["volumes"]
+    assert volume["name"] == mount["name"]
+    (item,) = volume["secret"]["items"]
+    assert item["key"] == f"{RECONCILE_JOB}.token"
+    assert item["key"] in _of_kind(local, "Secret")[volume["secret"]["secretName"]]["data"]
+    assert f"{mount['mountPath']}/{item['path']}" in " ".join(container["args"])
 
 
 def test_pay_keys_writes_every_key_file_the_local_overlay_reads(tmp_path: Path) -> None:

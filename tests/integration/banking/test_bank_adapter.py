@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from integration.banking.harness import PATIENCE, SLOW_BANK_MS, open_bank_account
 from pay.banking.adapters.clients import INVALID_TRANSFER, BankGateway
@@ -74,11 +75,16 @@ async def test_nothing_is_sent_once_the_send_window_is_over(gateway: BankGateway
 async def test_the_circuit_opens_on_a_bank_that_is_down_and_closes_once_it_answers(
     gateway: BankGateway, bank: BankClient
 ) -> None:
+    def exported() -> float | None:
+        return REGISTRY.get_sample_value("pay_bank_breaker_open")
+
     transfer_id = str(uuid.uuid4())
+    closed_at_first = exported()
     await bank.set_faults(BankFaults(down=True))
     try:
         refused = [await gateway.outcome_of(transfer_id) for _ in range(RESILIENCE.breaker_threshold)]
         opened = await gateway.outcome_of(transfer_id)
+        exported_open = exported()
     finally:
         await bank.set_faults(BankFaults())
     still_open = await gateway.outcome_of(transfer_id)
@@ -86,7 +92,9 @@ async def test_the_circuit_opens_on_a_bank_that_is_down_and_closes_once_it_answe
 
     assert refused == [Unknown("bank-down")] * RESILIENCE.breaker_threshold
     assert opened == still_open == Unknown("the circuit to the bank is open")
+    assert (closed_at_first, exported_open, exported()) == (0, 1, 1)
     assert isinstance(await gateway.outcome_of(transfer_id), NotReceived)
+    assert exported() == 0
 
 
 # --- answers the simulator never gives: a scripted bank behind httpx's MockTransport -------------------

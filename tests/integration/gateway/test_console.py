@@ -1,11 +1,14 @@
 """The gateway's own paths: the console's files from the package, and `GET /reconcile`, which lets in only an
-admin or a service and refuses everyone else before any service is asked (none runs behind this gateway)."""
+admin or a service and refuses everyone else before any service is asked (none runs behind this gateway), and
+exports when it last ran with each outcome."""
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from pay.gateway.app import create_app
 from pay.gateway.settings import GatewaySettings
@@ -29,6 +32,15 @@ async def gateway(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = GatewaySettings(data_dir=data_dir, service_urls={"bank": nowhere, "money": nowhere})
     async with serving(create_app(settings)) as client:
         yield client
+
+
+async def last_reconcile_runs(gateway: httpx.AsyncClient) -> dict[str, float]:
+    """When the gateway last ran reconcile, by outcome, as its `/metrics` says."""
+    text = (await gateway.get("/metrics")).text
+    (family,) = (
+        f for f in text_string_to_metric_families(text) if f.name == "pay_reconcile_last_run_timestamp_seconds"
+    )
+    return {sample.labels["outcome"]: sample.value for sample in family.samples}
 
 
 @pytest.mark.parametrize(
@@ -88,21 +100,31 @@ async def test_reconcile_for_a_member_is_403_before_any_service_is_asked(
     gateway: httpx.AsyncClient, data_dir: Path
 ) -> None:
     member = token_for(data_dir, "m-1", auth.Role.MEMBER)
+    before = await last_reconcile_runs(gateway)
 
     response = await gateway.get("/reconcile", headers={"Authorization": f"Bearer {member}"})
 
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "forbidden"
+    assert await last_reconcile_runs(gateway) == before
 
 
 async def test_reconcile_for_an_admin_asks_the_services_and_says_when_they_do_not_answer(
     gateway: httpx.AsyncClient, data_dir: Path
 ) -> None:
     admin = token_for(data_dir, "admin-1", auth.Role.ADMIN)
+    before = await last_reconcile_runs(gateway)
+    asked_at = time.time()
 
     response = await gateway.get("/reconcile", headers={"Authorization": f"Bearer {admin}"})
 
     assert response.status_code == 503
     assert response.json()["code"] == "downstream-unavailable"
     assert response.headers["retry-after"] == "1"
+    after = await last_reconcile_runs(gateway)
+    assert set(after) == {"holds", "in-flight", "breaks", "failed"}
+    assert asked_at <= after["failed"] <= time.time()
+    assert {outcome: at for outcome, at in after.items() if outcome != "failed"} == {
+        outcome: at for outcome, at in before.items() if outcome != "failed"
+    }

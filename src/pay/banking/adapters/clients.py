@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from prometheus_client import Gauge
 from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.model import OpenedState
+from purgatory.domain.messages.base import Event
+from purgatory.domain.messages.events import ContextChanged
+from purgatory.domain.model import CLOSED, OpenedState
 from pydantic import TypeAdapter, ValidationError
 
 from pay.banking.application.ports import BankUnavailable, MembershipUnavailable
@@ -33,6 +36,13 @@ T = TypeVar("T")
 _CIRCUIT = "bank"
 _BANK_NAME: TypeAdapter[str] = TypeAdapter(BankName)
 _ACCOUNT_NUMBER: TypeAdapter[str] = TypeAdapter(BankAccountNumber)
+
+# Half-open counts as open: the bank has not answered well yet, and only trial calls reach it.
+BREAKER_OPEN = Gauge(
+    "pay_bank_breaker_open",
+    "1 while banking's circuit breaker to the bank is open (calls fail at once, without reaching the bank) or "
+    "trying the bank again after its reset time; 0 once a call succeeded",
+)
 
 
 class MembershipMembers:
@@ -129,6 +139,12 @@ def _ensure_well_formed(account: AccountRef) -> None:
         raise BankAccountNotFound(str(account)) from error
 
 
+def _export_breaker_state(circuit: str, event_name: str, event: Event) -> None:
+    # Called by the breaker as its state changes: the gauge is exact without being polled.
+    if isinstance(event, ContextChanged):
+        BREAKER_OPEN.set(0 if event.state == CLOSED else 1)
+
+
 class BankGateway:
     """The bank adapter: it never decides an outcome the bank did not give.
 
@@ -154,6 +170,8 @@ class BankGateway:
             default_ttl=resilience.breaker_reset_seconds,
             exclude=[NotFound, Conflict, Rejected, asyncio.CancelledError],
         )
+        self._breakers.add_listener(_export_breaker_state)
+        BREAKER_OPEN.set(0)
         self._retrying = resilience.retry.retrying(_worth_retrying)
 
     async def account(self, account: AccountRef) -> AccountStanding:

@@ -3,9 +3,17 @@
 The gateway reaches every service, so it runs the same check as the CLI (`pay.reconcile`), with clients that
 carry the caller's own token: the services decide what that token may read, as for any other call, and the
 gateway grants nothing by itself. Only an admin (or a service) is let in at all, before any service is asked.
+
+Every run's outcome is exported for Prometheus to alert on (a Kubernetes CronJob calls this hourly, ADR 35): per
+outcome, the time of the latest run. Each replica keeps its own, and the newest across replicas and restarts is
+a `max`, where a gauge of the last outcome would need the replicas' runs put in order.
 """
 
+import time
+from enum import StrEnum
+
 from fastapi import APIRouter, Request
+from prometheus_client import Gauge
 
 from pay.contracts.clients import ServiceError, Unavailable
 from pay.contracts.messages import CamelModel
@@ -13,6 +21,32 @@ from pay.platform.auth import PrivilegedPrincipal
 from pay.platform.problems import ErrorMap, ProblemSpec
 from pay.platform.settings import Settings
 from pay.reconcile import Reconciliation, reconcile_platform
+
+
+class Outcome(StrEnum):
+    HOLDS = "holds"
+    # Not at rest and not holding: money still moving may account for the gap, so nothing is concluded.
+    IN_FLIGHT = "in-flight"
+    BREAKS = "breaks"
+    # A service did not answer or refused: nothing was checked.
+    FAILED = "failed"
+
+
+LAST_RUN = Gauge(
+    "pay_reconcile_last_run_timestamp_seconds",
+    "When this gateway last ran reconcile (GET /reconcile) with that outcome; 0 if it never did",
+    ["outcome"],
+)
+# Exported from the start: "never" reads 0, not a missing series.
+for _outcome in Outcome:
+    LAST_RUN.labels(_outcome).set(0)
+
+
+def outcome_of(found: Reconciliation) -> Outcome:
+    if found.holds:
+        return Outcome.HOLDS
+    return Outcome.BREAKS if found.at_rest else Outcome.IN_FLIGHT
+
 
 ERRORS: ErrorMap = {
     Unavailable: ProblemSpec(
@@ -64,7 +98,13 @@ def reconcile_router(settings: Settings) -> APIRouter:
     async def run(request: Request, _: PrivilegedPrincipal) -> ReconciliationView:
         """Conservation across the platform, as `pay reconcile` checks it (admins and services)."""
         token = request.headers["authorization"].partition(" ")[2]
-        return _view(await reconcile_platform(settings, token))
+        try:
+            found = await reconcile_platform(settings, token)
+        except Exception:
+            LAST_RUN.labels(Outcome.FAILED).set(time.time())
+            raise
+        LAST_RUN.labels(outcome_of(found)).set(time.time())
+        return _view(found)
 
     return router
 
