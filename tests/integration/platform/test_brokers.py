@@ -8,10 +8,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from prometheus_client import REGISTRY
 
 from pay.contracts.messages import Message
 from pay.platform.broker import Broker, following_logs
-from pay.platform.broker.handling import SET_ASIDE
 
 
 class Probed(Message):
@@ -112,7 +112,8 @@ async def test_a_failing_handler_gets_the_message_again_and_an_unreadable_one_is
     await broker.publish_message(Probed(probe_id="p", run=run))
 
     await until(lambda: len(attempts) == 3)
-    await until(lambda: SET_ASIDE.labels(name, Probed.subject)._value.get() == 1)
+    labels = {"service": name, "subject": Probed.subject}
+    await until(lambda: REGISTRY.get_sample_value("pay_messages_set_aside_total", labels) == 1)
     await asyncio.sleep(0.5)
     assert attempts == ["p", "p", "p"]
 

@@ -15,7 +15,7 @@ from nats.js.kv import KeyValue
 from pay.contracts.messages import Message
 from pay.platform import tracing
 from pay.platform.broker import jetstream, kafka, rabbitmq
-from pay.platform.broker.handling import HANDLING_LAG, BrokerUnreachable, Transport
+from pay.platform.broker.handling import HANDLING_LAG, SET_ASIDE, BrokerUnreachable, Transport
 from pay.platform.settings import broker_kind
 
 __all__ = ["Broker", "BrokerUnreachable", "following_logs"]
@@ -50,6 +50,8 @@ class Broker:
         service share the work of one consumer; each consumer of each service sees every message."""
         durable = f"{self._service}-{consumer or message_type.__name__}".replace(".", "-")
         lag = HANDLING_LAG.labels(self._service, message_type.subject)
+        # At 0 from the start, so that the first message set aside is an increase Prometheus sees.
+        SET_ASIDE.labels(self._service, message_type.subject)
 
         async def receive(body: Any) -> None:
             message = message_type.from_payload(body)
