@@ -123,7 +123,8 @@ class Settings(BaseSettings):
 
     cache_url: str | None = Field(
         default=None,
-        description="`redis://…`: a Redis for caches, needed on RabbitMQ and Kafka; unset, caches are key-value buckets on NATS",
+        description="`redis://…`: a Redis for caches, needed on RabbitMQ and Kafka; unset, caches are NATS key-value "
+        "buckets",
         pattern=r"^rediss?://",
     )
 
