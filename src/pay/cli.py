@@ -29,7 +29,7 @@ from pay.contracts.money_query import QueryRebuild
 from pay.docs import documents
 from pay.logs import Level, LogFilter, follow, pretty
 from pay.platform import auth
-from pay.platform.broker import BrokerUnreachable
+from pay.platform.broker import BrokerUnreachable, redacted
 from pay.platform.infra import EmbeddedNats, EmbeddedPostgres
 from pay.platform.migrations import upgrade
 from pay.platform.provisioning import ensure_database, service_database_url
@@ -439,7 +439,7 @@ def logs_command(
 
     async def show() -> None:
         def on_following() -> None:
-            notes.print(f"Following the logs on {url}; Ctrl-C stops.")
+            notes.print(f"Following the logs on {redacted(url)}; Ctrl-C stops.")
 
         async for line, event in follow(url, log_filter, on_following):
             if json_lines:
@@ -455,7 +455,7 @@ def logs_command(
     except BrokerUnreachable as error:
         notes.print(f"Pay is not running: {error}.", soft_wrap=True)
         raise typer.Exit(1) from error
-    notes.print(f"The broker at {url} went away.")
+    notes.print(f"The broker at {redacted(url)} went away.")
     raise typer.Exit(1)
 
 

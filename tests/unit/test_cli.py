@@ -42,3 +42,14 @@ def test_keys_writes_each_secret_a_cluster_reads_from_files_and_keeps_keys_acros
         )
     assert (directory / "money.token").read_text() != first_token
     assert all(path.stat().st_mode & 0o777 == 0o600 for path in directory.iterdir())
+
+
+def test_pay_up_on_rabbitmq_without_a_cache_says_so_and_starts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PAY_CACHE_URL", raising=False)
+    monkeypatch.setenv("PAY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/pay")
+    result = CliRunner().invoke(app, ["up", "--data-dir", str(tmp_path / "pay")])
+    assert result.exit_code == 1
+    assert "PAY_CACHE_URL=redis://" in " ".join(result.output.split())
+    assert not (tmp_path / "pay").exists()

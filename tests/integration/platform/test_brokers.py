@@ -140,3 +140,23 @@ async def test_log_lines_reach_a_follower(broker_url: str, brokers: Callable[...
         async for shipped in lines:
             if shipped == line:
                 break
+
+
+async def test_a_consumer_handles_as_many_messages_at_once_as_it_is_told(brokers: Callable[..., Broker]) -> None:
+    run = uuid.uuid4().hex
+    together = asyncio.Barrier(3)
+    passed: list[str] = []
+
+    async def meet(message: Probed) -> None:
+        if message.run == run:
+            async with asyncio.timeout(10):  # only three handled at the same time ever get past
+                await together.wait()
+            passed.append(message.probe_id)
+
+    broker = brokers(service(), handlers_at_once=3)
+    broker.subscribe(Probed, meet)
+    await broker.start()
+    for number in range(3):
+        await broker.publish_message(Probed(probe_id=str(number), run=run))
+
+    await until(lambda: len(passed) == 3)

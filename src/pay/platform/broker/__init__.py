@@ -15,10 +15,10 @@ from nats.js.kv import KeyValue
 from pay.contracts.messages import Message
 from pay.platform import tracing
 from pay.platform.broker import jetstream, kafka, rabbitmq
-from pay.platform.broker.handling import HANDLING_LAG, SET_ASIDE, BrokerUnreachable, Transport
+from pay.platform.broker.handling import HANDLING_LAG, SET_ASIDE, BrokerUnreachable, Transport, redacted
 from pay.platform.settings import broker_kind
 
-__all__ = ["Broker", "BrokerUnreachable", "following_logs"]
+__all__ = ["Broker", "BrokerUnreachable", "following_logs", "redacted"]
 
 MessageT = TypeVar("MessageT", bound=Message)
 Handler = Callable[[MessageT], Awaitable[None]]

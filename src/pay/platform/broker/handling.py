@@ -48,6 +48,15 @@ class BrokerUnreachable(Exception):
     """No broker answered at the URL."""
 
 
+def redacted(url: str) -> str:
+    """A broker URL fit to print: without the password it may hold."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, where = rest.rpartition("@")
+    if not at:
+        return url
+    return f"{scheme}{separator}{credentials.partition(':')[0]}@{where}"
+
+
 class Transport(Protocol):
     """One broker product under `Broker`: subscriptions, publishing, and the stream's history."""
 

@@ -32,6 +32,7 @@ from pay.platform.broker.handling import (
     QuietLogger,
     Receive,
     next_delivery,
+    redacted,
 )
 
 _FOLLOWER_CONNECT_SECONDS = 2.0
@@ -158,7 +159,7 @@ async def following_logs(url: str) -> AsyncIterator[AsyncIterator[bytes]]:
             error_cb=quiet,
         )
     except (OSError, TimeoutError, nats.errors.Error) as error:
-        raise BrokerUnreachable(f"no broker answers at {url}") from error
+        raise BrokerUnreachable(f"no broker answers at {redacted(url)}") from error
     try:
         subscription = await connection.subscribe(LOG_SUBJECT)
         await connection.flush()

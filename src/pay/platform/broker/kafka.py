@@ -30,6 +30,7 @@ from pay.platform.broker.handling import (
     QuietLogger,
     Receive,
     next_delivery,
+    redacted,
     text_headers,
 )
 
@@ -132,7 +133,7 @@ async def following_logs(url: str) -> AsyncIterator[AsyncIterator[bytes]]:
         await consumer.start()
     except (OSError, KafkaError) as error:
         await consumer.stop()
-        raise BrokerUnreachable(f"no broker answers at {url}") from error
+        raise BrokerUnreachable(f"no broker answers at {redacted(url)}") from error
     try:
         yield (record.value async for record in consumer if record.value is not None)
     finally:

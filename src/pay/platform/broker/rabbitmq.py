@@ -34,6 +34,7 @@ from pay.platform.broker.handling import (
     QuietLogger,
     Receive,
     next_delivery,
+    redacted,
     text_headers,
 )
 
@@ -160,7 +161,7 @@ async def following_logs(url: str) -> AsyncIterator[AsyncIterator[bytes]]:
     try:
         connection = await aio_pika.connect(url, timeout=_FOLLOWER_CONNECT_SECONDS)
     except (OSError, TimeoutError, aio_pika.exceptions.AMQPError) as error:
-        raise BrokerUnreachable(f"no broker answers at {_without_password(url)}") from error
+        raise BrokerUnreachable(f"no broker answers at {redacted(url)}") from error
     async with connection:
         channel = await connection.channel()
         exchange = await channel.declare_exchange(LOG_EXCHANGE.name, aio_pika.ExchangeType.FANOUT, durable=False)
@@ -176,8 +177,3 @@ async def _bodies(queue: aio_pika.abc.AbstractQueue) -> AsyncIterator[bytes]:
                 yield message.body
     except (aio_pika.exceptions.AMQPError, ConnectionError):
         return  # the broker went away: the lines end
-
-
-def _without_password(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rpartition('@')[2]}"
