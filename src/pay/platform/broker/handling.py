@@ -9,7 +9,7 @@ aside is each broker's own (`jetstream`, `rabbitmq`, `kafka`); when, and what is
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
-from typing import Any, Protocol, TypeGuard
+from typing import Any, Generic, Protocol, TypeGuard, TypeVar
 
 import pydantic
 import structlog
@@ -77,6 +77,35 @@ class Transport(Protocol):
         """Every body of `subject` the broker keeps, oldest first, up to the last stored when the replay began."""
 
     async def publish_log(self, line: bytes) -> None: ...
+
+
+class _FastStreamBroker(Protocol):
+    async def stop(self) -> None: ...
+
+    async def ping(self, timeout: float | None) -> bool: ...  # noqa: ASYNC109 (FastStream's own signature)
+
+
+FastStreamBroker = TypeVar("FastStreamBroker", bound=_FastStreamBroker)
+
+
+class FastStreamTransport(Generic[FastStreamBroker]):
+    """What every transport does the same way: it holds a FastStream broker, `faststream` (which FastStream's test
+    brokers take), and the subscribers made on it."""
+
+    def __init__(self, service: str, faststream: FastStreamBroker) -> None:
+        self._service = service
+        self.faststream = faststream
+        self._subscribers: list[Any] = []
+
+    async def stop_consuming(self) -> None:
+        for subscriber in self._subscribers:
+            await subscriber.stop()
+
+    async def stop(self) -> None:
+        await self.faststream.stop()
+
+    async def is_ready(self) -> bool:
+        return await self.faststream.ping(timeout=1.0)
 
 
 def next_delivery(service: str, subject: str, deliveries: int, error: Exception) -> float | None:

@@ -29,6 +29,7 @@ from pay.platform.broker.handling import (
     PUBLISH_TIMEOUT_SECONDS,
     REPLAY_BATCH,
     BrokerUnreachable,
+    FastStreamTransport,
     QuietLogger,
     Receive,
     next_delivery,
@@ -39,21 +40,22 @@ _FOLLOWER_CONNECT_SECONDS = 2.0
 _REPLAY_WAIT_SECONDS = 1.0
 
 
-class JetStreamTransport:
+class JetStreamTransport(FastStreamTransport[NatsBroker]):
     def __init__(self, url: str, service: str, handlers_at_once: int) -> None:
-        self._service = service
         self._handlers_at_once = handlers_at_once
-        self.faststream = NatsBroker(
-            url,
-            logger=QuietLogger(),
-            graceful_timeout=GRACEFUL_SECONDS,
-            max_reconnect_attempts=-1,
-            # Handlers take the decoded body and validate it as their message type themselves: FastDepends'
-            # injection and validation of each call would only do it a second time, at a cost on every message.
-            apply_types=False,
+        super().__init__(
+            service,
+            NatsBroker(
+                url,
+                logger=QuietLogger(),
+                graceful_timeout=GRACEFUL_SECONDS,
+                max_reconnect_attempts=-1,
+                # Handlers take the decoded body and validate it as their message type themselves: FastDepends'
+                # injection and validation of each call would only do it a second time, at a cost on every message.
+                apply_types=False,
+            ),
         )
         self._stream = JStream(name=STREAM_NAME, declare=False)
-        self._subscribers: list[Any] = []
 
     def subscribe(self, subject: str, durable: str, receive: Receive) -> None:
         async def handle(body: Any) -> None:
@@ -83,16 +85,6 @@ class JetStreamTransport:
         await self.faststream.connect()
         await self._declare_stream()
         await self.faststream.start()
-
-    async def stop_consuming(self) -> None:
-        for subscriber in self._subscribers:
-            await subscriber.stop()
-
-    async def stop(self) -> None:
-        await self.faststream.stop()
-
-    async def is_ready(self) -> bool:
-        return bool(await self.faststream.ping(timeout=1.0))
 
     async def publish(self, subject: str, payload: dict[str, Any], message_id: str, headers: dict[str, str]) -> None:
         await self.faststream.publish(

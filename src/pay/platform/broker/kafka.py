@@ -27,6 +27,7 @@ from pay.platform.broker.handling import (
     GRACEFUL_SECONDS,
     REPLAY_BATCH,
     BrokerUnreachable,
+    FastStreamTransport,
     QuietLogger,
     Receive,
     next_delivery,
@@ -41,18 +42,19 @@ def bootstrap_servers(url: str) -> list[str]:
     return url.removeprefix("kafka://").rstrip("/").split(",")
 
 
-class KafkaTransport:
+class KafkaTransport(FastStreamTransport[KafkaBroker]):
     def __init__(self, url: str, service: str, handlers_at_once: int) -> None:
         self._servers = bootstrap_servers(url)
-        self._service = service
-        self.faststream = KafkaBroker(
-            self._servers,
-            logger=QuietLogger(),
-            graceful_timeout=GRACEFUL_SECONDS,
-            # As on NATS: handlers validate the decoded body as their message type themselves.
-            apply_types=False,
+        super().__init__(
+            service,
+            KafkaBroker(
+                self._servers,
+                logger=QuietLogger(),
+                graceful_timeout=GRACEFUL_SECONDS,
+                # As on NATS: handlers validate the decoded body as their message type themselves.
+                apply_types=False,
+            ),
         )
-        self._subscribers: list[Any] = []
 
     def subscribe(self, subject: str, durable: str, receive: Receive) -> None:
         async def handle(body: Any) -> None:
@@ -82,16 +84,6 @@ class KafkaTransport:
 
     async def start(self) -> None:
         await self.faststream.start()
-
-    async def stop_consuming(self) -> None:
-        for subscriber in self._subscribers:
-            await subscriber.stop()
-
-    async def stop(self) -> None:
-        await self.faststream.stop()
-
-    async def is_ready(self) -> bool:
-        return bool(await self.faststream.ping(timeout=1.0))
 
     async def publish(self, subject: str, payload: dict[str, Any], message_id: str, headers: dict[str, str]) -> None:
         await self.faststream.publish(payload, topic=subject, headers=headers, correlation_id=message_id)

@@ -31,6 +31,7 @@ from pay.platform.broker.handling import (
     PUBLISH_TIMEOUT_SECONDS,
     REPLAY_BATCH,
     BrokerUnreachable,
+    FastStreamTransport,
     QuietLogger,
     Receive,
     next_delivery,
@@ -47,20 +48,21 @@ _REPLAY_MARKER = "x-pay-replay-marker"
 _FOLLOWER_CONNECT_SECONDS = 2.0
 
 
-class RabbitMqTransport:
+class RabbitMqTransport(FastStreamTransport[RabbitBroker]):
     def __init__(self, url: str, service: str, handlers_at_once: int) -> None:
         self._url = url
-        self._service = service
         self._handlers_at_once = handlers_at_once
-        self.faststream = RabbitBroker(
-            url,
-            logger=QuietLogger(),
-            graceful_timeout=GRACEFUL_SECONDS,
-            timeout=PUBLISH_TIMEOUT_SECONDS,
-            # As on NATS: handlers validate the decoded body as their message type themselves.
-            apply_types=False,
+        super().__init__(
+            service,
+            RabbitBroker(
+                url,
+                logger=QuietLogger(),
+                graceful_timeout=GRACEFUL_SECONDS,
+                timeout=PUBLISH_TIMEOUT_SECONDS,
+                # As on NATS: handlers validate the decoded body as their message type themselves.
+                apply_types=False,
+            ),
         )
-        self._subscribers: list[Any] = []
         self._queues: list[str] = []
 
     def subscribe(self, subject: str, durable: str, receive: Receive) -> None:
@@ -117,16 +119,6 @@ class RabbitMqTransport:
             await self.faststream.declare_queue(RabbitQueue(f"{queue}.retry", durable=True, arguments=back))
             await self.faststream.declare_queue(RabbitQueue(f"{queue}.dead", queue_type=QueueType.QUORUM))
         await self.faststream.start()
-
-    async def stop_consuming(self) -> None:
-        for subscriber in self._subscribers:
-            await subscriber.stop()
-
-    async def stop(self) -> None:
-        await self.faststream.stop()
-
-    async def is_ready(self) -> bool:
-        return bool(await self.faststream.ping(timeout=1.0))
 
     async def publish(self, subject: str, payload: dict[str, Any], message_id: str, headers: dict[str, str]) -> None:
         trace_headers: aio_pika.abc.HeadersType = {**headers}
