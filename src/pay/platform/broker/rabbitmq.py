@@ -58,7 +58,6 @@ class RabbitMqTransport(FastStreamTransport[RabbitBroker]):
                 url,
                 logger=QuietLogger(),
                 graceful_timeout=GRACEFUL_SECONDS,
-                timeout=PUBLISH_TIMEOUT_SECONDS,
                 # As on NATS: handlers validate the decoded body as their message type themselves.
                 apply_types=False,
             ),
@@ -104,6 +103,7 @@ class RabbitMqTransport(FastStreamTransport[RabbitBroker]):
             message_id=message.message_id,
             expiration=delay,
             persist=True,
+            timeout=PUBLISH_TIMEOUT_SECONDS,
         )
 
     async def start(self) -> None:
@@ -123,7 +123,13 @@ class RabbitMqTransport(FastStreamTransport[RabbitBroker]):
     async def publish(self, subject: str, payload: dict[str, Any], message_id: str, headers: dict[str, str]) -> None:
         trace_headers: aio_pika.abc.HeadersType = {**headers}
         await self.faststream.publish(
-            payload, routing_key=subject, exchange=EXCHANGE, headers=trace_headers, message_id=message_id, persist=True
+            payload,
+            routing_key=subject,
+            exchange=EXCHANGE,
+            headers=trace_headers,
+            message_id=message_id,
+            persist=True,
+            timeout=PUBLISH_TIMEOUT_SECONDS,
         )
 
     async def replay(self, subject: str) -> AsyncIterator[bytes]:
