@@ -1,9 +1,14 @@
 """Session fixtures: a private PostgreSQL and NATS, started from the project's own wheels.
 
 If either cannot start, the tests that need it fail: nothing here ever skips.
+
+The suite runs in pytest-xdist workers (`-n auto --dist loadfile`, pyproject.toml). Each worker is a
+session of its own, so it starts its own servers (and its own `pay up` for tests/e2e) under its own
+base temporary directory; what is decided here is only how many workers there are.
 """
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +26,18 @@ structlog.configure(
     ],
     wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
 )
+
+# Most of the suite's time is spent waiting (for servers to start, for timeouts to pass, for a bank
+# to answer), so more workers than cores still shorten it.
+WORKERS_PER_CORE = 1.5
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own override
+    if config.args and all("::" in arg for arg in config.args):
+        return 0  # tests named one by one: starting workers would cost more than they save
+    return max(1, round((os.cpu_count() or 1) * WORKERS_PER_CORE))
 
 
 @pytest.fixture(scope="session")
