@@ -2,9 +2,14 @@
 host on the machine's RabbitMQ.
 
 If one cannot start, the tests that need it fail: nothing here ever skips.
+
+The suite runs in pytest-xdist workers (`-n auto --dist loadfile`, pyproject.toml). Each worker is a
+session of its own, so it starts its own servers, virtual host and `pay up` (for tests/e2e) under its own
+base temporary directory; what is decided here is only how many workers there are.
 """
 
 import logging
+import os
 import shutil
 import subprocess
 import uuid
@@ -25,6 +30,16 @@ structlog.configure(
     ],
     wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
 )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own override
+    if config.args and all("::" in arg for arg in config.args):
+        return 0  # tests named one by one: starting workers would cost more than they save
+    # One per core: on 2 cores, 3 workers took 8:57 and 9:41 and let tests with short timeouts miss them;
+    # 2 took 7:44 and less CPU, each worker's `pay up` and servers being fewer.
+    return os.cpu_count() or 1
 
 
 @pytest.fixture(scope="session")

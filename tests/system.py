@@ -62,10 +62,19 @@ def _ports_free(offset: int) -> bool:
     return True
 
 
+# Every port of every offset stays below Linux's ephemeral range (32768 and up): there, a port that no
+# server listens on may still be the local end of some outgoing connection, which no probe sees and which
+# makes the service's bind fail.
+PORT_OFFSETS = range(20000, 32768 - max(DEFAULT_PORTS.values()), 100)
+
+
 def free_port_offset() -> int:
-    # Each test process starts looking at a place of its own, so two test sessions on one machine do not
-    # both find the same free offset before either of them binds it.
-    offsets = range(20000, 40000, 100)
+    # The xdist workers of one run share the offsets out, so two of them never find the same free one
+    # before either has bound it; within its share, each test process starts looking at a place of its
+    # own, so that two test sessions on one machine do not either.
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    offsets = PORT_OFFSETS[worker::workers]
     start = os.getpid() % len(offsets)
     return next(offset for offset in [*offsets[start:], *offsets[:start]] if _ports_free(offset))
 
