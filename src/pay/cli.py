@@ -401,7 +401,7 @@ def docs_command(
     try:
         written = documents.write(root, SERVED)
     except documents.MissingSection as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(f"[red]{error}[/red]", soft_wrap=True)
         raise typer.Exit(1) from error
     for path in written:
         console.print(f"wrote {path}")
