@@ -259,9 +259,13 @@ def test_an_expired_access_token_is_renewed_once_then_the_console_asks_to_log_in
     }
 
     reload = member.card("wallet.title").locator("button")
+    # The wallet's first load, after signing up, is over: only the reload below meets the expired token.
+    expect(member.page.locator('[data-wallet-balance="0"]')).to_be_visible()
 
     member.page.route(f"**/money/{member_id}", lambda route: route.fulfill(**expired), times=1)
-    with member.page.expect_response(lambda answer: answer.url.endswith(f"/money/{member_id}") and answer.ok):
+    with member.page.expect_response(
+        lambda answer: answer.url.endswith(f"/money/{member_id}") and answer.ok and bool(refreshes)
+    ):
         reload.click()
     expect(member.page.locator('[data-wallet-balance="0"]')).to_be_visible()
     assert len(refreshes) == 1, refreshes
