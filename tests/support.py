@@ -1,7 +1,8 @@
 """Helpers for tests that run a service in-process against the session's PostgreSQL and NATS."""
 
 import asyncio
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,20 @@ from pay.platform.settings import Settings
 from pay.platform.supervisor import free_port
 
 SettingsT = TypeVar("SettingsT", bound=Settings)
+_POLL_SECONDS = 0.05
+
+
+async def eventually(check: Callable[[], Any], seconds: float) -> Any:
+    """What `check` (a function or a coroutine function) gives once it gives something true, asked again until
+    `seconds` have passed."""
+    for _ in range(int(seconds / _POLL_SECONDS)):
+        found = check()
+        if inspect.isawaitable(found):
+            found = await found
+        if found:
+            return found
+        await asyncio.sleep(_POLL_SECONDS)
+    raise AssertionError(f"never came true within {seconds} s")
 
 
 async def provision(pg: EmbeddedPostgres, package: str, database: str) -> str:

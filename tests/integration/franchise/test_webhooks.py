@@ -26,7 +26,7 @@ from pay.platform import auth
 from pay.platform.broker import Broker
 from webhook_receiver import Receiver
 
-from support import listening, serving, settings_for, token_for
+from support import eventually, listening, serving, settings_for, token_for
 
 Member = Callable[..., tuple[str, dict[str, str]]]
 Account = Callable[[], tuple[str, str]]
@@ -118,14 +118,6 @@ def approved(franchise_id: str) -> PaymentApproved:
     )
 
 
-async def eventually(check: Callable[[], Any], seconds: float = 10) -> Any:
-    for _ in range(int(seconds / 0.1)):
-        if found := await check():
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError("never came true")
-
-
 async def test_an_event_reaches_the_receiver_signed_and_a_500_is_tried_again_until_it_is_taken(
     hooks_client: httpx.AsyncClient,
     publisher: Broker,
@@ -146,7 +138,7 @@ async def test_an_event_reaches_the_receiver_signed_and_a_500_is_tried_again_unt
         items = (await hooks_client.get(log_url, headers=headers)).json()["items"]
         return items[0] if items and items[0]["status"] == "DELIVERED" else None
 
-    delivery = await eventually(delivered)
+    delivery = await eventually(delivered, seconds=10)
     assert [attempt["statusCode"] for attempt in delivery["attempts"]] == [500, 200]
     assert (delivery["eventId"], delivery["eventType"]) == (event.message_id, "payment.approved")
     assert [verified for verified, _ in receiver.received] == [True, True]
@@ -175,9 +167,9 @@ async def test_an_event_reaches_the_receiver_signed_and_a_500_is_tried_again_unt
     async def third() -> bool:
         return len(receiver.received) == 3
 
-    await eventually(third)
+    await eventually(third, seconds=10)
     assert receiver.received[2] == (True, receiver.received[0][1])
-    again = await eventually(delivered)
+    again = await eventually(delivered, seconds=10)
     assert [attempt["statusCode"] for attempt in again["attempts"]] == [500, 200, 200]
 
 
@@ -288,7 +280,7 @@ async def test_a_receiver_that_hangs_holds_up_no_other_franchise_s_delivery(
             items = (await hooks_client.get(f"/franchise/{slow}/webhook-deliveries", headers=slow_headers)).json()
             return bool(items["items"])
 
-        await eventually(slow_under_way)
+        await eventually(slow_under_way, seconds=10)
         await asyncio.sleep(0.3)  # its try has started and hangs (for 2 s, the timeout)
         await publisher.publish_message(approved(fast))
 

@@ -3,9 +3,7 @@ catches up after the broker restarts, and a replay of the stream gives the same 
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 
@@ -15,6 +13,7 @@ from pay.contracts.money import WalletChanged
 from pay.platform.broker import Broker
 
 from .conftest import RestartableNats
+from support import eventually
 
 T0 = datetime(2026, 12, 2, 9, tzinfo=UTC)
 
@@ -71,14 +70,6 @@ async def applied(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
     return count
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 15) -> None:
-    for _ in range(int(seconds / 0.1)):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("never came true")
-
-
 async def test_duplicate_deliveries_count_once(
     client: httpx.AsyncClient, publisher: Broker, admin: dict[str, str]
 ) -> None:
@@ -91,7 +82,7 @@ async def test_duplicate_deliveries_count_once(
     async def all_applied() -> bool:
         return await applied(client, admin) >= before + len(events)
 
-    await eventually(all_applied)
+    await eventually(all_applied, seconds=15)
     await asyncio.sleep(0.5)
     assert await applied(client, admin) == before + len(events)
     assert await money_of(client, admin, address) == (7_000, 1)
@@ -111,7 +102,7 @@ async def test_a_burst_of_events_and_their_copies_applied_in_groups_counts_each_
     async def all_applied() -> bool:
         return await applied(client, admin) >= before + len(events)
 
-    await eventually(all_applied)
+    await eventually(all_applied, seconds=15)
     await asyncio.sleep(0.5)
     assert await applied(client, admin) == before + len(events)
     assert await money_of(client, admin, address) == (20 * 10_000, 20)
@@ -129,7 +120,7 @@ async def test_an_older_version_arriving_after_a_newer_one_changes_nothing(
     async def all_applied() -> bool:
         return await applied(client, admin) >= before + 4
 
-    await eventually(all_applied)
+    await eventually(all_applied, seconds=15)
     assert await money_of(client, admin, address) == (9_000, 1)
 
 
@@ -147,7 +138,7 @@ async def test_a_member_who_moves_takes_its_balance_to_the_new_region_even_heard
             1,
         )
 
-    await eventually(settled)
+    await eventually(settled, seconds=15)
 
 
 async def test_an_unknown_region_holds_nothing_a_long_address_is_refused_and_members_may_not_ask(
@@ -211,7 +202,7 @@ async def test_a_replay_of_the_stream_gives_the_live_model_even_two_at_once(
     async def applied_live() -> bool:
         return await money_of(client, admin, address) == (4_000, 1)
 
-    await eventually(applied_live)
+    await eventually(applied_live, seconds=15)
 
     response, alongside = await asyncio.gather(
         client.post("/money/query/rebuild", headers=admin), client.post("/money/query/rebuild", headers=admin)

@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,7 +24,7 @@ from pay.platform.auth import Role
 from pay.platform.broker import Broker
 
 from .conftest import Running
-from support import listening
+from support import eventually, listening
 
 Bearer = Callable[..., dict[str, str]]
 
@@ -64,14 +64,6 @@ async def feed(client: httpx.AsyncClient, headers: dict[str, str], **params: Any
             return items
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 20) -> None:
-    for _ in range(int(seconds / 0.1)):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("never came true")
-
-
 async def feed_holds(client: httpx.AsyncClient, headers: dict[str, str], count: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
 
@@ -80,7 +72,7 @@ async def feed_holds(client: httpx.AsyncClient, headers: dict[str, str], count: 
         found = await feed(client, headers)
         return len(found) >= count
 
-    await eventually(check)
+    await eventually(check, seconds=20)
     return found
 
 
@@ -297,7 +289,7 @@ async def test_operators_are_alerted_of_failures_at_most_so_many_a_minute(
         async def two_posted() -> bool:
             return len(posted) >= 2
 
-        await eventually(two_posted)
+        await eventually(two_posted, seconds=20)
         await asyncio.sleep(1)
     assert len(posted) == 2
     assert all("failed" in alert["text"] and "refused" in alert["text"] for alert in posted)

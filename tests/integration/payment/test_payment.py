@@ -21,7 +21,7 @@ from pay.platform.broker import Broker
 from pay.platform.db import outbox
 from payment_support import FakeWorld
 
-from support import serving
+from support import eventually, serving
 
 Headers = dict[str, str]
 Maker = Callable[..., tuple[str, Headers]]
@@ -36,14 +36,6 @@ async def pay(client: httpx.AsyncClient, headers: Headers, body: dict[str, Any])
     assert response.status_code == 200, response.text
     paid: dict[str, Any] = response.json()
     return paid
-
-
-async def eventually(check: Callable[[], Any], seconds: float = 5) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("never came true")
 
 
 async def test_a_wallet_payment_recharges_the_shortfall_rounded_up_then_pays_at_the_franchise_s_rate(
@@ -181,7 +173,7 @@ async def test_concurrent_cancels_never_refund_more_than_the_price(
         found = (await client.get(f"/payment/{pid}", headers=headers)).json()
         return bool(found["refundedAmount"] == 9_000)
 
-    await eventually(all_refunded)
+    await eventually(all_refunded, seconds=5)
     assert world.balances[alice] == 9_000
 
 
@@ -628,7 +620,7 @@ async def test_a_payment_with_a_refund_under_way_is_left_for_a_later_run(
     async def succeeded() -> bool:
         return bool((await client.get(status_url, headers=headers)).json()["status"] == "SUCCEEDED")
 
-    await eventually(succeeded)
+    await eventually(succeeded, seconds=5)
     assert (await client.get(status_url, headers=headers)).json()["afterSettlement"] is False
     line = (await claim(client, service, "s-later", since))[shop]
     assert (line["gross"], line["paymentCount"], line["owed"]) == (7_500, 1, 0)

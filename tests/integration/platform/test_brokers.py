@@ -13,6 +13,8 @@ from prometheus_client import REGISTRY
 from pay.contracts.messages import Message
 from pay.platform.broker import Broker, following_logs
 
+from support import eventually
+
 
 class Probed(Message):
     subject = "pay.events.test.probed.v1"
@@ -53,14 +55,6 @@ async def brokers(broker_url: str) -> AsyncIterator[Callable[..., Broker]]:
         await broker.stop()
 
 
-async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not so within {seconds} s")
-
-
 def service() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"
 
@@ -88,7 +82,7 @@ async def test_every_service_hears_each_message_and_a_services_instances_share_i
     for probe in probes:
         await first.publish_message(Probed(probe_id=probe, run=run))
 
-    await until(lambda: len(heard["first"]) + len(heard["second"]) == 20 and len(heard["alone"]) == 20)
+    await eventually(lambda: len(heard["first"]) + len(heard["second"]) == 20 and len(heard["alone"]) == 20, seconds=10)
     assert sorted(heard["first"] + heard["second"], key=int) == probes
     assert sorted(heard["alone"], key=int) == probes
 
@@ -111,9 +105,9 @@ async def test_a_failing_handler_gets_the_message_again_and_an_unreadable_one_is
     await broker.publish(Probed.subject, {"run": run}, str(uuid.uuid4()))  # no probeId: it cannot be read
     await broker.publish_message(Probed(probe_id="p", run=run))
 
-    await until(lambda: len(attempts) == 3)
+    await eventually(lambda: len(attempts) == 3, seconds=10)
     labels = {"service": name, "subject": Probed.subject}
-    await until(lambda: REGISTRY.get_sample_value("pay_messages_set_aside_total", labels) == 1)
+    await eventually(lambda: REGISTRY.get_sample_value("pay_messages_set_aside_total", labels) == 1, seconds=10)
     await asyncio.sleep(0.5)
     assert attempts == ["p", "p", "p"]
 
@@ -159,4 +153,4 @@ async def test_a_consumer_handles_as_many_messages_at_once_as_it_is_told(brokers
     for number in range(3):
         await broker.publish_message(Probed(probe_id=str(number), run=run))
 
-    await until(lambda: len(passed) == 3)
+    await eventually(lambda: len(passed) == 3, seconds=10)
