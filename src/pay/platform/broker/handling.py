@@ -142,15 +142,12 @@ def text_headers(headers: Mapping[str, Any]) -> dict[str, str]:
 
 
 class QuietLogger:
-    """FastStream logs every message at INFO; keep only what needs attention."""
+    """FastStream logs every message at INFO; keep only what needs attention. A broker names the errors that
+    are part of its normal work (`unremarkable`), which FastStream would otherwise report as failures."""
+
+    def __init__(self, unremarkable: tuple[type[BaseException], ...] = ()) -> None:
+        self._unremarkable = unremarkable
 
     def log(self, level: int, msg: Any, /, *, exc_info: Any = None, extra: Any = None) -> None:
-        if level >= logging.WARNING and not _idle_pull_ended(exc_info):
+        if level >= logging.WARNING and not isinstance(exc_info, self._unremarkable):
             _log.log(level, str(msg), exc_info=exc_info, **(extra or {}))
-
-
-def _idle_pull_ended(error: Any) -> bool:
-    """A NATS pull that found no message before its deadline: nats-py may end it with asyncio's TimeoutError
-    where FastStream expects nats' own, and FastStream then starts the next pull, which is all that should
-    happen; its report of a failed task says nothing."""
-    return isinstance(error, TimeoutError)

@@ -37,6 +37,10 @@ from pay.platform.broker.handling import (
 )
 
 _FOLLOWER_CONNECT_SECONDS = 2.0
+# A pull that found no message before its deadline: nats-py may end it with asyncio's TimeoutError where
+# FastStream expects nats' own, and FastStream then starts the next pull, which is all that should happen; its
+# report of a failed task says nothing.
+IDLE_PULL_ENDED = (TimeoutError,)
 _REPLAY_WAIT_SECONDS = 1.0
 
 
@@ -47,7 +51,7 @@ class JetStreamTransport(FastStreamTransport[NatsBroker]):
             service,
             NatsBroker(
                 url,
-                logger=QuietLogger(),
+                logger=QuietLogger(unremarkable=IDLE_PULL_ENDED),
                 graceful_timeout=GRACEFUL_SECONDS,
                 max_reconnect_attempts=-1,
                 # Handlers take the decoded body and validate it as their message type themselves: FastDepends'
