@@ -62,7 +62,6 @@ class RabbitMqTransport(FastStreamTransport[RabbitBroker]):
                 apply_types=False,
             ),
         )
-        self._queues: list[str] = []
 
     def subscribe(self, subject: str, durable: str, receive: Receive) -> None:
         async def handle(body: Any) -> None:
@@ -92,7 +91,6 @@ class RabbitMqTransport(FastStreamTransport[RabbitBroker]):
         )
         subscriber(handle)
         self._subscribers.append(subscriber)
-        self._queues.append(durable)
 
     async def _deliver_later(self, queue: str, message: RabbitMessage, deliveries: int, delay: float) -> None:
         await self.faststream.publish(
@@ -114,7 +112,7 @@ class RabbitMqTransport(FastStreamTransport[RabbitBroker]):
         journal = await self.faststream.declare_queue(RabbitQueue(JOURNAL, queue_type=QueueType.STREAM))
         for subjects in STREAM_SUBJECTS:
             await journal.bind(exchange, routing_key=subjects.replace(">", "#"))
-        for queue in self._queues:
+        for queue in (subscriber.queue.name for subscriber in self._subscribers):
             back: ClassicQueueArgs = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue}
             await self.faststream.declare_queue(RabbitQueue(f"{queue}.retry", durable=True, arguments=back))
             await self.faststream.declare_queue(RabbitQueue(f"{queue}.dead", queue_type=QueueType.QUORUM))
